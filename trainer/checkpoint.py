@@ -1,0 +1,59 @@
+"""Checkpoints that make resume bit-exact: model, optimizer, scheduler, scaler, progress and
+every random stream of every worker. One folder per epoch, written atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+STATE_FILE = "state.pt"
+PREFIX = "epoch_"
+
+
+def checkpoint_name(epoch: int) -> str:
+    """Folder name of the checkpoint taken after ``epoch`` completed epochs."""
+    return f"{PREFIX}{epoch:04d}"
+
+
+def save_checkpoint(folder: Path, epoch: int, state: dict[str, Any], keep: int) -> Path:
+    """Write ``state`` as ``folder/epoch_XXXX/state.pt`` (temp folder, then rename); prune old ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / checkpoint_name(epoch)
+    tmp = folder / f".{checkpoint_name(epoch)}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    torch.save(state, tmp / STATE_FILE)
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    for old in list_checkpoints(folder)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoint folders under ``folder``, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.startswith(PREFIX) and (p / STATE_FILE).is_file())
+
+
+def find_checkpoint(path: Path) -> Optional[Path]:
+    """The newest checkpoint at ``path``: a checkpoint folder, a run folder or its ``checkpoints/``."""
+    path = Path(path)
+    if (path / STATE_FILE).is_file():
+        return path
+    for folder in (path / "checkpoints", path):
+        found = list_checkpoints(folder)
+        if found:
+            return found[-1]
+    return None
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The state saved in checkpoint folder ``path`` (on CPU)."""
+    return torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False)

@@ -1,0 +1,224 @@
+"""The run configuration: a frozen dataclass resolved from a recipe, a preset and overrides.
+
+Field names are the results-table column names of DESIGN.md, so that a trial's config,
+its ``config.json`` and its row in ``results.parquet`` speak the same language.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from trainer.errors import ConfigError
+from trainer.presets import DIGITS, apply_preset
+from trainer.recipes import get_recipe
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run depends on. Two equal configs give equal runs (on CPU)."""
+
+    # what runs
+    recipe: str = "a2"
+    model: str = "resnet50"
+    dataset: str = DIGITS
+    data: Optional[str] = None  # ImageFolder root with train/ and val/; None = embedded digits
+    width_mult: float = 1.0  # scales the ResNet stage widths; the digits preset shrinks it
+    # seeds: `seed` derives the three streams unless one is pinned
+    seed: int = 0
+    seed_init: Optional[int] = None  # weights, drop-path
+    seed_data: Optional[int] = None  # sample order, repeated-augmentation selection
+    seed_aug: Optional[int] = None  # RandAugment, crops, flips, mixup/cutmix draws
+    # the recipe (trainer.recipes.Recipe)
+    epochs: int = 300
+    train_res: int = 224
+    test_res: int = 224
+    crop_pct: float = 0.95
+    batch_size: int = 2048
+    opt: str = "lamb"
+    lr: float = 5e-3
+    weight_decay: float = 0.02
+    warmup_epochs: int = 5
+    sched: str = "cosine"
+    loss: str = "bce"
+    smoothing: float = 0.0
+    mixup: float = 0.1
+    cutmix: float = 1.0
+    auto_augment: Optional[str] = "rand-m7-mstd0.5-inc1"
+    aug_repeats: int = 3
+    drop_path: float = 0.05
+    bce_target_thresh: Optional[float] = 0.2
+    interpolation: str = "bicubic"
+    model_ema: bool = False
+    drop: float = 0.0
+    reprob: float = 0.0
+    color_jitter: float = 0.0
+    # timm defaults the paper inherited (timm's train.py), kept explicit
+    warmup_lr: float = 1e-5
+    min_lr: float = 0.0
+    lamb_grad_clip: Optional[float] = 1.0  # timm's Lamb clips the global grad norm at 1.0
+    # execution: not part of the recipe, but part of what makes a run reproducible
+    workers: int = 4  # data-loader processes per DDP worker; augmentation draws depend on it
+    device: str = "auto"  # auto | cpu | cuda
+    amp: Optional[bool] = None  # None = on for CUDA, off for CPU
+    channels_last: Optional[bool] = None  # None = on for CUDA, off for CPU
+    max_steps: Optional[int] = None  # cap on optimizer steps per epoch (smoke tests, benchmarks)
+    eval_sets: tuple[tuple[str, str], ...] = ()  # extra ImageFolder evaluation sets (name, path)
+    real_labels: Optional[str] = None  # ImageNet-ReaL real.json for the main validation set
+    keep_checkpoints: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are errors."""
+        _check_known(values)
+        values = dict(values)
+        if "eval_sets" in values:
+            values["eval_sets"] = tuple(tuple(x) for x in values["eval_sets"])
+        return cls(**values)
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
+_HINTS = typing.get_type_hints(TrainConfig)
+
+#: Overrides that change what is computed are results-table columns; these may also be set.
+SEED_FIELDS = ("seed_init", "seed_data", "seed_aug")
+
+
+def derive_seed(seed: int, *stream: int) -> int:
+    """An independent 31-bit seed for ``stream`` under ``seed`` (NumPy's SeedSequence)."""
+    return int(np.random.SeedSequence([int(seed), *map(int, stream)]).generate_state(1)[0] >> 1)
+
+
+def resolve_config(recipe: str = "a2", data: Optional[str] = None, **overrides: Any) -> TrainConfig:
+    """Recipe values, then the digits preset (only when no ``data`` is given), then overrides.
+
+    The returned config has every seed filled in, so it names the run exactly.
+    """
+    _check_known(overrides)
+    base = dataclasses.asdict(get_recipe(recipe))
+    values: dict[str, Any] = {k: v for k, v in base.items() if k in FIELD_NAMES}
+    values["recipe"] = recipe.lower()
+    if data is None:
+        values = apply_preset(DIGITS, values)
+    else:
+        values["data"] = str(data)
+        values["dataset"] = _dataset_name(data)
+    values.update({k: v for k, v in overrides.items()})
+    if "eval_sets" in values:
+        values["eval_sets"] = tuple(tuple(x) for x in values["eval_sets"])
+    seed = int(values.get("seed", 0))
+    for i, name in enumerate(SEED_FIELDS):
+        if values.get(name) is None:
+            values[name] = derive_seed(seed, i)
+    config = TrainConfig(**values)
+    validate(config)
+    return config
+
+
+def _dataset_name(data: str) -> str:
+    from pathlib import Path
+
+    return Path(data).expanduser().resolve().name or str(data)
+
+
+def _check_known(values: Mapping[str, Any]) -> None:
+    unknown = sorted(set(values) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown config field(s) {', '.join(unknown)}; known fields: {', '.join(FIELD_NAMES)}"
+        )
+
+
+def parse_value(name: str, text: str) -> Any:
+    """Convert a command-line string to the type of field ``name`` ('none' gives None)."""
+    if name not in _HINTS:
+        _check_known({name: text})
+    hint = _HINTS[name]
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    if optional and text.strip().lower() in ("none", "null", "off", ""):
+        return None
+    base = next((a for a in args if a is not type(None)), hint) if optional else hint
+    try:
+        if base is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if base is int:
+            return int(float(text)) if float(text).is_integer() else int(text)
+        if base is float:
+            return float(text)
+        if base is str:
+            return text
+    except ValueError:
+        raise ConfigError(f"--{name.replace('_', '-')}: cannot read {text!r} as {base.__name__}") from None
+    raise ConfigError(f"--{name.replace('_', '-')} cannot be set from the command line")
+
+
+def validate(config: TrainConfig) -> None:
+    """Raise :class:`ConfigError` naming the first out-of-range field and its valid range."""
+    import timm
+
+    def need(ok: bool, name: str, rule: str) -> None:
+        if not ok:
+            raise ConfigError(f"{name}={getattr(config, name)!r} is out of range: {rule}")
+
+    need(config.lr > 0, "lr", "must be > 0")
+    need(config.weight_decay >= 0, "weight_decay", "must be >= 0")
+    need(0 < config.crop_pct <= 1, "crop_pct", "must be in (0, 1]")
+    need(config.epochs >= 1, "epochs", "must be >= 1")
+    need(config.batch_size >= 2 and config.batch_size % 2 == 0, "batch_size", "must be even and >= 2 (mixup pairs samples)")
+    need(config.train_res >= 8, "train_res", "must be >= 8 pixels")
+    need(config.test_res >= 8, "test_res", "must be >= 8 pixels")
+    need(0 <= config.warmup_epochs < config.epochs, "warmup_epochs", "must be in [0, epochs)")
+    need(config.loss in ("bce", "ce"), "loss", "must be 'bce' or 'ce'")
+    need(0 <= config.smoothing < 1, "smoothing", "must be in [0, 1)")
+    need(config.mixup >= 0, "mixup", "must be >= 0")
+    need(config.cutmix >= 0, "cutmix", "must be >= 0")
+    need(config.aug_repeats >= 0, "aug_repeats", "must be >= 0 (0 turns repeated augmentation off)")
+    need(0 <= config.drop_path < 1, "drop_path", "must be in [0, 1)")
+    need(0 <= config.drop < 1, "drop", "must be in [0, 1)")
+    need(0 <= config.reprob <= 1, "reprob", "must be in [0, 1]")
+    need(config.width_mult > 0, "width_mult", "must be > 0")
+    need(config.workers >= 0, "workers", "must be >= 0")
+    need(config.device in ("auto", "cpu", "cuda"), "device", "must be auto, cpu or cuda")
+    need(config.max_steps is None or config.max_steps >= 1, "max_steps", "must be >= 1 or none")
+    need(config.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+    need(config.bce_target_thresh is None or 0 <= config.bce_target_thresh < 1, "bce_target_thresh", "must be in [0, 1) or none")
+    need(config.interpolation in ("bicubic", "bilinear", "nearest"), "interpolation", "must be bicubic, bilinear or nearest")
+    need(config.sched in ("cosine", "step", "multistep", "plateau", "tanh", "poly"), "sched", "must be a timm scheduler name (e.g. cosine)")
+    if config.model_ema:
+        raise ConfigError("model_ema=True is not supported: the RSB procedures A1/A2/A3 train without EMA")
+    if not timm.is_model(config.model):
+        close = timm.list_models(f"*{config.model.split('_')[0][:6]}*")[:8]
+        hint = f"; similar names: {', '.join(close)}" if close else ""
+        raise ConfigError(f"unknown model {config.model!r}: not a timm model name{hint}")
+    _check_optimizer(config.opt)
+    _check_auto_augment(config.auto_augment)
+
+
+def _check_optimizer(name: str) -> None:
+    from timm.optim import list_optimizers
+
+    if name.lower() not in list_optimizers():
+        raise ConfigError(f"unknown optimizer {name!r}: choose a timm optimizer such as lamb, adamw, sgd")
+
+
+def _check_auto_augment(policy: Optional[str]) -> None:
+    if policy is None:
+        return
+    if not policy.startswith(("rand", "augmix", "original", "v0", "3a", "trivial")):
+        raise ConfigError(f"auto_augment={policy!r} is not a timm policy string (e.g. rand-m7-mstd0.5-inc1)")
+
+

@@ -1,0 +1,187 @@
+"""Datasets, transforms, samplers and loaders, from timm's parts.
+
+Two departures from timm's ``create_loader``, both deliberate:
+
+* Repeated augmentation without DDP. ``create_loader`` refuses it, but timm's
+  ``RepeatAugSampler`` with ``num_replicas=1`` gives one worker exactly the global batch
+  composition that N workers see together (each chosen image three times per step, about
+  one third of the images per epoch), so the recipe means the same at any worker count.
+* The data order follows ``seed_data``. ``RepeatAugSampler`` seeds its permutation with the
+  epoch number alone, so every seed would see the same order; we hand it
+  ``derive_seed(seed_data, epoch)`` as its "epoch". torch's ``DistributedSampler`` (used when
+  repeated augmentation is off) takes a seed already.
+
+A third: an unreadable image stops the run and names the file. timm's ``ImageDataset`` logs a
+warning and silently substitutes the next image, which would change what a seed sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+from PIL import Image
+from timm.data import ImageDataset, create_transform
+from timm.data.distributed_sampler import RepeatAugSampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
+
+from trainer.config import TrainConfig, derive_seed
+from trainer.digits import digits_root
+from trainer.errors import ConfigError, DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+
+class StrictImageDataset(ImageDataset):
+    """timm's ImageDataset, except that an unreadable image raises :class:`DataError` naming it."""
+
+    def __init__(self, root: str, **kwargs):
+        super().__init__(root, **kwargs)
+        self._max_retries = 1
+
+    def __getitem__(self, index: int):
+        try:
+            return super().__getitem__(index)
+        except RuntimeError:
+            path = self.reader.filename(index, absolute=True)
+            try:
+                with Image.open(path) as img:
+                    img.convert("RGB")
+                reason = "unreadable"
+            except Exception as exc:  # the decoder's own words are the useful part
+                reason = str(exc)
+            raise DataError(f"corrupt image {path}: {reason}; remove or replace the file") from None
+
+
+@dataclass(frozen=True)
+class DataSplits:
+    """The training and evaluation datasets of one run, with the class count."""
+
+    train: StrictImageDataset
+    val: StrictImageDataset
+    extra: tuple[tuple[str, StrictImageDataset], ...]
+    num_classes: int
+    root: Path
+
+
+def data_root(config: TrainConfig) -> Path:
+    """The ImageFolder root for ``config``: ``--data``, or the embedded digits."""
+    return Path(config.data).expanduser() if config.data else digits_root()
+
+
+def check_image_folder(root: Path, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
+    """Validate an ImageFolder tree; return its class names. Errors say what to fix."""
+    if not root.exists():
+        raise DataError(f"data folder {root} does not exist; pass --data PATH to an ImageFolder with train/ and val/")
+    if not root.is_dir():
+        raise DataError(f"data path {root} is not a folder; pass --data PATH to an ImageFolder with train/ and val/")
+    classes: Optional[list[str]] = None
+    for split in splits:
+        folder = root / split
+        if not folder.is_dir():
+            raise DataError(f"data folder {root} has no {split}/ subfolder; expected {root}/{split}/<class>/<image>")
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        if not names:
+            raise DataError(f"{folder} has no class subfolders; expected {folder}/<class>/<image>")
+        for name in names:
+            if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in (folder / name).iterdir()):
+                raise DataError(f"class folder {folder / name} holds no images; add images or remove the folder")
+        if classes is None:
+            classes = names
+        elif names != classes:
+            missing = sorted(set(classes) ^ set(names))
+            raise DataError(f"{folder} and {root / splits[0]} have different classes ({', '.join(missing[:5])}); they must match")
+    return classes or []
+
+
+def build_datasets(config: TrainConfig) -> DataSplits:
+    """Train and validation sets (and extra evaluation sets) with the recipe's transforms."""
+    root = data_root(config)
+    classes = check_image_folder(root)
+    class_map = {name: i for i, name in enumerate(classes)}
+    train = StrictImageDataset(str(root / "train"), class_map=class_map, transform=train_transform(config))
+    val = StrictImageDataset(str(root / "val"), class_map=class_map, transform=eval_transform(config))
+    extra = []
+    for name, path in config.eval_sets:
+        extra_root = Path(path).expanduser()
+        split = "val" if (extra_root / "val").is_dir() else ""
+        folder = extra_root / split if split else extra_root
+        check_image_folder(folder.parent, (folder.name,))
+        extra.append((name, StrictImageDataset(str(folder), class_map=class_map, transform=eval_transform(config))))
+    return DataSplits(train=train, val=val, extra=tuple(extra), num_classes=len(classes), root=root)
+
+
+def train_transform(config: TrainConfig):
+    """RandAugment, random-resized crop and flip at ``train_res`` (timm's ImageNet train transform)."""
+    return create_transform(
+        input_size=config.train_res,
+        is_training=True,
+        auto_augment=config.auto_augment,
+        color_jitter=config.color_jitter or None,
+        interpolation=config.interpolation,
+        re_prob=config.reprob,
+    )
+
+
+def eval_transform(config: TrainConfig):
+    """Resize and centre crop at ``test_res`` with ratio ``crop_pct``."""
+    return create_transform(
+        input_size=config.test_res,
+        is_training=False,
+        interpolation=config.interpolation,
+        crop_pct=config.crop_pct,
+    )
+
+
+def train_sampler(config: TrainConfig, dataset, world_size: int, rank: int) -> Sampler:
+    """Repeated-augmentation sampler (``aug_repeats`` > 0) or a plain shuffling one."""
+    if config.aug_repeats > 0:
+        return RepeatAugSampler(dataset, num_replicas=world_size, rank=rank, num_repeats=config.aug_repeats)
+    return DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=config.seed_data, drop_last=False)
+
+
+def set_sampler_epoch(sampler: Sampler, config: TrainConfig, epoch: int) -> None:
+    """Make the epoch's order a function of (``seed_data``, epoch); see the module note."""
+    if isinstance(sampler, RepeatAugSampler):
+        sampler.set_epoch(derive_seed(config.seed_data, epoch))
+    else:
+        sampler.set_epoch(epoch)
+
+
+def per_worker_batch(config: TrainConfig, world_size: int) -> int:
+    """The global batch split evenly over workers; an error if it does not divide."""
+    if config.batch_size % world_size:
+        raise ConfigError(f"batch_size={config.batch_size} is not divisible by {world_size} workers")
+    return config.batch_size // world_size
+
+
+def train_loader(config: TrainConfig, dataset, sampler: Sampler, world_size: int, generator: torch.Generator) -> DataLoader:
+    """The training loader. Worker processes seed their augmentation from ``generator``."""
+    return DataLoader(
+        dataset,
+        batch_size=per_worker_batch(config, world_size),
+        sampler=sampler,
+        num_workers=config.workers,
+        drop_last=True,
+        pin_memory=torch.cuda.is_available() and config.device != "cpu",
+        generator=generator,
+        persistent_workers=False,
+    )
+
+
+def eval_loader(config: TrainConfig, dataset, world_size: int, rank: int) -> DataLoader:
+    """A loader over this worker's strided share of ``dataset``, without padding.
+
+    Padding (as ``DistributedSampler`` does) would count some images twice; summing exact
+    counts over workers gives the same metrics at any worker count.
+    """
+    indices = list(range(rank, len(dataset), world_size))
+    return DataLoader(
+        torch.utils.data.Subset(dataset, indices),
+        batch_size=max(1, per_worker_batch(config, world_size)),
+        shuffle=False,
+        num_workers=config.workers,
+        drop_last=False,
+    )

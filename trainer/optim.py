@@ -1,0 +1,65 @@
+"""Optimizer, LR schedule, loss and mixup/cutmix, from timm's factories, as timm's train.py
+wires them for the RSB runs."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from timm.data import Mixup
+from timm.loss import BinaryCrossEntropy, LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
+from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2
+
+from trainer.config import TrainConfig
+
+
+def create_optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """LAMB (or any timm optimizer); no weight decay on biases and norm layers, as in timm.
+
+    timm's LAMB clips the global gradient norm at 1.0 before its update. The paper does not
+    mention it, but its runs used timm's LAMB, so the clip is part of the recipe as run;
+    ``lamb_grad_clip=None`` turns it off.
+    """
+    kwargs = {}
+    if config.opt.lower() == "lamb":
+        kwargs["max_grad_norm"] = config.lamb_grad_clip
+    return create_optimizer_v2(model, opt=config.opt, lr=config.lr, weight_decay=config.weight_decay, **kwargs)
+
+
+def create_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
+    """timm's per-epoch scheduler: ``warmup_epochs`` linear warm-up, then ``sched`` to ``min_lr``."""
+    scheduler, _ = create_scheduler_v2(
+        optimizer,
+        sched=config.sched,
+        num_epochs=config.epochs,
+        warmup_epochs=config.warmup_epochs,
+        warmup_lr=config.warmup_lr,
+        min_lr=config.min_lr,
+        step_on_epochs=True,
+    )
+    return scheduler
+
+
+def create_mixup(config: TrainConfig, num_classes: int) -> Optional[Mixup]:
+    """timm's batch-wise Mixup/CutMix (label smoothing folded in), or None when both are off."""
+    if config.mixup <= 0 and config.cutmix <= 0:
+        return None
+    return Mixup(mixup_alpha=config.mixup, cutmix_alpha=config.cutmix, label_smoothing=config.smoothing, num_classes=num_classes)
+
+
+def create_loss(config: TrainConfig, mixup_active: bool) -> torch.nn.Module:
+    """The training loss, chosen as timm's train.py chooses it.
+
+    With mixup the targets are already soft (smoothing applied by Mixup): BCE with the
+    target threshold, or soft-target CE. Without mixup: BCE with smoothing, or CE with
+    label smoothing when ``smoothing`` > 0.
+    """
+    if config.loss == "bce":
+        smoothing = 0.0 if mixup_active else config.smoothing
+        return BinaryCrossEntropy(smoothing=smoothing, target_threshold=config.bce_target_thresh)
+    if mixup_active:
+        return SoftTargetCrossEntropy()
+    if config.smoothing > 0:
+        return LabelSmoothingCrossEntropy(smoothing=config.smoothing)
+    return torch.nn.CrossEntropyLoss()

@@ -1,0 +1,68 @@
+"""Random streams: one trial seed, three independent sources of randomness.
+
+``seed_init`` feeds torch's global generator (weight init, then drop-path during training),
+``seed_data`` the sampler (see :mod:`trainer.data`), ``seed_aug`` the augmentation: data-loader
+worker seeds, and, in the main process, the transforms (when ``workers=0``) and the
+mixup/cutmix draws. Python's ``random``, NumPy's and torch's global generators are shared by
+everything in a process, so the augmentation stream keeps its own copy of all three and is
+swapped in only around the code that augments. Both streams' states go into every
+checkpoint: that is what makes resume bit-exact.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def global_state() -> dict[str, Any]:
+    """The states of Python's, NumPy's and torch's (CPU and CUDA) global generators."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_global_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`global_state` returned."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_globals(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (all devices) with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class RngStream:
+    """A private set of global-generator states, entered with ``with stream:``.
+
+    Inside the block the process's global generators draw from this stream; on exit the
+    stream keeps where it got to and the caller's states come back untouched.
+    """
+
+    def __init__(self, seed: int):
+        outer = global_state()
+        seed_globals(seed)
+        self.state = global_state()
+        set_global_state(outer)
+        self._outer: dict[str, Any] | None = None
+
+    def __enter__(self) -> "RngStream":
+        self._outer = global_state()
+        set_global_state(self.state)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.state = global_state()
+        assert self._outer is not None
+        set_global_state(self._outer)
+        self._outer = None

@@ -181,7 +181,7 @@ def validate(config: TrainConfig) -> None:
     need(config.batch_size >= 2 and config.batch_size % 2 == 0, "batch_size", "must be even and >= 2 (mixup pairs samples)")
     need(config.train_res >= 8, "train_res", "must be >= 8 pixels")
     need(config.test_res >= 8, "test_res", "must be >= 8 pixels")
-    need(0 <= config.warmup_epochs < config.epochs, "warmup_epochs", "must be in [0, epochs)")
+    need(0 <= config.warmup_epochs < config.epochs, "warmup_epochs", "must be in [0, epochs); lower --warmup-epochs when you shorten --epochs")
     need(config.loss in ("bce", "ce"), "loss", "must be 'bce' or 'ce'")
     need(0 <= config.smoothing < 1, "smoothing", "must be in [0, 1)")
     need(config.mixup >= 0, "mixup", "must be >= 0")

@@ -75,8 +75,7 @@ def train(
     extra_loaders = [(name, data_mod.eval_loader(config, ds, ctx.world_size, ctx.rank)) for name, ds in splits.extra]
 
     # model, from seed_init; then one drop-path stream per rank
-    seed_globals(config.seed_init)
-    model = create_model(config, splits.num_classes).to(ctx.device)
+    model = init_model(config, splits.num_classes).to(ctx.device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     seed_globals(derive_seed(config.seed_init, 1, ctx.rank))
@@ -149,6 +148,12 @@ def train(
         _write_json_atomic(out / "metrics.json", metrics)
     barrier(ctx)
     return RunResult(metrics=metrics, history=history, completed=completed)
+
+
+def init_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
+    """The initial weights: a function of ``seed_init`` alone (identical on every rank)."""
+    seed_globals(config.seed_init)
+    return create_model(config, num_classes)
 
 
 def _wrap_ddp(model: torch.nn.Module, ctx: Dist) -> torch.nn.Module:

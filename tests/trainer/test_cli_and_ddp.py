@@ -1,0 +1,60 @@
+"""`python -m trainer` end to end, alone and under torchrun (gloo, 2 CPU workers)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.trainer.helpers import assert_same_weights, final_weights, run, tiny_config
+
+TINY_ARGS = ["--recipe", "a2", "--seed", "0", "--epochs", "2", "--warmup-epochs", "1", "--max-steps", "2",
+             "--batch-size", "16"]
+
+
+def cli(*args, torchrun=0, timeout=600):
+    prefix = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={torchrun}"] if torchrun else [sys.executable]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([*prefix, "-m", "trainer", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_cli_run_writes_the_run_folder(tmp_path):
+    out = cli(*TINY_ARGS, "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "embedded 'digits' data" in out.stdout and "epoch    2/2" in out.stdout
+    config = json.loads((tmp_path / "config.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    history = [json.loads(x) for x in (tmp_path / "history.jsonl").read_text().splitlines()]
+    assert config["epochs"] == 2 and config["seed_init"] is not None
+    assert [h["epoch"] for h in history] == [1, 2] and metrics["top1"] == history[-1]["top1"]
+    assert (tmp_path / "checkpoints" / "epoch_0002" / "state.pt").is_file()
+
+
+def test_cli_stop_and_resume(tmp_path):
+    assert cli(*TINY_ARGS, "--out", str(tmp_path), "--stop-after", "1").returncode == 0
+    assert not (tmp_path / "metrics.json").exists()
+    out = cli(*TINY_ARGS, "--out", str(tmp_path), "--resume", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "resumed from" in out.stdout and json.loads((tmp_path / "metrics.json").read_text())["restarts"] == 1
+
+
+@pytest.mark.slow
+def test_torchrun_two_workers_trains_and_resumes_bit_exactly(tmp_path):
+    args = [*TINY_ARGS, "--epochs", "3", "--seed", "5"]
+    full = cli(*args, "--out", str(tmp_path / "full"), torchrun=2)
+    assert full.returncode == 0, full.stderr
+    metrics = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert metrics["n_workers"] == 2 and metrics["n_val"] == 360  # every image once, none padded
+    part = cli(*args, "--out", str(tmp_path / "part"), "--stop-after", "1", torchrun=2)
+    assert part.returncode == 0, part.stderr
+    resumed = cli(*args, "--out", str(tmp_path / "part"), "--resume", str(tmp_path / "part"), torchrun=2)
+    assert resumed.returncode == 0, resumed.stderr
+    again = json.loads((tmp_path / "part" / "metrics.json").read_text())
+    assert {k: again[k] for k in ("top1", "top5", "eval_loss", "train_loss")} == \
+           {k: metrics[k] for k in ("top1", "top5", "eval_loss", "train_loss")}
+    assert_same_weights(final_weights(tmp_path / "part"), final_weights(tmp_path / "full"))
+    state = torch.load(Path(tmp_path / "full" / "checkpoints" / "epoch_0003" / "state.pt"), weights_only=False)
+    assert len(state["rng"]) == 2 and state["world_size"] == 2

@@ -65,6 +65,7 @@ def test_unknown_recipe_names_the_choices():
 def test_digits_preset_keeps_the_procedure_and_scales_the_cost():
     configs = {n: resolve_config(n) for n in ("a1", "a2", "a3")}
     assert configs["a1"].epochs == 2 * configs["a2"].epochs == 6 * configs["a3"].epochs
+    assert configs["a3"].lr / configs["a2"].lr == pytest.approx(8e-3 / 5e-3)
     assert configs["a3"].train_res < configs["a3"].test_res == configs["a2"].test_res
     assert configs["a3"].train_res / configs["a3"].test_res == pytest.approx(160 / 224, abs=0.05)
     for name, config in configs.items():

@@ -1,0 +1,64 @@
+"""rsb-sweep analysis: statistics, tables, figures and report notebooks over a results table.
+
+Pure functions over any table with DESIGN.md's columns (one row per trial); no Ray, no trainer.
+Statistics use the TERMINATED trials with a finite metric and say how many others they left out.
+
+>>> from analysis import load_results, summarize, compare_all, plot_seed_distribution
+"""
+
+from . import conclusions, synthetic
+from ._common import N_RESAMPLES, AnalysisError, split_usable
+from .io import (
+    CONTRACT_COLUMNS,
+    REQUIRED_COLUMNS,
+    config_columns,
+    load_history,
+    load_results,
+    metric_columns,
+)
+from .plots import (
+    plot_expected_max,
+    plot_grid,
+    plot_history,
+    plot_seed_distribution,
+    plot_vs,
+    save_figure,
+)
+from .report import ReportPaths, make_report
+from .stats import (
+    Comparison,
+    GaussianFit,
+    compare,
+    compare_all,
+    default_baseline,
+    expected_max,
+    expected_max_table,
+    fit_gaussian,
+    normality,
+    outlier_seeds,
+    pooled_std,
+    resolve_baseline,
+    seeds_needed,
+    seeds_needed_for_p,
+    seeds_needed_table,
+    summarize,
+    test_set_noise,
+)
+from .tables import Table, format_table6, format_table9
+from .variance import VarianceComponents, variance_components
+
+__all__ = [
+    "conclusions", "synthetic",
+    "AnalysisError", "N_RESAMPLES", "split_usable",
+    "CONTRACT_COLUMNS", "REQUIRED_COLUMNS", "config_columns", "load_history", "load_results",
+    "metric_columns",
+    "plot_expected_max", "plot_grid", "plot_history", "plot_seed_distribution", "plot_vs",
+    "save_figure",
+    "ReportPaths", "make_report",
+    "Comparison", "GaussianFit", "compare", "compare_all", "default_baseline", "expected_max",
+    "expected_max_table", "fit_gaussian", "normality", "outlier_seeds", "pooled_std",
+    "resolve_baseline", "seeds_needed", "seeds_needed_for_p", "seeds_needed_table", "summarize",
+    "test_set_noise",
+    "Table", "format_table6", "format_table9",
+    "VarianceComponents", "variance_components",
+]

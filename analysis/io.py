@@ -1,0 +1,81 @@
+"""Reading results tables (DESIGN.md's contract) from an experiment folder, parquet or csv."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ._common import CONFIG_COLUMNS, AnalysisError, require_columns
+
+#: Columns every results table must have for the analysis to run at all.
+REQUIRED_COLUMNS = ("trial_id", "status", "seed", "top1")
+
+#: Every column of the contract (DESIGN.md), for reference; only REQUIRED_COLUMNS are enforced.
+CONTRACT_COLUMNS = (
+    "experiment", "trial_id", "status", "recipe", "model", "dataset",
+    "seed", "seed_init", "seed_data", "seed_aug",
+    *CONFIG_COLUMNS[3:],
+    "top1", "top5", "eval_loss", "n_val", "epochs_done", "restarts",
+    "train_hours", "n_workers", "device", "peak_mem_gb", "error",
+)
+
+#: Columns of history.parquet.
+HISTORY_COLUMNS = ("trial_id", "epoch", "lr", "train_loss", "top1", "top5", "epoch_seconds",
+                   "images_per_second")
+
+PathLike = str | os.PathLike
+
+
+def _resolve(path: PathLike, stem: str) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        for ext in (".parquet", ".csv"):
+            if (p / f"{stem}{ext}").is_file():
+                return p / f"{stem}{ext}"
+        raise AnalysisError(f"{p} has neither {stem}.parquet nor {stem}.csv.")
+    if not p.exists():
+        raise AnalysisError(f"{p} does not exist.")
+    if p.suffix not in (".parquet", ".csv"):
+        raise AnalysisError(f"{p}: expected an experiment folder, a .parquet or a .csv file.")
+    return p
+
+
+def _read(p: Path) -> pd.DataFrame:
+    return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+
+
+def load_results(path: PathLike, required: tuple[str, ...] = REQUIRED_COLUMNS) -> pd.DataFrame:
+    """Read a results table: an experiment folder (results.parquet, else results.csv) or a file.
+
+    Returns every row, whatever its status (the statistics filter and count them).
+    Raises AnalysisError naming the missing ``required`` columns, or for an empty table.
+    """
+    p = _resolve(path, "results")
+    df = _read(p)
+    if len(df) == 0:
+        raise AnalysisError(f"{p} is empty: no trials to analyse.")
+    require_columns(df, required, f"the results table {p}")
+    df.attrs["source"] = str(p)
+    return df
+
+
+def load_history(path: PathLike) -> pd.DataFrame:
+    """Read history.parquet (or .csv) from an experiment folder or a file: one row per (trial, epoch)."""
+    p = _resolve(path, "history")
+    df = _read(p)
+    require_columns(df, ("trial_id", "epoch"), f"the history table {p}")
+    df.attrs["source"] = str(p)
+    return df
+
+
+def metric_columns(df: pd.DataFrame, base: str = "top1") -> list[str]:
+    """``base`` followed by the extra evaluation sets present (``top1_real``, ``top1_v2`` …)."""
+    extra = sorted(c for c in df.columns if c.startswith(f"{base}_"))
+    return [base] + extra if base in df.columns else extra
+
+
+def config_columns(df: pd.DataFrame, candidates: tuple[str, ...] = CONFIG_COLUMNS) -> list[str]:
+    """Configuration columns that take more than one value: the groups a study compares."""
+    return [c for c in candidates if c in df.columns and df[c].nunique(dropna=True) > 1]

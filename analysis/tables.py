@@ -1,0 +1,209 @@
+"""Paper-style tables (Markdown and LaTeX) from :func:`~analysis.summarize` output.
+
+* :func:`format_table9`: the RSB paper's seed table: per recipe block, ``mean (std)``,
+  ``max – min`` and ``seed 0`` for each evaluation set (val, ReaL, V2 …).
+* :func:`format_table6`: a hyper-parameter grid (LR × WD rows, loss × repeated-augmentation
+  columns by default), one ``mean (std)`` cell per configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ._common import AnalysisError, require_columns
+
+#: Display names of the evaluation-set columns.
+SET_NAMES = {"top1": "val", "top1_real": "ReaL", "top1_v2": "V2", "top5": "val top-5"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rendered table: ``frame`` (cells as strings), ``markdown`` and ``latex`` text."""
+
+    frame: pd.DataFrame
+    markdown: str
+    latex: str
+
+    def __str__(self) -> str:
+        return self.markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """GitHub Markdown for a DataFrame of strings (no external dependency)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_md_escape(str(v)) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def _tex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                 ("#", r"\#"), ("$", r"\$"), ("–", "--"), ("±", r"$\pm$"),
+                 ("†", r"$^\dagger$")):
+        s = s.replace(a, b)
+    return s
+
+
+def latex(frame: pd.DataFrame, midrules_before: Sequence[int] = (), caption: str = "") -> str:
+    """booktabs LaTeX for a DataFrame of strings; a \\midrule before each row index given."""
+    cols = list(frame.columns)
+    spec = "l" * 1 + "c" * (len(cols) - 1)
+    out = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        out.append(r"\caption{" + _tex_escape(caption) + "}")
+    out += [r"\begin{tabular}{" + spec + "}", r"\toprule",
+            " & ".join(_tex_escape(str(c)) for c in cols) + r" \\", r"\midrule"]
+    for i, row in enumerate(frame.itertuples(index=False)):
+        if i in midrules_before and i > 0:
+            out.append(r"\midrule")
+        out.append(" & ".join(_tex_cell(str(v)) for v in row) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(out)
+
+
+def _num(v: float, digits: int) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _mean_std(mean: float, std: float, digits: int) -> str:
+    if isinstance(std, float) and math.isnan(std):
+        return _num(mean, digits)
+    return f"{_num(mean, digits)} ({_num(std, digits)})"
+
+
+def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: int = 2,
+                  caption: str = "") -> Table:
+    """The paper's Table 9 layout from a :func:`summarize` table (one or several metrics).
+
+    One block per value of ``block`` (default the recipe; other group columns label sub-blocks);
+    rows ``mean (std)``, ``max – min`` and ``seed 0``; one column per metric / evaluation set.
+    """
+    require_columns(summary, ["metric", "n", "mean", "std", "min", "max", "seed0"],
+                    "format_table9 (pass the output of summarize)")
+    group_cols = [c for c in summary.columns
+                  if c not in _SUMMARY_COLUMNS and c != "metric"]
+    if block is not None and block not in group_cols:
+        block = None
+    metrics = list(dict.fromkeys(summary["metric"]))
+    keys = summary[group_cols].drop_duplicates() if group_cols else pd.DataFrame(index=[0])
+    rows, rules = [], []
+    for _, k in keys.iterrows():
+        sel = pd.Series(True, index=summary.index)
+        for c in group_cols:
+            sel &= (summary[c] == k[c]) | (summary[c].isna() & pd.isna(k[c]))
+        part = summary[sel].set_index("metric")
+        n = int(part["n"].max()) if len(part) else 0
+        name = ", ".join(f"{k[c]}" if c == block else f"{c}={k[c]}" for c in group_cols)
+        name = (name or "all trials") + f" (n={n})"
+        rules.append(len(rows))
+        for i, stat in enumerate(("mean (std)", "max – min", "seed 0")):
+            row = {"": name if i == 0 else "", "statistic": stat}
+            for m in metrics:
+                if m not in part.index:
+                    row[SET_NAMES.get(m, m)] = "–"
+                    continue
+                r = part.loc[m]
+                if stat == "mean (std)":
+                    cell = _mean_std(r["mean"], r["std"], digits)
+                elif stat == "max – min":
+                    cell = f"{_num(r['max'], digits)} – {_num(r['min'], digits)}"
+                else:
+                    cell = _num(r["seed0"], digits)
+                row[SET_NAMES.get(m, m)] = cell
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    cap = caption or "Top-1 accuracy (%) over seeds: mean (std), max – min and the seed-0 value."
+    return Table(frame, markdown(frame), latex(frame, rules, cap))
+
+
+_SUMMARY_COLUMNS = {"n", "mean", "std", "sem", "ci_low", "ci_high", "median", "min", "max",
+                    "range", "seed0", "n_excluded", "excluded", "note"}
+
+
+def format_table6(
+    summary: pd.DataFrame,
+    rows: Sequence[str] = ("lr", "weight_decay"),
+    cols: Sequence[str] = ("loss", "aug_repeats"),
+    *,
+    comparisons: pd.DataFrame | None = None,
+    digits: int = 2,
+    caption: str = "",
+) -> Table:
+    """A grid table like the RSB paper's Table 6 from a :func:`summarize` table.
+
+    Row labels combine the ``rows`` columns, column headers the ``cols`` columns (columns of
+    either that the summary lacks are skipped). Cells are ``mean (std)`` (just the mean for one
+    seed); the best mean is bold; with ``comparisons`` (from :func:`compare_all`) a meaningful
+    difference from the baseline is marked ``†`` and the baseline cell ``(ref)``.
+    """
+    if summary["metric"].nunique() > 1:
+        raise AnalysisError("format_table6 takes the summary of one metric; filter summary.metric.")
+    rows = [c for c in rows if c in summary.columns]
+    cols = [c for c in cols if c in summary.columns]
+    if not rows and not cols:
+        raise AnalysisError("format_table6: the summary has none of the row or column keys.")
+    best = summary["mean"].max()
+    marks: dict[tuple, str] = {}
+    ref_key = None
+    keys = rows + cols
+    if comparisons is not None and len(comparisons):
+        for _, c in comparisons.iterrows():
+            if all(k in c for k in keys) and bool(c.get("meaningful", False)):
+                marks[tuple(c[k] for k in keys)] = " †"
+        compared = {tuple(c[k] for k in keys) for _, c in comparisons.iterrows()
+                    if all(k in c for k in keys)}
+        others = [tuple(s[k] for k in keys) for _, s in summary.iterrows()
+                  if tuple(s[k] for k in keys) not in compared]
+        ref_key = others[0] if len(others) == 1 else None
+    cells: dict[str, dict[str, str]] = {}
+    col_order: list[str] = []
+    for _, s in summary.iterrows():
+        rlabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in rows) or "all"
+        clabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in cols) or summary["metric"].iloc[0]
+        if clabel not in col_order:
+            col_order.append(clabel)
+        cell = _mean_std(s["mean"], s["std"], digits) if s["n"] else "–"
+        if s["n"] and s["mean"] == best:
+            cell = f"**{cell}**"
+        key = tuple(s[k] for k in keys)
+        cell += marks.get(key, "")
+        if key == ref_key:
+            cell += " (ref)"
+        cells.setdefault(rlabel, {})[clabel] = cell
+    frame = pd.DataFrame(
+        [{"": r, **{c: cells[r].get(c, "–") for c in col_order}} for r in cells]
+    )
+    cap = caption or ("Top-1 accuracy (%): mean (std) over seeds per configuration; best in bold"
+                      + ("; † meaningful difference from the reference (ref)" if marks else "")
+                      + ".")
+    return Table(frame, markdown(frame), latex(frame, (), cap))
+
+
+def _tex_cell(s: str) -> str:
+    """Escape a cell for LaTeX; a leading **bold** part becomes \\textbf{…}."""
+    if s.startswith("**") and "**" in s[2:]:
+        end = s.index("**", 2)
+        return r"\textbf{" + _tex_escape(s[2:end]) + "}" + _tex_escape(s[end + 2:])
+    return _tex_escape(s)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _short(col: str) -> str:
+    return {"weight_decay": "wd", "aug_repeats": "RA", "crop_pct": "crop"}.get(col, col)

@@ -1,0 +1,110 @@
+"""make_report end to end: a real notebook executed on a real kernel, HTML and JSON written."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import analysis as A
+from analysis import AnalysisError
+from analysis.synthetic import synthetic_history, synthetic_results
+
+SECTIONS = ["provenance", "summary", "normality", "outliers", "test_set_noise",
+            "variance_components", "comparisons", "seeds_needed", "expected_max"]
+
+
+@pytest.fixture(scope="module")
+def crop_report(tmp_path_factory):
+    exp = tmp_path_factory.mktemp("crop_study")
+    df = synthetic_results(
+        15, [dict(crop_pct=0.875), dict(crop_pct=0.95, shift=0.05), dict(crop_pct=1.0, shift=-0.5)],
+        n_error=1, n_running=1, seed=11, experiment="crop_study")
+    df.to_parquet(exp / "results.parquet")
+    synthetic_history(df, n_epochs=8).to_parquet(exp / "history.parquet")
+    paths = A.make_report(exp, baseline="crop_pct=0.875")
+    return exp, df, paths
+
+
+def test_report_files_and_notebook_executed(crop_report):
+    exp, _, paths = crop_report
+    assert paths.notebook == exp / "report.ipynb" and paths.html == exp / "report.html"
+    nb = nbformat.read(paths.notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert "import analysis as A" in code[0].source  # cells call the package
+    names = sorted(p.name for p in paths.figures)
+    assert names == ["expected_max.png", "figure2_seed_distribution.png", "history.png",
+                     "vs_crop_pct.png"]
+    assert (exp / "figures" / "figure2_seed_distribution.pdf").is_file()
+
+
+def test_report_html_hides_code_and_embeds_figures(crop_report):
+    _, _, paths = crop_report
+    html = paths.html.read_text()
+    assert "import analysis" not in html and "A.summarize" not in html
+    assert html.count("data:image/png;base64") >= 4
+    for title in ("1. Provenance", "Figure 2", "Normality", "Outlier seeds", "Test-set noise",
+                  "Comparisons", "Seeds needed", "Expected best-of-n", "Conclusions"):
+        assert title in html
+    assert "is within seed noise" in html or "meaningful" in html
+
+
+def test_report_json_has_every_number(crop_report):
+    _, df, paths = crop_report
+    rep = json.loads(paths.json.read_text())  # strict JSON: NaN would not parse as null
+    assert set(SECTIONS) <= set(rep["conclusions"])
+    for section, sentences in rep["conclusions"].items():
+        assert sentences and all(isinstance(s, str) and s.endswith((".", ")")) for s in sentences)
+    # the numbers equal the functions called directly on the same table
+    summ = A.summarize(df, by=["crop_pct"], metric=["top1", "top1_real", "top1_v2"])
+    got = {(r["crop_pct"], r["metric"]): r for r in rep["summary"]}
+    for _, r in summ.iterrows():
+        g = got[(r.crop_pct, r.metric)]
+        for k in ("n", "mean", "std", "ci_low", "ci_high", "seed0"):
+            assert g[k] == pytest.approx(r[k], abs=1e-12)
+        assert g["excluded"] == "ERROR: 1, RUNNING: 1"
+    cmp = A.compare_all(df, "crop_pct=0.875", by=["crop_pct"])
+    assert [c["p_a_gt_b"] for c in rep["comparisons"]] == pytest.approx(list(cmp["p_a_gt_b"]))
+    assert [c["pab_p_holm"] for c in rep["comparisons"]] == pytest.approx(list(cmp["pab_p_holm"]))
+    assert rep["seeds_needed"]["for_p_a_gt_b"] == 29
+    assert rep["provenance"]["status_counts"] == {"TERMINATED": 39, "ERROR": 3, "RUNNING": 3}
+    assert len(rep["provenance"]["excluded"]) == 6
+    assert "3 ERROR, 3 RUNNING" in rep["conclusions"]["provenance"][0]
+    # the kernel ran this very interpreter
+    assert Path(rep["provenance"]["versions"]["executable"]).resolve() == Path(sys.executable).resolve()
+    diff = rep["provenance"]["differences_from_paper"]["a2"]
+    assert diff["crop_pct"]["paper"] == 0.95 and diff["crop_pct"]["here"] == [0.875, 0.95, 1.0]
+
+
+def test_report_single_seed_grid_to_other_folder(tmp_path):
+    # a grid with one seed per cell: no std, no test; the report still runs and says why
+    exp = tmp_path / "grid"
+    exp.mkdir()
+    grid = [dict(lr=lr, weight_decay=wd) for lr in (3e-3, 5e-3) for wd in (0.01, 0.02)]
+    synthetic_results(1, grid, seed=5).to_csv(exp / "results.csv", index=False)
+    out = tmp_path / "out"
+    paths = A.make_report(exp, out=out)
+    assert paths.json.parent == out and not (exp / "report.html").exists()
+    rep = json.loads(paths.json.read_text())
+    c = rep["conclusions"]
+    assert "No comparison possible" in c["comparisons"][0]
+    assert "seed std is unknown" in c["seeds_needed"][0]
+    assert "configurations" in c["expected_max"][0]
+    assert "cannot be separated" in c["variance_components"][0]
+    assert "table6" in rep
+
+
+def test_make_report_fails_early_on_bad_input(tmp_path):
+    with pytest.raises(AnalysisError, match="neither results.parquet"):
+        A.make_report(tmp_path)
+    synthetic_results(2).drop(columns="top1").to_parquet(tmp_path / "results.parquet")
+    with pytest.raises(AnalysisError, match="top1"):
+        A.make_report(tmp_path)
+    assert not (tmp_path / "report.ipynb").exists()
+    np.testing.assert_equal(sorted(p.name for p in tmp_path.iterdir()), ["results.parquet"])

@@ -12,7 +12,7 @@ from trainer.checkpoint import find_checkpoint, list_checkpoints
 
 def folder_config(root, **kw):
     return resolve_config("a2", data=str(root), **{"epochs": 1, "warmup_epochs": 0, "batch_size": 4,
-                                                    "train_res": 16, "test_res": 16, "width_mult": 0.25,
+                                                    "train_res": 16, "test_res": 16, "width_mult": 0.25, "model": "resnet18",
                                                     "workers": 0, "aug_repeats": 0, **kw})
 
 

@@ -63,6 +63,7 @@ class TrainConfig:
     min_lr: float = 0.0
     lamb_grad_clip: Optional[float] = 1.0  # timm's Lamb clips the global grad norm at 1.0
     # execution: not part of the recipe, but part of what makes a run reproducible
+    cache_images: bool = False  # keep decoded images in memory (small data sets)
     workers: int = 4  # data-loader processes per DDP worker; augmentation draws depend on it
     device: str = "auto"  # auto | cpu | cuda
     amp: Optional[bool] = None  # None = on for CUDA, off for CPU

@@ -48,6 +48,7 @@ def apply_preset(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
         warmup_epochs=DIGITS_WARMUP,
         width_mult=DIGITS_WIDTH,
         workers=0,
+        cache_images=True,
     )
     return out
 

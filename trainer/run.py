@@ -31,7 +31,7 @@ from trainer.rng import RngStream, global_state, seed_globals, set_global_state
 ReportFn = Callable[[dict[str, Any], Optional[Path]], None]
 
 #: Fields that may differ between a checkpoint and the run resuming it.
-EXECUTION_FIELDS = ("workers", "device", "keep_checkpoints", "eval_sets", "real_labels", "data")
+EXECUTION_FIELDS = ("cache_images", "workers", "device", "keep_checkpoints", "eval_sets", "real_labels", "data")
 
 
 @dataclass

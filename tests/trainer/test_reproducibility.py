@@ -89,3 +89,15 @@ def test_resume_refuses_a_different_config(tmp_path):
     run(tiny_config(seed=1, epochs=2), tmp_path / "r", stop_after=1)
     with pytest.raises(ConfigError, match="different config.*lr"):
         run(tiny_config(seed=1, epochs=2, lr=1e-3), tmp_path / "r", resume_from=tmp_path / "r")
+
+
+def test_decoded_image_cache_changes_nothing():
+    from trainer.rng import seed_globals
+
+    samples = []
+    for cache in (False, True):
+        dataset = build_datasets(tiny_config(cache_images=cache)).train
+        seed_globals(0)
+        samples.append([dataset[i][0] for i in (0, 5, 0, 7)])  # index 0 twice: served from the cache
+    for a, b in zip(*samples):
+        assert torch.equal(a, b)

@@ -1,0 +1,410 @@
+"""``rsb-sweep``: seed studies and ablation grids of the RSB recipes on Ray Tune.
+
+Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``resume``, ``status``, ``results``,
+``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
+them, so that ``status`` answers quickly and never starts Ray.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import click
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+_EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
+_FIELDS_HELP = ("Any trainer field can be set as --<field> VALUE (e.g. --lr 3e-3 --weight-decay 0.02 --epochs 50 "
+                "--max-steps 10 --seed-aug 7); `rsb-sweep fields` lists them with the recipe's values.")
+
+
+def _extra_fields(func: Callable) -> Callable:
+    """Collect ``--<field> V`` pairs (not declared as options, so that importing the CLI stays light)."""
+    func = click.option("--eval-set", "eval_set", multiple=True, metavar="NAME=PATH",
+                        help="extra ImageFolder evaluation set (top1_NAME column); repeatable")(func)
+    return click.pass_context(func)
+
+
+def _field_args(args: list[str]) -> dict[str, str]:
+    """``['--lr', '3e-3', '--wd=0.02']`` -> ``{'lr': '3e-3', 'weight_decay': '0.02'}``; errors name the bad token."""
+    from rsb_sweep.fields import OVERRIDABLE, canonical
+
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if not token.startswith("--") or token == "--":
+            raise _user_error(f"unexpected argument {token!r}")
+        key, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise _user_error(f"--{key} needs a value")
+            value, i = args[i + 1], i + 1
+        name = canonical(key)
+        if name not in OVERRIDABLE or name == "eval_sets":
+            import difflib
+
+            close = difflib.get_close_matches(name, OVERRIDABLE, n=3)
+            hint = f" (did you mean {', '.join('--' + c.replace('_', '-') for c in close)}?)" if close else ""
+            raise _user_error(f"no such option --{key}{hint}; `rsb-sweep fields` lists the trainer fields")
+        if name in out:
+            raise _user_error(f"--{key} given twice")
+        out[name] = value
+        i += 1
+    return out
+
+
+def _launch_options(func: Callable) -> Callable:
+    """Options shared by seeds, grid and run."""
+    opts = [
+        click.option("--data", default=None, metavar="PATH", help="ImageFolder with train/ and val/ (default: embedded digits)"),
+        click.option("--name", default=None, help="experiment name (default: from the command or the sweep file)"),
+        click.option("--out", default=None, metavar="DIR", help="experiment folder (default: experiments/<name>)"),
+        click.option("--storage", default=None, metavar="PATH|URI",
+                     help="where trial folders and checkpoints live: a folder (shared on a cluster) or s3://, gs://"),
+        click.option("--workers-per-trial", type=int, default=None, help="DDP workers per trial (default 1)"),
+        click.option("--cpus-per-trial", type=float, default=None, help="CPUs per trial, shared by its workers (default 1 per worker)"),
+        click.option("--gpus-per-worker", type=float, default=None, help="GPUs per DDP worker (default 0)"),
+        click.option("--max-concurrent", type=int, default=None, help="at most this many trials at once (default: what fits)"),
+        click.option("--max-failures", type=int, default=None, help="restarts of a trial whose process died (default 3)"),
+        click.option("--pack", type=int, default=None,
+                     help="trials run one after another per Tune trial process (default: automatic)"),
+        click.option("--address", default=None, help="join a Ray cluster: auto, host:port or ray://… (default: start one here)"),
+        click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)"),
+        click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL"),
+        click.option("--live/--no-live", default=None, help="live progress table (default: on a terminal)"),
+        click.option("--quiet", is_flag=True, help="no progress output"),
+        click.option("--dry-run", is_flag=True, help="validate and list the trials, run nothing"),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def main() -> None:
+    """Seed-variance studies and ablation grids of the 'ResNet strikes back' recipes, on Ray Tune."""
+
+
+# ------------------------------------------------------------------------------------------
+# launching commands
+
+
+@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@click.option("--n", "n", type=int, default=100, show_default=True, help="number of seeds")
+@click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3")
+@click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
+@click.option("--vary", default="init,data,aug", show_default=True,
+              help="seed sources that change from trial to trial; the others are pinned")
+@_launch_options
+@_extra_fields
+def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, **kwargs: Any) -> None:
+    """N seeds of one recipe (the paper's Figure 2): `rsb-sweep seeds --n 100 --recipe a2`."""
+    from rsb_sweep.spec import SeedAxis, SweepSpec
+
+    def build(overrides: dict[str, Any]) -> Any:
+        single = _single_values(overrides)
+        axis = SeedAxis(n=n, start=seed_start, vary=_vary(vary))
+        name = kwargs["name"] or f"seeds-{recipe.lower()}-n{n}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single, seeds=axis)
+
+    _launch(build, kwargs, ctx.args)
+
+
+@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3, or a comma list (a grid axis)")
+@click.option("--seeds", "n_seeds", type=int, default=1, show_default=True, help="seeds per grid point")
+@click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
+@click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
+@_launch_options
+@_extra_fields
+def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: str, **kwargs: Any) -> None:
+    """The Cartesian product of comma-separated values × seeds (e.g. --lr 2e-3,5e-3 --wd 0.01,0.02 --loss bce,ce)."""
+    from rsb_sweep.fields import coerce
+    from rsb_sweep.spec import SeedAxis, SweepSpec
+
+    def build(overrides: dict[str, Any]) -> Any:
+        fixed, axes = {}, {}
+        for key, values in overrides.items():
+            (axes if isinstance(values, list) and len(values) > 1 else fixed)[key] = values
+        fixed = {k: (v[0] if isinstance(v, list) else v) for k, v in fixed.items()}
+        recipes = [r.strip().lower() for r in recipe.split(",") if r.strip()]
+        if len(recipes) > 1:
+            axes = {"recipe": [coerce("recipe", r) for r in recipes], **axes}
+        name = kwargs["name"] or f"grid-{'-'.join(recipes)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return SweepSpec(name=name, recipe=recipes[0], data=kwargs["data"], overrides=fixed, grid=axes,
+                         seeds=SeedAxis(n=n_seeds, start=seed_start, vary=_vary(vary)))
+
+    _launch(build, kwargs, ctx.args)
+
+
+@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seeds", "n_seeds", type=int, default=None, help="replace the file's number of seeds")
+@click.option("--seed-start", type=int, default=None, help="replace the file's first seed")
+@_launch_options
+@_extra_fields
+def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start: Optional[int], **kwargs: Any) -> None:
+    """Any sweep written as YAML (see sweeps/); options override the file."""
+    from dataclasses import replace
+
+    from rsb_sweep.errors import SweepError
+    from rsb_sweep.specfile import load_spec_file
+
+    loaded: dict[str, Any] = {}
+
+    def build(overrides: dict[str, Any]) -> Any:
+        spec = loaded["spec"]
+        single = _single_values(overrides)
+        clash = sorted(set(single) & set(spec.grid))
+        if clash:
+            raise SweepError(f"{sweep_file}: --{clash[0].replace('_', '-')} is a grid axis of this sweep; edit the file instead")
+        seeds = spec.seeds
+        if n_seeds is not None:
+            if seeds.cross:
+                raise SweepError(f"{sweep_file}: --seeds does not apply to a crossed seed design")
+            seeds = replace(seeds, n=n_seeds)
+        if seed_start is not None:
+            seeds = replace(seeds, start=seed_start)
+        return replace(spec, name=kwargs["name"] or spec.name, overrides={**spec.overrides, **single}, seeds=seeds)
+
+    def load() -> Any:
+        loaded["spec"], execution = load_spec_file(sweep_file, data=kwargs["data"])
+        return execution
+
+    _launch(build, kwargs, ctx.args, base_execution=load)
+
+
+# ------------------------------------------------------------------------------------------
+# experiment commands
+
+
+@main.command()
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--retry-failed", is_flag=True, help="also run the trials that failed, from their last checkpoint")
+@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
+@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+@click.option("--max-concurrent", type=int, default=None, help="at most this many trials at once")
+@click.option("--max-failures", type=int, default=None, help="restarts of a trial whose process died")
+@click.option("--pack", type=int, default=None, help="trials per Tune trial process (default: automatic)")
+@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
+@click.option("--live/--no-live", default=None, help="live progress table (default: on a terminal)")
+@click.option("--quiet", is_flag=True, help="no progress output")
+def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
+    """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
+    from rsb_sweep.experiment import Experiment
+
+    _guard(lambda: _execute(Experiment.open(experiment_dir), kwargs, retry_failed=retry_failed))
+
+
+@main.command()
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+def status(experiment_dir: Path) -> None:
+    """Done / running / failed / pending, the failures, and top-1 so far (reads files; no Ray)."""
+    from rsb_sweep.experiment import Experiment
+    from rsb_sweep.status import experiment_status, print_status
+
+    def go() -> None:
+        exp = Experiment.open(experiment_dir)
+        print_status(experiment_status(exp), exp, console)
+
+    _guard(go)
+
+
+@main.command()
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+def results(experiment_dir: Path) -> None:
+    """(Re)write results.parquet/.csv and history.parquet from the trial folders."""
+    from rsb_sweep.experiment import Experiment
+    from rsb_sweep.results import RESULTS_PARQUET, write_tables
+
+    def go() -> None:
+        exp = Experiment.open(experiment_dir)
+        df = write_tables(exp)
+        counts = df["status"].value_counts().to_dict()
+        console.print(f"wrote {exp.root / RESULTS_PARQUET} ({len(df)} trials: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")")
+
+    _guard(go)
+
+
+@main.command()
+@click.argument("experiment_dir", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="output folder (default: the experiment folder)")
+@click.option("--baseline", default=None, help="the configuration comparisons refer to, e.g. crop_pct=0.875")
+def report(experiment_dir: Path, out: Optional[Path], baseline: Optional[str]) -> None:
+    """Executed report.ipynb and report.html of an experiment (analysis.make_report)."""
+
+    def go() -> None:
+        try:
+            from analysis import make_report
+        except ImportError as exc:
+            raise _user_error(f"the analysis package is not available ({exc})") from None
+        paths = make_report(experiment_dir, out=out, baseline=baseline)
+        console.print(f"wrote {paths.notebook} and {paths.html}")
+
+    _guard(go)
+
+
+@main.command()
+@click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3")
+@click.option("--data", default=None, metavar="PATH", help="an ImageFolder (default: the embedded digits preset)")
+def fields(recipe: str, data: Optional[str]) -> None:
+    """The trainer fields a sweep can set (as --<field> V, or in a sweep file), with the recipe's values."""
+
+    def go() -> None:
+        from rsb_sweep.fields import ALIASES, OVERRIDABLE
+        from trainer.config import resolve_config
+
+        config = resolve_config(recipe, data=data).to_dict()
+        aliases = {v: k for k, v in ALIASES.items()}
+        for name in OVERRIDABLE:
+            alias = f" (--{aliases[name]})" if name in aliases else ""
+            console.print(f"  --{name.replace('_', '-'):<20} {config[name]!s:<24}{alias}", markup=False)
+
+    _guard(go)
+
+
+# ------------------------------------------------------------------------------------------
+# plumbing
+
+
+def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extra: list[str],
+            base_execution: Any = None) -> None:
+    """Parse overrides, build and expand the spec, write the manifest, run."""
+
+    def go() -> None:
+        from rsb_sweep.execution import Execution
+        from rsb_sweep.experiment import Experiment
+        from rsb_sweep.spec import expand
+
+        base = base_execution() if base_execution is not None else Execution()
+        spec = build(_overrides(_field_args(extra), kwargs.get("eval_set")))
+        trials = expand(spec)
+        if spec.data and not kwargs.get("address") and not Path(spec.data).expanduser().is_dir():
+            raise _user_error(f"--data {spec.data}: no such folder (expected an ImageFolder with train/ and val/)")
+        execution = _execution(base, kwargs)
+        _describe_start(spec, trials, execution, kwargs)
+        if kwargs["dry_run"]:
+            for t in trials[:20]:
+                console.print(f"  {t.trial_id}")
+            if len(trials) > 20:
+                console.print(f"  … and {len(trials) - 20} more")
+            return
+        root = Path(kwargs["out"]) if kwargs["out"] else Path("experiments") / spec.name
+        exp = Experiment.create(root, spec, execution, trials, storage=kwargs["storage"])
+        _execute(exp, kwargs)
+
+    _guard(go)
+
+
+def _execute(exp: Any, kwargs: dict[str, Any], retry_failed: bool = False) -> None:
+    from rsb_sweep.driver import LaunchOptions, run_experiment
+    from rsb_sweep.results import RESULTS_PARQUET
+
+    if not kwargs.get("quiet"):
+        console.print(f"experiment folder: {exp.root}")
+    options = LaunchOptions(
+        address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")), max_concurrent=kwargs.get("max_concurrent"),
+        max_failures=kwargs.get("max_failures"), pack=kwargs.get("pack"), num_cpus=kwargs.get("num_cpus"),
+        retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")))
+    try:
+        outcome = run_experiment(exp, options, console=console)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted; continue with  rsb-sweep resume {exp.root}")
+        sys.exit(130)
+    c = outcome.counts
+    console.print(f"results: {exp.root / RESULTS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
+                  f"{c['RUNNING'] + c['PENDING']} not finished; {outcome.wall_seconds:.1f} s)")
+    if outcome.unstarted_error:
+        err_console.print(f"error: {outcome.unstarted_error}")
+    if c["RUNNING"] or c["PENDING"]:
+        err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")
+        sys.exit(3)
+
+
+def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
+    if kwargs.get("quiet"):
+        return
+    from dataclasses import asdict
+
+    from trainer.presets import describe_preset
+    from trainer.recipes import get_recipe
+
+    console.print(f"sweep {spec.name}: {len(trials)} trials ({spec.source})")
+    first = trials[0].config
+    if first.data is None:
+        console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))))
+
+
+def _execution(base: Any, kwargs: dict[str, Any]) -> Any:
+    from rsb_sweep.execution import Execution
+
+    values = base.to_dict()
+    for key in ("workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent", "max_failures", "pack"):
+        if kwargs.get(key) is not None:
+            values[key] = kwargs[key]
+    return Execution(**values)
+
+
+def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
+    """``--<field>`` texts to typed values; comma lists become lists (grid axes)."""
+    from rsb_sweep.fields import coerce
+
+    out: dict[str, Any] = {}
+    for name, text in texts.items():
+        values = [coerce(name, p.strip()) for p in str(text).split(",")]
+        out[name] = values if len(values) > 1 else values[0]
+    if eval_sets:
+        out["eval_sets"] = coerce("eval_sets", list(eval_sets))
+    return out
+
+
+def _single_values(overrides: dict[str, Any]) -> dict[str, Any]:
+    for key, value in overrides.items():
+        if isinstance(value, list) and key != "eval_sets":
+            raise _user_error(f"--{key.replace('_', '-')} takes one value here; use `rsb-sweep grid` for lists")
+    return overrides
+
+
+def _vary(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _user_error(message: str) -> Exception:
+    from rsb_sweep.errors import SweepError
+
+    return SweepError(message)
+
+
+def _guard(func: Callable[[], None]) -> None:
+    """Run a command body; user errors become one line on stderr and exit status 2."""
+    from rsb_sweep.errors import SweepError
+
+    try:
+        func()
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    except Exception as exc:
+        if _is_user_error(exc):
+            err_console.print(f"error: {exc}", markup=False)
+            sys.exit(2)
+        raise
+
+
+def _is_user_error(exc: Exception) -> bool:
+    """Trainer errors and analysis errors are for the user too (checked without importing them early)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"TrainerError", "AnalysisError"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""The sweep driver: Ray Tune runs the packs of an experiment until every trial has ended.
+
+Resuming is re-launching. Each launch (a new sweep, ``resume``, or another round after a
+pack failed for good) reads the trial folders, and hands Tune only the trials that have not
+ended: finished trials are never run again, started ones continue from their newest
+checkpoint. This needs nothing but the manifest and the trial folders, so it works after
+the driver was SIGKILLed, on another machine, or after Tune's own state files were lost.
+
+Failures:
+
+* a trial process that dies (SIGKILL, OOM, lost node): Tune restarts the pack up to
+  ``max_failures`` times; the pack resumes from the trial folder.
+* a trial that raises (NaN loss, corrupt data, a bug): recorded ERROR with its text by the
+  pack itself; the pack goes on with its next trial.
+* a pack that Tune gives up on: its running trial is recorded ERROR with Tune's error, and
+  its trials not yet started run in the next round.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pandas as pd
+from rich.console import Console
+
+from rsb_sweep.execution import Execution
+from rsb_sweep.experiment import DriverLock, Experiment
+from rsb_sweep.pack import Member, PackJob
+from rsb_sweep.packing import make_packs
+from rsb_sweep.progress import LiveView, Progress
+from rsb_sweep.raysession import ray_session, trial_slots
+from rsb_sweep.raytrial import job_to_dict, pack_trainable
+from rsb_sweep.results import write_tables
+from rsb_sweep.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
+
+RESULTS_EVERY_S = 2.0
+HEARTBEAT_EVERY_S = 5.0
+MAX_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """Per-launch choices (not stored in the manifest)."""
+
+    address: Optional[str] = None
+    dashboard: bool = False
+    max_concurrent: Optional[int] = None
+    max_failures: Optional[int] = None
+    pack: Optional[int] = None
+    num_cpus: Optional[int] = None  # size of a local Ray instance (default: this machine's CPUs)
+    retry_failed: bool = False
+    live: Optional[bool] = None  # None: live table when the console is a terminal
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    results: pd.DataFrame
+    counts: dict[str, int]
+    wall_seconds: float
+    unstarted_error: Optional[str] = None
+
+
+def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), console: Optional[Console] = None) -> SweepOutcome:
+    """Run (or continue) every trial of ``exp`` that has not ended; write the result tables."""
+    console = console or Console(stderr=False)
+    start = time.time()
+    with exp.lock() as lock:
+        store = exp.store
+        if options.retry_failed:
+            _clear_errors(exp)
+        execution = _execution(exp.execution, options)
+        files = store.read_all(exp.trial_ids)
+        unstarted_error = None
+        if any(f.status in (PENDING, RUNNING) for f in files.values()):
+            try:
+                files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files)
+            except BaseException:  # Ctrl-C, SIGTERM: keep the table current, then let the caller report it
+                write_tables(exp)
+                raise
+        results = write_tables(exp, files)
+    counts = results["status"].value_counts().to_dict()
+    return SweepOutcome(results=results, counts={k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR_STATUS, RUNNING, PENDING)},
+                        wall_seconds=time.time() - start, unstarted_error=unstarted_error)
+
+
+def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, console: Console, lock: DriverLock,
+                files: dict) -> tuple[dict, Optional[str]]:
+    """Start Ray and run Tune rounds until no trial is left to run (or a pack could not start)."""
+    store = exp.store
+    unstarted_error = None
+    with ray_session(options.address, options.dashboard, options.num_cpus) as session:
+        if session.dashboard_url and not options.quiet:
+            console.print(f"Ray dashboard: {session.dashboard_url}", highlight=False)
+        slots = trial_slots(execution, session)
+        progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
+        with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
+            for round_no in range(1, MAX_ROUNDS + 1):
+                todo = [t for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
+                if not todo:
+                    break
+                failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
+                files = store.read_all(exp.trial_ids)
+                unstarted_error = _settle_failed_packs(exp, execution, failed, files, progress)
+                files = store.read_all(exp.trial_ids)
+                if unstarted_error:
+                    break
+            progress.idle()
+        view.final()
+    return files, unstarted_error
+
+
+def _execution(stored: Execution, options: LaunchOptions) -> Execution:
+    values = stored.to_dict()
+    for key in ("max_concurrent", "max_failures", "pack"):
+        if getattr(options, key) is not None:
+            values[key] = getattr(options, key)
+    return Execution(**values)
+
+
+def _clear_errors(exp: Experiment) -> None:
+    store = exp.store
+    for tid, f in store.read_all(exp.trial_ids).items():
+        if f.status == ERROR_STATUS:
+            store.record_run(tid, {"event": "retry", "previous_error": f.error})
+            store.delete(tid, "error.json")
+
+
+def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dict[str, Any]],
+               round_no: int, progress: Progress, view: LiveView, lock: DriverLock) -> dict[int, tuple[list[str], str]]:
+    """One Tune run over the packs of ``todo``; returns the packs Tune gave up on, with their error."""
+    from ray import tune
+
+    packs = make_packs([(t["trial_id"], t["config"]) for t in todo], slots, execution.pack, execution.workers_per_trial)
+    configs = {t["trial_id"]: t["config"] for t in todo}
+    jobs = {
+        i: job_to_dict(PackJob(
+            pack=i, members=tuple(Member(tid, configs[tid]) for tid in members), store_root=exp.store.root,
+            threads=execution.torch_threads, workers=execution.workers_per_trial, max_failures=execution.max_failures,
+            tune_root=exp.tune_root, worker_cpus=execution.worker_cpus, gpus_per_worker=execution.gpus_per_worker))
+        for i, members in enumerate(packs)
+    }
+    if execution.workers_per_trial == 1:
+        resources = {"cpu": execution.trial_cpus, "gpu": execution.gpus_per_worker}
+    else:  # the Tune trial only coordinates; Ray Train reserves the workers' CPUs and GPUs
+        resources = {"cpu": 0, "memory": 1}
+    callback = _SweepCallback(exp, progress, view, lock)
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(pack_trainable, jobs=jobs), resources),
+        param_space={"pack": tune.grid_search(list(jobs))},
+        tune_config=tune.TuneConfig(
+            reuse_actors=True,
+            max_concurrent_trials=slots,
+            trial_name_creator=lambda trial: f"pack{trial.config['pack']:04d}",
+            trial_dirname_creator=lambda trial: f"pack{trial.config['pack']:04d}",
+        ),
+        run_config=tune.RunConfig(
+            name=f"run-{time.strftime('%Y%m%d-%H%M%S')}-r{round_no}",
+            storage_path=exp.tune_root,
+            verbose=0,
+            failure_config=tune.FailureConfig(max_failures=execution.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            sync_config=tune.SyncConfig(sync_artifacts=False, sync_artifacts_on_checkpoint=False),
+            callbacks=[callback],
+        ),
+    )
+    grid = tuner.fit()
+    failed = {}
+    for result in grid:
+        if result.error is not None:
+            pack = int(result.config["pack"])
+            failed[pack] = (packs[pack], _one_line(result.error))
+    return failed
+
+
+def _settle_failed_packs(exp: Experiment, execution: Execution, failed: dict[int, tuple[list[str], str]], files,
+                         progress: Progress) -> Optional[str]:
+    """Record the running trial of each failed pack as ERROR; report packs that failed before any trial started."""
+    unstarted = None
+    for pack, (members, error) in failed.items():
+        running = [tid for tid in members if files[tid].status == RUNNING]
+        if not running:
+            if all(files[tid].status == PENDING for tid in members):
+                unstarted = f"pack {pack} failed before its first trial started: {error}"
+            continue
+        message = f"trial process failed and was retried {execution.max_failures} times: {error}"
+        exp.store.record_error(running[0], message, "TrialFailure")
+        progress.mark(running[0], ERROR_STATUS, message)
+    return unstarted
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [l for l in str(error).strip().splitlines() if l.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:500]
+
+
+def _callback_base():
+    from ray import tune
+
+    return tune.Callback
+
+
+class _SweepCallback(_callback_base()):
+    """Feeds Tune results to the progress model, rewrites the result tables, beats the heartbeat."""
+
+    def __init__(self, exp: Experiment, progress: Progress, view: LiveView, lock: DriverLock):
+        self.exp, self.progress, self.view, self.lock = exp, progress, view, lock
+        self.dirty = False
+        self.last_write = self.last_beat = time.monotonic()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its run config (tuner.pkl); this callback only lives in the driver process."""
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.exp = None
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        if self.exp is None:
+            return
+        ended = self.progress.update(result)
+        if ended:
+            self.dirty = True
+            self.view.ended(result["rsb_trial"], ended)
+        self._tick()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.dirty = True
+
+    def on_step(self, iteration: int, trials: list, **info: Any) -> None:
+        if self.exp is not None:
+            self._tick()
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self.dirty and now - self.last_write >= RESULTS_EVERY_S:
+            write_tables(self.exp)
+            self.dirty, self.last_write = False, now
+        if now - self.last_beat >= HEARTBEAT_EVERY_S:
+            self.lock.beat(progress=self.progress.counts())
+            self.last_beat = now

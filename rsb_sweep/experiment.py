@@ -1,0 +1,212 @@
+"""An experiment folder: the sweep manifest, the driver's lock and heartbeat, the result tables.
+
+The manifest (``sweep.json``) is written before anything runs and lists every trial with
+its full trainer config, so that ``resume``, ``status`` and ``results`` work from files
+alone, after any crash, without Ray.
+
+Layout::
+
+    <experiment>/sweep.json        the manifest (atomic)
+    <experiment>/driver.json       pid, host, heartbeat of the driver now (or last) running it
+    <experiment>/.lock             held (flock) by the running driver
+    <experiment>/results.parquet   results.csv  history.parquet
+    <experiment>/trials/<id>/      trial folders (or <storage>/<name>/trials/<id>/ with --storage)
+    <experiment>/tune/run-…/       Ray Tune's own experiment folders, one per launch (idem)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from rsb_sweep.errors import SweepError
+from rsb_sweep.execution import Execution
+from rsb_sweep.store import TrialStore, is_uri
+
+if TYPE_CHECKING:
+    from rsb_sweep.spec import SweepSpec, TrialSpec
+
+MANIFEST = "sweep.json"
+DRIVER = "driver.json"
+LOCK = ".lock"
+FORMAT = 1
+
+
+class ExperimentError(SweepError):
+    """An experiment folder that cannot be created, opened or locked."""
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers see old or new."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Experiment:
+    """An opened experiment folder and its manifest."""
+
+    root: Path
+    manifest: dict[str, Any]
+
+    # -- creation and opening -------------------------------------------------------------
+    @classmethod
+    def create(cls, root: Path, spec: "SweepSpec", execution: Execution, trials: "list[TrialSpec]",
+               storage: Optional[str] = None) -> "Experiment":
+        """Write the manifest of a new experiment; refuse to overwrite an existing one."""
+        from rsb_sweep.spec import describe
+
+        root = Path(root).expanduser().resolve()
+        if (root / MANIFEST).exists():
+            raise ExperimentError(
+                f"{root} already holds a sweep; continue it with `rsb-sweep resume {root}` or choose another --name/--out"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        if storage is None:
+            base = "."  # relative to the experiment folder, which can then be moved or copied
+        elif is_uri(storage):
+            base = f"{storage.rstrip('/')}/{spec.name}"
+        else:
+            base = str(Path(storage).expanduser().resolve() / spec.name)
+        manifest = {
+            "format": FORMAT,
+            "name": spec.name,
+            "created": time.time(),
+            "command": sys.argv,
+            "spec": describe(spec),
+            "execution": execution.to_dict(),
+            "trials_root": f"{base}/trials",
+            "tune_root": f"{base}/tune",
+            "trials": [
+                {"trial_id": t.trial_id, "index": t.index, "params": dict(t.params), "config": t.config.to_dict()}
+                for t in trials
+            ],
+        }
+        ids = [t.trial_id for t in trials]
+        if len(set(ids)) != len(ids):
+            raise ExperimentError("two trials got the same id; this is a bug in the sweep expansion")
+        atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=1).encode())
+        return cls(root, manifest)
+
+    @classmethod
+    def open(cls, root: Path) -> "Experiment":
+        """Open an experiment folder by its manifest."""
+        root = Path(root).expanduser().resolve()
+        path = root / MANIFEST
+        if not path.is_file():
+            raise ExperimentError(f"{root} is not an experiment folder: it has no {MANIFEST}")
+        try:
+            manifest = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ExperimentError(f"{path} is not valid JSON ({exc})") from None
+        if manifest.get("format") != FORMAT:
+            raise ExperimentError(f"{path} has format {manifest.get('format')!r}; this rsb-sweep reads format {FORMAT}")
+        return cls(root, manifest)
+
+    # -- contents ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def trials(self) -> list[dict[str, Any]]:
+        return self.manifest["trials"]
+
+    @property
+    def trial_ids(self) -> list[str]:
+        return [t["trial_id"] for t in self.trials]
+
+    @property
+    def execution(self) -> Execution:
+        return Execution(**self.manifest["execution"])
+
+    def _location(self, key: str) -> str:
+        value = self.manifest[key]
+        return value if is_uri(value) or Path(value).is_absolute() else str((self.root / value).resolve())
+
+    @property
+    def store(self) -> TrialStore:
+        return TrialStore(self._location("trials_root"))
+
+    @property
+    def tune_root(self) -> str:
+        return self._location("tune_root")
+
+    def config(self, trial_id: str) -> dict[str, Any]:
+        for t in self.trials:
+            if t["trial_id"] == trial_id:
+                return t["config"]
+        raise KeyError(trial_id)
+
+    # -- the driver's lock and heartbeat ------------------------------------------------
+    def lock(self) -> "DriverLock":
+        """Take the experiment's lock; an error if another driver holds it."""
+        return DriverLock(self.root)
+
+    def driver_info(self) -> Optional[dict[str, Any]]:
+        try:
+            return json.loads((self.root / DRIVER).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def driver_alive(self) -> bool:
+        """Whether a driver holds the lock now (a killed driver's lock is released by the kernel)."""
+        path = self.root / LOCK
+        if not path.exists():
+            return False
+        with open(path, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            return False
+
+
+class DriverLock:
+    """An exclusive ``flock`` on ``<experiment>/.lock`` plus a heartbeat file."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._fh = open(root / LOCK, "a")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            info = ""
+            try:
+                d = json.loads((root / DRIVER).read_text())
+                info = f" (pid {d.get('pid')} on {d.get('host')})"
+            except (OSError, ValueError):
+                pass
+            raise ExperimentError(f"another rsb-sweep is running {root}{info}; wait for it or stop it first") from None
+        self.started = time.time()
+        self.beat()
+
+    def beat(self, **extra: Any) -> None:
+        """Refresh ``driver.json`` (pid, host, start and heartbeat times)."""
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": self.started, "heartbeat": time.time(), **extra}
+        atomic_write_bytes(self.root / DRIVER, json.dumps(info).encode())
+
+    def release(self) -> None:
+        if not self._fh.closed:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+
+    def __enter__(self) -> "DriverLock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -1,0 +1,123 @@
+"""Starting (or joining) Ray for a sweep, and shutting it down again.
+
+* No address: a new local instance (``address="local"``, so that a stale
+  ``ray_current_cluster`` file left by a killed head is never picked up), sized to this
+  machine, without the dashboard unless asked for.
+* ``--address auto`` / ``host:port`` / ``ray://…``: join that cluster. Ray's token
+  authentication stays on: ``auto`` finds a local head's token by itself; for an explicit
+  address set ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` (or ``~/.ray/auth_token``), as
+  Ray documents.
+* ``--dashboard``: the local instance serves Ray's dashboard on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from rsb_sweep.execution import Execution
+from rsb_sweep.errors import SweepError
+
+DASHBOARD_HOST = "127.0.0.1"
+DASHBOARD_PORT = 8265
+
+
+@dataclass(frozen=True)
+class RaySession:
+    """What the driver needs to know about the Ray it runs on."""
+
+    address: str
+    dashboard_url: Optional[str]
+    cpus: float
+    gpus: float
+    started_here: bool
+
+
+@contextmanager
+def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus: Optional[int] = None) -> Iterator[RaySession]:
+    """Start or join Ray for the duration of the ``with`` block; shut down what was started here."""
+    _tune_environment()
+    import ray
+
+    if ray.is_initialized():  # an embedding program (a notebook, a test) brought its own Ray
+        yield _describe(ray, started_here=False, dashboard_url=None)
+        return
+    common = dict(log_to_driver=False, logging_level=logging.WARNING)
+    if address:
+        try:
+            context = ray.init(address=address, **common)
+        except ConnectionError as exc:
+            hint = ""
+            if address != "auto" and not address.startswith("ray://") and os.environ.get("RAY_AUTH_MODE") != "token":
+                hint = ("; with Ray's token authentication an explicit address needs RAY_AUTH_MODE=token and the "
+                        "cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token (or use --address auto on the head node)")
+            raise SweepError(f"cannot join the Ray cluster at {address}: {exc}{hint}") from None
+    else:
+        ui = dict(include_dashboard=True, dashboard_host=DASHBOARD_HOST, dashboard_port=DASHBOARD_PORT) if dashboard \
+            else dict(include_dashboard=False)
+        context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **ui, **common)
+    url = getattr(context, "dashboard_url", None) or None
+    if url and not url.startswith("http"):
+        url = f"http://{url}"
+    previous = _interrupt_on_sigterm()  # after ray.init, which installs a handler of its own
+    try:
+        yield _describe(ray, started_here=True, dashboard_url=url if (dashboard or address) else None)
+    finally:
+        ray.shutdown()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupt_on_sigterm():
+    """SIGTERM stops the sweep like Ctrl-C: tables written, Ray shut down, `resume` suggested."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _tune_environment() -> None:
+    """Environment Tune reads when it runs (set unless the user set it)."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's console output: ours replaces it (verbose=0)
+    # Tune warns when reference checkpoints force frequent state snapshots; they are tiny here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Ctrl-C raises KeyboardInterrupt (we tell the user to `rsb-sweep resume`) instead of Tune's
+    # graceful stop, which would suggest Tuner.restore and let the driver start another round.
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+
+
+def _describe(ray, started_here: bool, dashboard_url: Optional[str]) -> RaySession:
+    resources = ray.cluster_resources()
+    return RaySession(
+        address=ray.get_runtime_context().gcs_address,
+        dashboard_url=dashboard_url,
+        cpus=float(resources.get("CPU", 0.0)),
+        gpus=float(resources.get("GPU", 0.0)),
+        started_here=started_here,
+    )
+
+
+def trial_slots(execution: Execution, session: RaySession) -> int:
+    """How many trials fit at once; an error if one trial needs more than the cluster has."""
+    cpus, gpus = execution.trial_cpus, execution.gpus_per_worker * execution.workers_per_trial
+    if cpus > session.cpus + 1e-9:
+        raise SweepError(f"a trial needs {cpus:g} CPUs but the Ray cluster has {session.cpus:g}; "
+                          "lower --cpus-per-trial or --workers-per-trial")
+    if gpus > session.gpus + 1e-9:
+        raise SweepError(f"a trial needs {gpus:g} GPUs but the Ray cluster has {session.gpus:g}; "
+                          "lower --gpus-per-worker or --workers-per-trial")
+    slots = math.floor(session.cpus / cpus + 1e-9)
+    if gpus > 0:
+        slots = min(slots, math.floor(session.gpus / gpus + 1e-9))
+    if execution.max_concurrent is not None:
+        slots = min(slots, execution.max_concurrent)
+    return max(1, slots)

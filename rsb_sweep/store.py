@@ -1,0 +1,238 @@
+"""Trial folders: where each trial's config, history, metrics, checkpoints and errors live.
+
+The trainer's own files are the ground truth for a trial's state:
+
+* ``metrics.json``  written by the trainer when the last epoch is done   -> TERMINATED
+* ``error.json``    written by the driver when a trial fails for good    -> ERROR
+* ``runs.jsonl``    one line each time a process starts (or resumes) it  -> RUNNING
+* nothing of these                                                        -> PENDING
+
+The store root is a local folder (the default, or a shared file system) or a URI
+(``s3://…``, ``gs://…``, ``file://…``) reached through pyarrow's file systems, as Ray's
+storage is. With a local root the trainer writes straight into the trial folder; with a
+URI it writes to a local scratch folder that :meth:`TrialStore.push` mirrors after every
+epoch, and :meth:`TrialStore.pull` brings the newest checkpoint back before a resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import pyarrow.fs as pafs
+
+CONFIG, HISTORY, METRICS, ERROR, RUNS, LOG = "config.json", "history.jsonl", "metrics.json", "error.json", "runs.jsonl", "train.log"
+CHECKPOINTS = "checkpoints"
+_SMALL_FILES = (CONFIG, HISTORY, METRICS, LOG)
+
+TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
+STATUSES = (TERMINATED, ERROR_STATUS, RUNNING, PENDING)
+
+
+@dataclass
+class TrialFiles:
+    """What one trial folder says about its trial."""
+
+    trial_id: str
+    metrics: Optional[dict[str, Any]] = None
+    error: Optional[dict[str, Any]] = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint_epochs: list[int] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.metrics is not None:
+            return TERMINATED
+        if self.error is not None:
+            return ERROR_STATUS
+        if self.runs or self.history:
+            return RUNNING
+        return PENDING
+
+    @property
+    def epochs_done(self) -> int:
+        if self.metrics is not None:
+            return int(self.metrics.get("epochs_done", len(self.history)))
+        return len(self.history)
+
+    @property
+    def newest_checkpoint(self) -> int:
+        return max(self.checkpoint_epochs, default=0)
+
+
+def is_uri(location: str) -> bool:
+    """True for ``scheme://…`` locations (handled by pyarrow), False for plain paths."""
+    return "://" in str(location)
+
+
+class TrialStore:
+    """The folder (or URI) holding one folder per trial."""
+
+    def __init__(self, root: str):
+        self.root = str(root)
+        self.remote = is_uri(self.root)
+        if self.remote:
+            self.fs, self.base = pafs.FileSystem.from_uri(self.root)
+        else:
+            self.fs, self.base = pafs.LocalFileSystem(), str(Path(self.root).expanduser().resolve())
+        self.base = self.base.rstrip("/")
+
+    # -- locations ---------------------------------------------------------------------
+    def path(self, trial_id: str, *parts: str) -> str:
+        """The store path (file-system path, without scheme) of a trial file."""
+        return "/".join((self.base, trial_id) + parts)
+
+    def local_dir(self, trial_id: str) -> Path:
+        """Where the trainer writes this trial: the trial folder itself, or a scratch copy."""
+        if not self.remote:
+            return Path(self.base) / trial_id
+        key = hashlib.sha1(self.root.encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / "rsb-sweep-scratch" / key / trial_id
+
+    # -- reading -----------------------------------------------------------------------
+    def read(self, trial_id: str) -> TrialFiles:
+        """Everything the trial folder says (missing files are simply absent)."""
+        out = TrialFiles(trial_id)
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id), allow_not_found=True))
+        names = {Path(i.path).name for i in infos}
+        if METRICS in names:
+            out.metrics = self._json(self.path(trial_id, METRICS))
+        if ERROR in names:
+            out.error = self._json(self.path(trial_id, ERROR))
+        if HISTORY in names:
+            out.history = self._jsonl(self.path(trial_id, HISTORY))
+        if RUNS in names:
+            out.runs = self._jsonl(self.path(trial_id, RUNS))
+        if CHECKPOINTS in names:
+            out.checkpoint_epochs = self.checkpoint_epochs(trial_id)
+        return out
+
+    def read_all(self, trial_ids: Iterable[str]) -> dict[str, TrialFiles]:
+        return {t: self.read(t) for t in trial_ids}
+
+    def checkpoint_epochs(self, trial_id: str) -> list[int]:
+        """Epochs of the complete checkpoints in the trial folder, oldest first."""
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id, CHECKPOINTS), allow_not_found=True))
+        epochs = []
+        for info in infos:
+            name = Path(info.path).name
+            if name.startswith("epoch_") and info.type == pafs.FileType.Directory:
+                state = self.fs.get_file_info(f"{info.path}/state.pt")
+                if state.type == pafs.FileType.File:
+                    epochs.append(int(name.split("_")[1]))
+        return sorted(epochs)
+
+    def _read_bytes(self, path: str) -> Optional[bytes]:
+        try:
+            with self.fs.open_input_stream(path) as fh:
+                return fh.read()
+        except (FileNotFoundError, OSError):
+            return None
+
+    def _json(self, path: str) -> Optional[dict[str, Any]]:
+        data = self._read_bytes(path)
+        if not data:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:  # a partial write of a non-atomic writer; treat as absent
+            return None
+
+    def _jsonl(self, path: str) -> list[dict[str, Any]]:
+        data = self._read_bytes(path) or b""
+        rows = []
+        for line in data.decode().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:  # a torn last line from a killed process
+                break
+        return rows
+
+    # -- writing (driver and trials) ----------------------------------------------------
+    def write_json(self, trial_id: str, name: str, value: dict[str, Any]) -> None:
+        """Write a small JSON file atomically (rename locally; object stores are atomic per object)."""
+        data = json.dumps(value, indent=2, default=str).encode()
+        target = self.path(trial_id, name)
+        if self.remote:
+            self.fs.create_dir(self.path(trial_id))
+            with self.fs.open_output_stream(target) as fh:
+                fh.write(data)
+            return
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"{target}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+
+    def delete(self, trial_id: str, name: str) -> None:
+        try:
+            self.fs.delete_file(self.path(trial_id, name))
+        except (FileNotFoundError, OSError):
+            pass
+
+    def record_run(self, trial_id: str, record: dict[str, Any]) -> None:
+        """Append one line to ``runs.jsonl``: a process started or resumed this trial."""
+        line = json.dumps({"time": time.time(), **record}, default=str) + "\n"
+        if self.remote:
+            old = self._read_bytes(self.path(trial_id, RUNS)) or b""
+            self.fs.create_dir(self.path(trial_id))
+            with self.fs.open_output_stream(self.path(trial_id, RUNS)) as fh:
+                fh.write(old + line.encode())
+            return
+        folder = Path(self.base) / trial_id
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / RUNS, "a") as fh:
+            fh.write(line)
+
+    def record_error(self, trial_id: str, message: str, kind: str, **extra: Any) -> None:
+        """Mark the trial failed for good, with its error text."""
+        self.write_json(trial_id, ERROR, {"error": message, "type": kind, "time": time.time(), **extra})
+
+    # -- remote mirroring ---------------------------------------------------------------
+    def push(self, trial_id: str, local: Path) -> None:
+        """Mirror the trainer's small files and newest checkpoint to the store (URI roots only)."""
+        if not self.remote:
+            return
+        self.fs.create_dir(self.path(trial_id, CHECKPOINTS))
+        for name in _SMALL_FILES:
+            src = local / name
+            if src.is_file():
+                with self.fs.open_output_stream(self.path(trial_id, name)) as fh:
+                    fh.write(src.read_bytes())
+        local_ckpts = sorted(p.name for p in (local / CHECKPOINTS).glob("epoch_*") if (p / "state.pt").is_file())
+        remote = {f"epoch_{e:04d}" for e in self.checkpoint_epochs(trial_id)}
+        if local_ckpts and local_ckpts[-1] not in remote:
+            newest = local_ckpts[-1]
+            dest = self.path(trial_id, CHECKPOINTS, newest)
+            self.fs.create_dir(dest)
+            # state.pt last-in-place: readers look for it to decide the checkpoint is complete
+            pafs.copy_files(str(local / CHECKPOINTS / newest / "state.pt"), f"{dest}/state.pt",
+                            source_filesystem=pafs.LocalFileSystem(), destination_filesystem=self.fs)
+            remote.add(newest)
+        for name in sorted(remote - set(local_ckpts[-1:])):
+            self.fs.delete_dir_contents(self.path(trial_id, CHECKPOINTS, name), missing_dir_ok=True)
+            self.fs.delete_dir(self.path(trial_id, CHECKPOINTS, name))
+
+    def pull(self, trial_id: str, local: Path) -> None:
+        """Bring the store's newest checkpoint into the scratch folder if it is newer (URI roots only)."""
+        if not self.remote:
+            return
+        epochs = self.checkpoint_epochs(trial_id)
+        if not epochs:
+            return
+        have = [int(p.name.split("_")[1]) for p in (local / CHECKPOINTS).glob("epoch_*") if (p / "state.pt").is_file()]
+        if max(have, default=0) >= epochs[-1]:
+            return
+        name = f"epoch_{epochs[-1]:04d}"
+        dest = local / CHECKPOINTS / name
+        dest.mkdir(parents=True, exist_ok=True)
+        pafs.copy_files(self.path(trial_id, CHECKPOINTS, name, "state.pt"), str(dest / "state.pt.part"),
+                        source_filesystem=self.fs, destination_filesystem=pafs.LocalFileSystem())
+        os.replace(dest / "state.pt.part", dest / "state.pt")

@@ -58,9 +58,11 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20, help="steps per timed epoch")
     p.add_argument("--rounds", type=int, default=5, help="alternating rounds (trainer, bare)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steadier on a shared machine)")
     p.add_argument("--gpu", action="store_true", help="ResNet-50 at 224, AMP, channels-last, batch 256, synthetic data")
     p.add_argument("--out", default="benchmarks/results/trainer_throughput.json")
     args = p.parse_args()
+    torch.set_num_threads(args.threads)
     if args.gpu:
         args.model, args.width, args.res, args.batch = "resnet50", 1.0, 224, 256
     config = resolve_config("a2", model=args.model, width_mult=args.width, train_res=args.res, batch_size=args.batch,

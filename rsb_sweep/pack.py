@@ -114,6 +114,7 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if rank == 0:
         _keep_final_checkpoint(local)
         store.push(tid, local)
+        _drop_scratch(store, local)
     reporter.event(tid, "done", _scalars(result.metrics) | {"epochs": config.epochs}, None)
 
 
@@ -127,12 +128,21 @@ def _keep_final_checkpoint(local: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _drop_scratch(store: TrialStore, local: Path) -> None:
+    """With a remote store the local folder is a scratch copy; once pushed it is not needed."""
+    if store.remote:
+        import shutil
+
+        shutil.rmtree(local, ignore_errors=True)
+
+
 def _fail(job: PackJob, store: TrialStore, reporter: Reporter, rank: int, tid: str, local: Path, message: str,
           kind: str, epoch: int, tb: str = "") -> None:
     if rank == 0:
         _log(local, rank, f"error: {message}\n{tb}")
         store.push(tid, local)
         store.record_error(tid, message, kind, epochs_done=epoch, traceback=tb or None, host=socket.gethostname())
+        _drop_scratch(store, local)
     reporter.event(tid, "error", {"error": message, "epochs_done": epoch}, None)
 
 

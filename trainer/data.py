@@ -126,7 +126,10 @@ def build_datasets(config: TrainConfig) -> DataSplits:
         extra_root = Path(path).expanduser()
         split = "val" if (extra_root / "val").is_dir() else ""
         folder = extra_root / split if split else extra_root
-        check_image_folder(folder.parent, (folder.name,))
+        extra_classes = check_image_folder(folder.parent, (folder.name,))
+        if extra_classes != classes:
+            raise DataError(f"evaluation set {name!r} at {folder} has classes {extra_classes[:5]}…, not the training "
+                            f"classes {classes[:5]}…; it must use the same class folders")
         extra.append((name, StrictImageDataset(str(folder), class_map=class_map, transform=eval_transform(config))))
     return DataSplits(train=train, val=val, extra=tuple(extra), num_classes=len(classes), root=root)
 

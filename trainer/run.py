@@ -107,7 +107,9 @@ def train(
         _rewrite_history(out, history)
 
     last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
-    metrics: dict[str, Any] = dict(history[-1]) if history else {}
+    metrics: dict[str, Any] = {}
+    if history:  # resumed: a checkpoint of the last epoch already holds the final metrics
+        metrics = _final_metrics(config, history[-1], ctx, prior_seconds, restarts, epochs_done=len(history))
     for epoch in range(start_epoch, last_epoch):
         scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included
         lr = optimizer.param_groups[0]["lr"]

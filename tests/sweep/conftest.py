@@ -5,6 +5,7 @@ process id (never `ray stop`, which would stop every Ray on a shared machine).""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,6 +64,7 @@ def ray_head():
     finally:
         stop_group(proc.pid)
         log.close()
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def stop_group(pgid: int, grace: float = 5.0) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -144,3 +145,5 @@ def test_uri_storage_keeps_trial_folders_there(tmp_path):
         folder = store / "uri" / "trials" / tid
         assert (folder / "metrics.json").is_file() and (folder / "history.jsonl").is_file()
         assert [p.name for p in (folder / "checkpoints").iterdir()] == ["epoch_0002"]
+    scratch = Path(tempfile.gettempdir()) / "rsb-sweep-scratch"
+    assert not [p for tid in df["trial_id"] for p in scratch.glob(f"*/{tid}")]  # local copies dropped once pushed

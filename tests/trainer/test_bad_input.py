@@ -71,3 +71,9 @@ def test_diverging_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(tmp_p
     assert [p.name for p in kept] == ["epoch_0001"]
     assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 1
     assert find_checkpoint(tmp_path) == kept[0]
+
+
+def test_extra_eval_set_with_other_classes(image_folder, tmp_path):
+    other = write_image_folder(tmp_path / "other", classes=("x", "y", "z"))
+    with pytest.raises(DataError, match="evaluation set 'v2'.*must use the same class folders"):
+        train(folder_config(image_folder, eval_sets=(("v2", str(other / "val")),)), log=lambda _: None)

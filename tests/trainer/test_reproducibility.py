@@ -101,3 +101,13 @@ def test_decoded_image_cache_changes_nothing():
         samples.append([dataset[i][0] for i in (0, 5, 0, 7)])  # index 0 twice: served from the cache
     for a, b in zip(*samples):
         assert torch.equal(a, b)
+
+
+def test_resuming_a_finished_run_reports_full_metrics(tmp_path):
+    config = tiny_config(seed=2, epochs=2)
+    full = run(config, tmp_path)
+    again = run(config, tmp_path, resume_from=tmp_path)
+    assert again.completed and again.metrics["top1"] == full.metrics["top1"]
+    for key in ("epochs_done", "restarts", "train_hours", "n_workers", "device", "peak_mem_gb"):
+        assert key in again.metrics, key
+    assert again.metrics["restarts"] == 1 and again.metrics["epochs_done"] == 2

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence
 
+
 from trainer.config import FIELD_NAMES, parse_value, resolve_config
-from trainer.errors import TrainerError
+from trainer.errors import ConfigError, TrainerError
 from trainer.presets import describe_preset
-from trainer.recipes import RECIPES
+from trainer.recipes import RECIPES, get_recipe
 
 #: Fields with their own flags (or none) rather than the generic override.
 _SPECIAL = {"recipe", "data", "eval_sets", "dataset"}
@@ -48,10 +50,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(json.dumps(config.to_dict(), indent=2))
             return 0
         if config.data is None:
-            from dataclasses import asdict
-
-            from trainer.recipes import get_recipe
-
             print(describe_preset(config.to_dict(), asdict(get_recipe(config.recipe))), flush=True)
         from trainer.run import train
 
@@ -71,7 +69,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _split_eval_set(text: str) -> tuple[str, str]:
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
-        from trainer.errors import ConfigError
-
         raise ConfigError(f"--eval-set {text!r}: expected NAME=PATH")
     return name, path

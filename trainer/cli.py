@@ -9,7 +9,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Optional, Sequence
 
-
 from trainer.config import FIELD_NAMES, parse_value, resolve_config
 from trainer.errors import ConfigError, TrainerError
 from trainer.presets import describe_preset

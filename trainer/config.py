@@ -10,6 +10,7 @@ import dataclasses
 import json
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -126,8 +127,6 @@ def resolve_config(recipe: str = "a2", data: Optional[str] = None, **overrides: 
 
 
 def _dataset_name(data: str) -> str:
-    from pathlib import Path
-
     return Path(data).expanduser().resolve().name or str(data)
 
 

@@ -17,19 +17,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .columns import CONFIG_COLUMNS  # noqa: F401 (imported from here by the modules of this package)
+
 #: Default number of bootstrap resamples. 5 000 keeps the Monte-Carlo error of the 95 % CI
 #: ends below ~1 % of the CI width while halving the cost of scipy's default (9 999), which
 #: matters for ``summarize``/``compare_all`` over thousands of trials.
 N_RESAMPLES = 5000
-
-#: Hyper-parameter and identity columns that define a *configuration* (DESIGN.md).
-CONFIG_COLUMNS = (
-    "recipe", "model", "dataset", "lr", "weight_decay", "loss", "aug_repeats", "crop_pct",
-    "smoothing", "drop_path", "mixup", "cutmix", "epochs", "batch_size", "train_res", "test_res",
-)
-
-#: Seed columns of the contract.
-SEED_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug")
 
 StatusSpec = str | Sequence[str] | None
 By = str | Sequence[str] | None
@@ -113,17 +106,6 @@ def group_keys(df: pd.DataFrame, by: list[str]) -> list[tuple]:
     except TypeError:  # mixed types in a column: keep table order
         pass
     return [tuple(r) for r in keys.itertuples(index=False, name=None)]
-
-
-def _key_mask(df: pd.DataFrame, by: list[str], key: tuple) -> np.ndarray:
-    mask = np.ones(len(df), dtype=bool)
-    for col, val in zip(by, key):
-        col_values = df[col]
-        if _isnan(val):
-            mask &= col_values.isna().to_numpy()
-        else:
-            mask &= (col_values == val).to_numpy()
-    return mask
 
 
 def _isnan(val: Any) -> bool:

@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._common import CONFIG_COLUMNS, AnalysisError, require_columns
+from ._common import AnalysisError, require_columns
+from .columns import CONFIG_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM  # noqa: F401 (re-exported)
 
 #: Columns every results table must have for the analysis to run at all.
 REQUIRED_COLUMNS = ("trial_id", "status", "seed", "top1")
 
 #: Every column of the contract (DESIGN.md), for reference; only REQUIRED_COLUMNS are enforced.
-CONTRACT_COLUMNS = (
-    "experiment", "trial_id", "status", "recipe", "model", "dataset",
-    "seed", "seed_init", "seed_data", "seed_aug",
-    *CONFIG_COLUMNS[3:],
-    "top1", "top5", "eval_loss", "n_val", "epochs_done", "restarts",
-    "train_hours", "n_workers", "device", "peak_mem_gb", "error",
-)
-
-#: Columns of history.parquet.
-HISTORY_COLUMNS = ("trial_id", "epoch", "lr", "train_loss", "top1", "top5", "epoch_seconds",
-                   "images_per_second")
+CONTRACT_COLUMNS = RESULT_COLUMNS
 
 PathLike = str | os.PathLike
 
@@ -52,7 +43,7 @@ def load_results(path: PathLike, required: tuple[str, ...] = REQUIRED_COLUMNS) -
     Returns every row, whatever its status (the statistics filter and count them).
     Raises AnalysisError naming the missing ``required`` columns, or for an empty table.
     """
-    p = _resolve(path, "results")
+    p = _resolve(path, RESULTS_STEM)
     df = _read(p)
     if len(df) == 0:
         raise AnalysisError(f"{p} is empty: no trials to analyse.")
@@ -63,7 +54,7 @@ def load_results(path: PathLike, required: tuple[str, ...] = REQUIRED_COLUMNS) -
 
 def load_history(path: PathLike) -> pd.DataFrame:
     """Read history.parquet (or .csv) from an experiment folder or a file: one row per (trial, epoch)."""
-    p = _resolve(path, "history")
+    p = _resolve(path, HISTORY_STEM)
     df = _read(p)
     require_columns(df, ("trial_id", "epoch"), f"the history table {p}")
     df.attrs["source"] = str(p)

@@ -123,8 +123,8 @@ def synthetic_history(
         curve = curve + 0.3 * rng.standard_normal(n_epochs) * (1 - epochs / n_epochs)
         lr = 5e-3 * 0.5 * (1 + np.cos(np.pi * (epochs - 1) / n_epochs))
         for e, t1, l in zip(epochs, curve, lr):
-            rows.append(dict(trial_id=r.trial_id, epoch=int(e), lr=l,
+            rows.append(dict(experiment=r.experiment, trial_id=r.trial_id, epoch=int(e), lr=l,
                              train_loss=0.2 + 2.0 * np.exp(-e / 8), top1=t1,
-                             top5=min(99.9, t1 + 15), epoch_seconds=170.0,
-                             images_per_second=7500.0))
+                             top5=min(99.9, t1 + 15), eval_loss=0.9 + 2.0 * np.exp(-e / 8),
+                             n_val=r.n_val, epoch_seconds=170.0, images_per_second=7500.0))
     return pd.DataFrame(rows)

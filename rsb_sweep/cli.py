@@ -2,7 +2,10 @@
 
 Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``resume``, ``status``, ``results``,
 ``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
-them, so that ``status`` answers quickly and never starts Ray.
+them, so that ``status`` answers quickly and never starts Ray. Every command body runs in
+:func:`rsb_sweep.exitstatus.run_command`, which gives the exit status (documented there and
+in each command's ``--help``); every path typed is made absolute here, before anything is
+dispatched (:mod:`rsb_sweep.paths`).
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from typing import Any, Callable, Optional
 import click
 from rich.console import Console
 
+from rsb_sweep.exitstatus import EPILOG, READ_EPILOG, CommandRun, ExitStatus, run_command
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 _EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
 _FIELDS_HELP = ("Any trainer field can be set as --<field> VALUE (e.g. --lr 3e-3 --weight-decay 0.02 --epochs 50 "
-                "--max-steps 10 --seed-aug 7); `rsb-sweep fields` lists them with the recipe's values.")
+                "--max-steps 10 --seed-aug 7); `rsb-sweep fields` lists them with the recipe's values. "
+                "Relative paths are taken from the current folder (in a sweep file: from the file's folder).\n\n" + EPILOG)
 
 
 def _extra_fields(func: Callable) -> Callable:
@@ -87,7 +93,24 @@ def _launch_options(func: Callable) -> Callable:
     return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Group(click.Group):
+    """click's group, except that Ctrl-C anywhere (also while parsing, before a command body
+    runs) exits 130 like an interrupted sweep, not click's 1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            err_console.print("interrupted")
+            sys.exit(int(ExitStatus.INTERRUPTED))
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+             epilog=EPILOG)
 def main() -> None:
     """Seed-variance studies and ablation grids of the 'ResNet strikes back' recipes, on Ray Tune."""
 
@@ -185,7 +208,7 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
 # experiment commands
 
 
-@main.command()
+@main.command(epilog=EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--retry-failed", is_flag=True, help="also run the trials that failed, from their last checkpoint")
 @click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
@@ -200,31 +223,35 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
     """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
     from rsb_sweep.experiment import Experiment
 
-    _guard(lambda: _execute(Experiment.open(experiment_dir), kwargs, retry_failed=retry_failed))
+    def go(run: CommandRun) -> int:
+        Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        return _execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
+
+    _guard(go)
 
 
-@main.command()
+@main.command(epilog=READ_EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 def status(experiment_dir: Path) -> None:
     """Done / running / failed / pending, the failures, and top-1 so far (reads files; no Ray)."""
     from rsb_sweep.experiment import Experiment
     from rsb_sweep.status import experiment_status, print_status
 
-    def go() -> None:
+    def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
 
     _guard(go)
 
 
-@main.command()
+@main.command(epilog=READ_EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 def results(experiment_dir: Path) -> None:
     """(Re)write results.parquet/.csv and history.parquet from the trial folders."""
     from rsb_sweep.experiment import Experiment
     from rsb_sweep.results import RESULTS_PARQUET, write_tables
 
-    def go() -> None:
+    def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
         df = write_tables(exp)
         counts = df["status"].value_counts().to_dict()
@@ -234,7 +261,7 @@ def results(experiment_dir: Path) -> None:
     _guard(go)
 
 
-@main.command()
+@main.command(epilog=READ_EPILOG)
 @click.argument("experiment_dir", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="output folder (default: the experiment folder)")
@@ -242,7 +269,7 @@ def results(experiment_dir: Path) -> None:
 def report(experiment_dir: Path, out: Optional[Path], baseline: Optional[str]) -> None:
     """Executed report.ipynb and report.html of an experiment (analysis.make_report)."""
 
-    def go() -> None:
+    def go(run: CommandRun) -> None:
         try:
             from analysis import make_report
         except ImportError as exc:
@@ -253,13 +280,13 @@ def report(experiment_dir: Path, out: Optional[Path], baseline: Optional[str]) -
     _guard(go)
 
 
-@main.command()
+@main.command(epilog=READ_EPILOG)
 @click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3")
 @click.option("--data", default=None, metavar="PATH", help="an ImageFolder (default: the embedded digits preset)")
 def fields(recipe: str, data: Optional[str]) -> None:
     """The trainer fields a sweep can set (as --<field> V, or in a sweep file), with the recipe's values."""
 
-    def go() -> None:
+    def go(run: CommandRun) -> None:
         from rsb_sweep.fields import ALIASES, OVERRIDABLE
         from trainer.config import resolve_config
 
@@ -278,56 +305,83 @@ def fields(recipe: str, data: Optional[str]) -> None:
 
 def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extra: list[str],
             base_execution: Any = None) -> None:
-    """Parse overrides, build and expand the spec, write the manifest, run."""
+    """Make paths absolute, parse overrides, build and expand the spec, check the data, write the manifest, run."""
 
-    def go() -> None:
+    def go(run: CommandRun) -> int:
         from rsb_sweep.execution import Execution
         from rsb_sweep.experiment import Experiment
+        from rsb_sweep.paths import absolute_fields, absolute_path
+        from rsb_sweep.preflight import check_data_here
         from rsb_sweep.spec import expand
 
+        for key in ("data", "out", "storage"):
+            if kwargs.get(key):
+                kwargs[key] = absolute_path(kwargs[key])
         base = base_execution() if base_execution is not None else Execution()
-        spec = build(_overrides(_field_args(extra), kwargs.get("eval_set")))
+        spec = build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set"))))
         trials = expand(spec)
-        if spec.data and not kwargs.get("address") and not Path(spec.data).expanduser().is_dir():
-            raise _user_error(f"--data {spec.data}: no such folder (expected an ImageFolder with train/ and val/)")
-        execution = _execution(base, kwargs)
+        execution = base.with_overrides(**{k: kwargs.get(k) for k in _EXECUTION_OPTIONS})
+        if not kwargs.get("address"):  # with --address the data lives on the cluster: checked there
+            check_data_here(t.config.to_dict() for t in trials)
         _describe_start(spec, trials, execution, kwargs)
         if kwargs["dry_run"]:
             for t in trials[:20]:
                 console.print(f"  {t.trial_id}")
             if len(trials) > 20:
                 console.print(f"  … and {len(trials) - 20} more")
-            return
-        root = Path(kwargs["out"]) if kwargs["out"] else Path("experiments") / spec.name
-        exp = Experiment.create(root, spec, execution, trials, storage=kwargs["storage"])
-        _execute(exp, kwargs)
+            return ExitStatus.OK
+        root = Path(kwargs["out"]) if kwargs["out"] else Path(absolute_path(Path("experiments") / spec.name))
+        return _execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"]), kwargs, run,
+                        data_checked=not kwargs.get("address"))
 
     _guard(go)
 
 
-def _execute(exp: Any, kwargs: dict[str, Any], retry_failed: bool = False) -> None:
-    from rsb_sweep.driver import LaunchOptions, run_experiment
-    from rsb_sweep.results import RESULTS_PARQUET
+#: Launch options that override the sweep's execution settings (file or defaults).
+_EXECUTION_OPTIONS = ("workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent", "max_failures", "pack")
 
+#: At most this many failed trials are listed at the end of a sweep (``status`` lists them all).
+_MAX_LISTED_FAILURES = 10
+
+
+def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandRun, retry_failed: bool = False,
+             data_checked: bool = False) -> int:
+    """Create or open the experiment (``experiment()``), run it, print the summary (each failure with
+    its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
+    first, so that a Ctrl-C during them leaves nothing half-written."""
+    from rsb_sweep.driver import LaunchOptions, run_experiment
+    from rsb_sweep.results import RESULTS_PARQUET, write_tables
+    from rsb_sweep.store import ERROR
+
+    exp = experiment()
+    run.experiment(exp.root)
     if not kwargs.get("quiet"):
         console.print(f"experiment folder: {exp.root}")
     options = LaunchOptions(
         address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")), max_concurrent=kwargs.get("max_concurrent"),
         max_failures=kwargs.get("max_failures"), pack=kwargs.get("pack"), num_cpus=kwargs.get("num_cpus"),
-        retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")))
+        retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")), data_checked=data_checked)
     try:
-        outcome = run_experiment(exp, options, console=console)
-    except KeyboardInterrupt:
-        err_console.print(f"interrupted; continue with  rsb-sweep resume {exp.root}")
-        sys.exit(130)
+        outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
+    except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
+        write_tables(exp)
+        raise
     c = outcome.counts
     console.print(f"results: {exp.root / RESULTS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
                   f"{c['RUNNING'] + c['PENDING']} not finished; {outcome.wall_seconds:.1f} s)")
+    failed = outcome.results[outcome.results["status"] == "ERROR"]
+    for row in failed.head(_MAX_LISTED_FAILURES).itertuples():
+        err_console.print(f"failed {row.trial_id}: {row.error}\n  error file: {exp.store.path(row.trial_id, ERROR)}",
+                          markup=False)
+    if len(failed) > _MAX_LISTED_FAILURES:
+        err_console.print(f"… and {len(failed) - _MAX_LISTED_FAILURES} more failed trials; `rsb-sweep status {exp.root}` "
+                          "lists them all")
     if outcome.unstarted_error:
-        err_console.print(f"error: {outcome.unstarted_error}")
-    if c["RUNNING"] or c["PENDING"]:
+        err_console.print(f"error: {outcome.unstarted_error}", markup=False)
+    code = ExitStatus.for_counts(c)
+    if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")
-        sys.exit(3)
+    return code
 
 
 def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
@@ -342,16 +396,6 @@ def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, A
     first = trials[0].config
     if first.data is None:
         console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))))
-
-
-def _execution(base: Any, kwargs: dict[str, Any]) -> Any:
-    from rsb_sweep.execution import Execution
-
-    values = base.to_dict()
-    for key in ("workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent", "max_failures", "pack"):
-        if kwargs.get(key) is not None:
-            values[key] = kwargs[key]
-    return Execution(**values)
 
 
 def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
@@ -384,26 +428,9 @@ def _user_error(message: str) -> Exception:
     return SweepError(message)
 
 
-def _guard(func: Callable[[], None]) -> None:
-    """Run a command body; user errors become one line on stderr and exit status 2."""
-    from rsb_sweep.errors import SweepError
-
-    try:
-        func()
-    except SweepError as exc:
-        err_console.print(f"error: {exc}", markup=False)
-        sys.exit(2)
-    except Exception as exc:
-        if _is_user_error(exc):
-            err_console.print(f"error: {exc}", markup=False)
-            sys.exit(2)
-        raise
-
-
-def _is_user_error(exc: Exception) -> bool:
-    """Trainer errors and analysis errors are for the user too (checked without importing them early)."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    return bool(names & {"TrainerError", "AnalysisError"})
+def _guard(body: Callable[[CommandRun], Optional[int]]) -> None:
+    """Run a command body; exit with its status (:mod:`rsb_sweep.exitstatus`)."""
+    run_command(body, lambda line: err_console.print(line, markup=False, highlight=False))
 
 
 if __name__ == "__main__":

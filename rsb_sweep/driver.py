@@ -1,4 +1,4 @@
-"""The sweep driver: Ray Tune runs the packs of an experiment until every trial has ended.
+"""Driver side (the ``rsb-sweep`` process): Ray Tune runs the packs of an experiment until every trial has ended.
 
 Resuming is re-launching. Each launch (a new sweep, ``resume``, or another round after a
 pack failed for good) reads the trial folders, and hands Tune only the trials that have not
@@ -13,27 +13,31 @@ Failures:
 * a trial that raises (NaN loss, corrupt data, a bug): recorded ERROR with its text by the
   pack itself; the pack goes on with its next trial.
 * a pack that Tune gives up on: its running trial is recorded ERROR with Tune's error, and
-  its trials not yet started run in the next round.
+  its trials not yet started run in the next round (:func:`~rsb_sweep.driver_packs.settle_failed_packs`).
+
+Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.preflight`);
+``on_dispatch`` marks the moment after which an error is a crash, not a usage error.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pandas as pd
 from rich.console import Console
 
+from rsb_sweep.driver_packs import make_packs, pack_jobs, settle_failed_packs
+from rsb_sweep.errors import one_line
 from rsb_sweep.execution import Execution
 from rsb_sweep.experiment import DriverLock, Experiment
-from rsb_sweep.pack import Member, PackJob
-from rsb_sweep.packing import make_packs
+from rsb_sweep.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.progress import LiveView, Progress
 from rsb_sweep.raysession import ray_session, trial_slots
-from rsb_sweep.raytrial import job_to_dict, pack_trainable
+from rsb_sweep.raytrial import pack_trainable
 from rsb_sweep.results import write_tables
-from rsb_sweep.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
+from rsb_sweep.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
 
 RESULTS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
@@ -53,6 +57,7 @@ class LaunchOptions:
     retry_failed: bool = False
     live: Optional[bool] = None  # None: live table when the console is a terminal
     quiet: bool = False
+    data_checked: bool = False  # the caller already checked the data on this machine (local runs)
 
 
 @dataclass(frozen=True)
@@ -63,21 +68,35 @@ class SweepOutcome:
     unstarted_error: Optional[str] = None
 
 
-def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), console: Optional[Console] = None) -> SweepOutcome:
-    """Run (or continue) every trial of ``exp`` that has not ended; write the result tables."""
+def _nothing() -> None:
+    return None
+
+
+def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), console: Optional[Console] = None,
+                   on_dispatch: Callable[[], None] = _nothing) -> SweepOutcome:
+    """Run (or continue) every trial of ``exp`` that has not ended; write the result tables.
+
+    The trials' data is checked before anything is dispatched (here, or on the cluster with
+    ``options.address``). ``on_dispatch`` is called just before the first trial is handed to
+    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.exitstatus`).
+    """
     console = console or Console(stderr=False)
     start = time.time()
     with exp.lock() as lock:
         store = exp.store
         if options.retry_failed:
             _clear_errors(exp)
-        execution = _execution(exp.execution, options)
+        execution = exp.execution.with_overrides(max_concurrent=options.max_concurrent,
+                                                 max_failures=options.max_failures, pack=options.pack)
         files = store.read_all(exp.trial_ids)
         unstarted_error = None
-        if any(f.status in (PENDING, RUNNING) for f in files.values()):
+        todo = [t["config"] for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
+        if todo:
+            if not options.address and not options.data_checked:
+                check_data_here(todo)  # before Ray starts
             try:
-                files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files)
-            except BaseException:  # Ctrl-C, SIGTERM: keep the table current, then let the caller report it
+                files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch)
+            except BaseException:  # Ctrl-C, SIGTERM, a crash: keep the table current, then let the caller report it
                 write_tables(exp)
                 raise
         results = write_tables(exp, files)
@@ -87,7 +106,7 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
 
 
 def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, console: Console, lock: DriverLock,
-                files: dict) -> tuple[dict, Optional[str]]:
+                files: dict[str, TrialFiles], on_dispatch: Callable[[], None]) -> tuple[dict[str, TrialFiles], Optional[str]]:
     """Start Ray and run Tune rounds until no trial is left to run (or a pack could not start)."""
     store = exp.store
     unstarted_error = None
@@ -95,6 +114,10 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
         if session.dashboard_url and not options.quiet:
             console.print(f"Ray dashboard: {session.dashboard_url}", highlight=False)
         slots = trial_slots(execution, session)
+        if options.address:
+            check_data_on_cluster([t["config"] for t in exp.trials
+                                   if files[t["trial_id"]].status in (PENDING, RUNNING)])
+        on_dispatch()
         progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
         with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
             for round_no in range(1, MAX_ROUNDS + 1):
@@ -103,7 +126,10 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
                     break
                 failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
                 files = store.read_all(exp.trial_ids)
-                unstarted_error = _settle_failed_packs(exp, execution, failed, files, progress)
+                settled = settle_failed_packs(store, failed, files, execution.max_failures)
+                for tid, message in settled.errors.items():
+                    progress.mark(tid, ERROR_STATUS, message)
+                unstarted_error = settled.unstarted
                 files = store.read_all(exp.trial_ids)
                 if unstarted_error:
                     break
@@ -112,20 +138,12 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
     return files, unstarted_error
 
 
-def _execution(stored: Execution, options: LaunchOptions) -> Execution:
-    values = stored.to_dict()
-    for key in ("max_concurrent", "max_failures", "pack"):
-        if getattr(options, key) is not None:
-            values[key] = getattr(options, key)
-    return Execution(**values)
-
-
 def _clear_errors(exp: Experiment) -> None:
     store = exp.store
     for tid, f in store.read_all(exp.trial_ids).items():
         if f.status == ERROR_STATUS:
             store.record_run(tid, {"event": "retry", "previous_error": f.error})
-            store.delete(tid, "error.json")
+            store.delete(tid, ERROR)
 
 
 def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dict[str, Any]],
@@ -134,21 +152,15 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
     from ray import tune
 
     packs = make_packs([(t["trial_id"], t["config"]) for t in todo], slots, execution.pack, execution.workers_per_trial)
-    configs = {t["trial_id"]: t["config"] for t in todo}
-    jobs = {
-        i: job_to_dict(PackJob(
-            pack=i, members=tuple(Member(tid, configs[tid]) for tid in members), store_root=exp.store.root,
-            threads=execution.torch_threads, workers=execution.workers_per_trial, max_failures=execution.max_failures,
-            tune_root=exp.tune_root, worker_cpus=execution.worker_cpus, gpus_per_worker=execution.gpus_per_worker))
-        for i, members in enumerate(packs)
-    }
+    jobs = pack_jobs(packs, {t["trial_id"]: t["config"] for t in todo}, execution, exp.store.root, exp.tune_root)
     if execution.workers_per_trial == 1:
         resources = {"cpu": execution.trial_cpus, "gpu": execution.gpus_per_worker}
     else:  # the Tune trial only coordinates; Ray Train reserves the workers' CPUs and GPUs
         resources = {"cpu": 0, "memory": 1}
     callback = _SweepCallback(exp, progress, view, lock)
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(pack_trainable, jobs=jobs), resources),
+        tune.with_resources(tune.with_parameters(pack_trainable, jobs={i: j.to_dict() for i, j in jobs.items()}),
+                            resources),
         param_space={"pack": tune.grid_search(list(jobs))},
         tune_config=tune.TuneConfig(
             reuse_actors=True,
@@ -171,29 +183,8 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
     for result in grid:
         if result.error is not None:
             pack = int(result.config["pack"])
-            failed[pack] = (packs[pack], _one_line(result.error))
+            failed[pack] = (packs[pack], one_line(result.error))
     return failed
-
-
-def _settle_failed_packs(exp: Experiment, execution: Execution, failed: dict[int, tuple[list[str], str]], files,
-                         progress: Progress) -> Optional[str]:
-    """Record the running trial of each failed pack as ERROR; report packs that failed before any trial started."""
-    unstarted = None
-    for pack, (members, error) in failed.items():
-        running = [tid for tid in members if files[tid].status == RUNNING]
-        if not running:
-            if all(files[tid].status == PENDING for tid in members):
-                unstarted = f"pack {pack} failed before its first trial started: {error}"
-            continue
-        message = f"trial process failed and was retried {execution.max_failures} times: {error}"
-        exp.store.record_error(running[0], message, "TrialFailure")
-        progress.mark(running[0], ERROR_STATUS, message)
-    return unstarted
-
-
-def _one_line(error: BaseException) -> str:
-    lines = [l for l in str(error).strip().splitlines() if l.strip()]
-    return (lines[-1] if lines else type(error).__name__)[:500]
 
 
 def _callback_base():

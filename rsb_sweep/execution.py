@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from rsb_sweep.errors import SweepError
@@ -50,3 +50,10 @@ class Execution:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def with_overrides(self, **values: Any) -> "Execution":
+        """A copy with the values that are not None replaced (command-line options over the file or manifest)."""
+        unknown = sorted(set(values) - set(self.__dataclass_fields__))
+        if unknown:
+            raise SweepError(f"unknown execution setting(s) {', '.join(unknown)}")
+        return replace(self, **{k: v for k, v in values.items() if v is not None})

@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from rsb_sweep.errors import SweepError
 from rsb_sweep.execution import Execution
-from rsb_sweep.store import TrialStore, is_uri
+from rsb_sweep.paths import absolute_path, is_uri
+from rsb_sweep.store import TrialStore
+from trainer.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from rsb_sweep.spec import SweepSpec, TrialSpec
@@ -41,17 +43,6 @@ FORMAT = 1
 
 class ExperimentError(SweepError):
     """An experiment folder that cannot be created, opened or locked."""
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: readers see old or new."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -79,7 +70,7 @@ class Experiment:
         elif is_uri(storage):
             base = f"{storage.rstrip('/')}/{spec.name}"
         else:
-            base = str(Path(storage).expanduser().resolve() / spec.name)
+            base = str(Path(absolute_path(storage)) / spec.name)
         manifest = {
             "format": FORMAT,
             "name": spec.name,

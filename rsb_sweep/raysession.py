@@ -49,19 +49,25 @@ def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus
         yield _describe(ray, started_here=False, dashboard_url=None)
         return
     common = dict(log_to_driver=False, logging_level=logging.WARNING)
-    if address:
-        try:
+    try:
+        if address:
             context = ray.init(address=address, **common)
-        except ConnectionError as exc:
-            hint = ""
-            if address != "auto" and not address.startswith("ray://") and os.environ.get("RAY_AUTH_MODE") != "token":
-                hint = ("; with Ray's token authentication an explicit address needs RAY_AUTH_MODE=token and the "
-                        "cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token (or use --address auto on the head node)")
-            raise SweepError(f"cannot join the Ray cluster at {address}: {exc}{hint}") from None
-    else:
-        ui = dict(include_dashboard=True, dashboard_host=DASHBOARD_HOST, dashboard_port=DASHBOARD_PORT) if dashboard \
-            else dict(include_dashboard=False)
-        context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **ui, **common)
+        else:
+            ui = dict(include_dashboard=True, dashboard_host=DASHBOARD_HOST, dashboard_port=DASHBOARD_PORT) if dashboard \
+                else dict(include_dashboard=False)
+            context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **ui, **common)
+    except ConnectionError as exc:
+        ray.shutdown()
+        if not address:
+            raise
+        hint = ""
+        if address != "auto" and not str(address).startswith("ray://") and os.environ.get("RAY_AUTH_MODE") != "token":
+            hint = ("; with Ray's token authentication an explicit address needs RAY_AUTH_MODE=token and the "
+                    "cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token (or use --address auto on the head node)")
+        raise SweepError(f"cannot join the Ray cluster at {address}: {exc}{hint}") from None
+    except BaseException:  # Ctrl-C while Ray starts: stop what it started so far
+        ray.shutdown()
+        raise
     url = getattr(context, "dashboard_url", None) or None
     if url and not url.startswith("http"):
         url = f"http://{url}"

@@ -1,4 +1,6 @@
-"""The Ray side of a pack: a Tune function trainable, and a Ray Train DDP job for multi-worker trials.
+"""Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker_pack`),
+the Ray Train DDP job for multi-worker trials, and the :class:`Reporter` implementations that
+turn pack events into Tune results. Runs in the Tune trial process and the Train workers.
 
 Tune checkpoints. The trainer writes every epoch's full checkpoint once, into the trial
 folder on the sweep's storage; that folder is what a restarted or resumed trial reads. Tune
@@ -19,12 +21,12 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
-from rsb_sweep.pack import Member, PackJob, run_pack
-from rsb_sweep.store import ERROR_STATUS, RUNNING, TrialStore
+from rsb_sweep.errors import one_line
+from rsb_sweep.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
+from rsb_sweep.worker_pack import PackJob, run_pack
 
 POINTER_EVERY_S = 10.0
 POINTER_FILE = "pointer.json"
@@ -128,19 +130,11 @@ class TrainReporter:
 
 def pack_trainable(config: dict[str, Any], jobs: Optional[dict[int, dict[str, Any]]] = None) -> None:
     """Tune function trainable: run the pack named by ``config["pack"]``."""
-    job = job_from_dict(jobs[config["pack"]])
+    job = PackJob.from_dict(jobs[config["pack"]])
     if job.workers == 1:
         run_pack(job, TuneReporter())
     else:
         run_ddp_pack(job)
-
-
-def job_from_dict(value: dict[str, Any]) -> PackJob:
-    return PackJob(**{**value, "members": tuple(Member(**m) for m in value["members"])})
-
-
-def job_to_dict(job: PackJob) -> dict[str, Any]:
-    return asdict(job)
 
 
 # ---------------------------------------------------------------------------------------
@@ -164,14 +158,14 @@ def run_ddp_pack(job: PackJob) -> None:
     trial_name = tune.get_context().get_trial_name()
     while True:
         files = store.read_all(m.trial_id for m in job.members)
-        if all(f.status in ("TERMINATED", ERROR_STATUS) for f in files.values()):
+        if all(f.status in (TERMINATED, ERROR_STATUS) for f in files.values()):
             return
         attempt += 1
         use_gpu = job.gpus_per_worker > 0
         resources = {"CPU": job.worker_cpus, **({"GPU": job.gpus_per_worker} if use_gpu else {})}
         trainer = TorchTrainer(
             _ddp_worker,
-            train_loop_config={"job": job_to_dict(job)},
+            train_loop_config={"job": job.to_dict()},
             scaling_config=ScalingConfig(num_workers=job.workers, use_gpu=use_gpu, resources_per_worker=resources),
             run_config=RunConfig(
                 name=f"{trial_name}-ddp{attempt}",
@@ -187,13 +181,8 @@ def run_ddp_pack(job: PackJob) -> None:
             running = [t for t, f in store.read_all(m.trial_id for m in job.members).items() if f.status == RUNNING]
             if not running:
                 raise
-            store.record_error(running[0], f"DDP job failed after {job.max_failures} restarts: {_one_line(exc)}",
+            store.record_error(running[0], f"DDP job failed after {job.max_failures} restarts: {one_line(exc)}",
                                type(exc).__name__)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[-1] if text else type(exc).__name__)[:500]
 
 
 def _ddp_worker(config: dict[str, Any]) -> None:
@@ -201,7 +190,7 @@ def _ddp_worker(config: dict[str, Any]) -> None:
     import ray.train
     import torch.distributed as dist
 
-    job = job_from_dict(config["job"])
+    job = PackJob.from_dict(config["job"])
     rank = ray.train.get_context().get_world_rank()
 
     def agree(value: Any) -> Any:

@@ -1,5 +1,6 @@
 """The results table (DESIGN.md's contract) and the history table, built from trial folders.
 
+The column lists are the contract's, from :mod:`analysis.columns` (their one home).
 One row per trial of the manifest, always, whatever its state: a trial that failed keeps its
 row with status ERROR and the error text; one not yet run is PENDING. Both tables are
 written atomically (temporary file, then rename), so a reader, or a kill during a write,
@@ -15,45 +16,28 @@ from typing import Any, Mapping, Optional
 
 import pandas as pd
 
-from rsb_sweep.experiment import Experiment, atomic_write_bytes
+from analysis.columns import (FLOAT_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, INT_COLUMNS,
+                              METRIC_COLUMNS, RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, TEXT_COLUMNS,
+                              extra_top1_columns, with_extra_sets)
+from rsb_sweep.experiment import Experiment
 from rsb_sweep.store import ERROR_STATUS, TERMINATED, TrialFiles
+from trainer.files import atomic_write_bytes
 
-RESULTS_PARQUET, RESULTS_CSV, HISTORY_PARQUET = "results.parquet", "results.csv", "history.parquet"
-
-IDENTITY = ("experiment", "trial_id", "status", "recipe", "model", "dataset")
-SEEDS = ("seed", "seed_init", "seed_data", "seed_aug")
-HYPER = ("lr", "weight_decay", "loss", "aug_repeats", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix",
-         "epochs", "batch_size", "train_res", "test_res")
-METRICS = ("top1", "top5", "eval_loss")
-AFTER_METRICS = ("n_val", "epochs_done", "restarts", "train_hours", "n_workers", "device", "peak_mem_gb", "error")
-
-#: The contract's columns, in order; ``top1_<set>`` columns go right after ``eval_loss``.
-RESULT_COLUMNS = IDENTITY + SEEDS + HYPER + METRICS + AFTER_METRICS
-
-HISTORY_COLUMNS = ("experiment", "trial_id", "epoch", "lr", "train_loss", "top1", "top5", "eval_loss",
-                   "epoch_seconds", "images_per_second")
-
-_FLOAT = ("lr", "weight_decay", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix", "top1", "top5", "eval_loss",
-          "train_hours", "peak_mem_gb")
-_INT = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epochs", "batch_size", "train_res", "test_res",
-        "epochs_done", "restarts")
-_NULLABLE_INT = ("n_val", "n_workers")
-_TEXT = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error")
+RESULTS_PARQUET, RESULTS_CSV = f"{RESULTS_STEM}.parquet", f"{RESULTS_STEM}.csv"
+HISTORY_PARQUET = f"{HISTORY_STEM}.parquet"
 
 
-def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles,
-              fallback_error: Optional[str] = None) -> dict[str, Any]:
+def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles) -> dict[str, Any]:
     """One results row: the config's identity and hyper-parameters, then what the trial folder says."""
     row: dict[str, Any] = {"experiment": experiment, "trial_id": trial_id, "status": files.status}
-    for key in IDENTITY[3:] + SEEDS + HYPER:
+    for key in IDENTITY_COLUMNS[3:] + SEED_COLUMNS + HYPER_COLUMNS:
         row[key] = config.get(key)
     metrics = files.metrics or {}
     done = files.status == TERMINATED
-    for key in METRICS:
+    for key in METRIC_COLUMNS:
         row[key] = metrics.get(key) if done else math.nan
-    for key, value in metrics.items():
-        if key.startswith("top1_") and done:
-            row[key] = value
+    if done:
+        row.update({key: metrics[key] for key in extra_top1_columns(metrics)})
     history_seconds = sum(float(r.get("epoch_seconds", 0.0)) for r in files.history)
     last_history = files.history[-1] if files.history else {}
     row.update(
@@ -66,8 +50,6 @@ def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: 
         peak_mem_gb=metrics.get("peak_mem_gb", math.nan),
         error=(files.error or {}).get("error") if files.status == ERROR_STATUS else None,
     )
-    if row["error"] is None and fallback_error and files.status != TERMINATED:
-        row["error"] = fallback_error
     return row
 
 
@@ -89,17 +71,13 @@ def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows to a frame with the contract's columns in order and stable dtypes (also when empty)."""
-    extra = sorted({k for r in rows for k in r if k.startswith("top1_")})
-    at = RESULT_COLUMNS.index("eval_loss") + 1
-    columns = list(RESULT_COLUMNS[:at]) + extra + list(RESULT_COLUMNS[at:])
-    df = pd.DataFrame(rows, columns=columns)
-    for col in _FLOAT + tuple(extra):
+    extra = extra_top1_columns(k for r in rows for k in r)
+    df = pd.DataFrame(rows, columns=with_extra_sets(RESULT_COLUMNS, extra))
+    for col in FLOAT_COLUMNS + tuple(extra):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    for col in _INT:
+    for col in INT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-    for col in _NULLABLE_INT:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-    for col in _TEXT:
+    for col in TEXT_COLUMNS:
         df[col] = df[col].astype("string")
     return df
 
@@ -111,11 +89,11 @@ def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
     for trial_id in exp.trial_ids:
         for r in files[trial_id].history:
             rows.append({"experiment": exp.name, "trial_id": trial_id, **r})
-    extra = sorted({k for r in rows for k in r if k.startswith("top1_")})
-    df = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS) + extra + ["n_val"])
-    df["epoch"] = pd.to_numeric(df["epoch"]).astype("Int64")
-    df["n_val"] = pd.to_numeric(df["n_val"]).astype("Int64")
-    for col in HISTORY_COLUMNS[3:] + tuple(extra):
+    extra = extra_top1_columns(k for r in rows for k in r)
+    df = pd.DataFrame(rows, columns=with_extra_sets(HISTORY_COLUMNS, extra))
+    for col in ("epoch", "n_val"):
+        df[col] = pd.to_numeric(df[col]).astype("Int64")
+    for col in [c for c in df.columns if c not in ("experiment", "trial_id", "epoch", "n_val")]:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     for col in ("experiment", "trial_id"):
         df[col] = df[col].astype("string")

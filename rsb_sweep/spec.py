@@ -101,13 +101,6 @@ class SweepSpec:
     description: str = ""
     source: str = "command line"
 
-    @property
-    def size(self) -> int:
-        n = self.seeds.size
-        for values in self.grid.values():
-            n *= len(values)
-        return n
-
 
 @dataclass(frozen=True)
 class TrialSpec:

@@ -16,6 +16,8 @@ Format (every section optional except what the sweep needs)::
                 max_concurrent: null, max_failures: 3, pack: null}
 
 Errors name the file, the line and the key (``sweeps/x.yaml:7: overrides.lrr: unknown …``).
+Relative paths in the file (``data``, ``eval_sets``, ``real_labels``) are relative to the
+file's folder, wherever the command is run from.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import yaml
 from rsb_sweep.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
 from rsb_sweep.errors import SweepError
 from rsb_sweep.execution import Execution
-from rsb_sweep.spec import SEED_SOURCES, SeedAxis, SweepSpec, TrialSpec, expand
+from rsb_sweep.paths import absolute_fields, absolute_path
+from rsb_sweep.spec import SEED_SOURCES, SeedAxis, SweepSpec, expand
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
@@ -96,11 +99,16 @@ def load_spec_file(path: Path, data: Optional[str] = None) -> tuple[SweepSpec, E
         raise SpecError(f"{where}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(doc, _Mapping):
         raise SpecError(f"{where}: expected a mapping of {', '.join(TOP_KEYS)}")
-    return parse_spec(doc, where, default_name=path.stem, data=data)
+    return parse_spec(doc, where, default_name=path.stem, data=data, base=path.resolve().parent)
 
 
-def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str] = None) -> tuple[SweepSpec, Execution]:
-    """Validate a loaded YAML document into a spec and its execution settings."""
+def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str] = None,
+               base: Optional[Path] = None) -> tuple[SweepSpec, Execution]:
+    """Validate a loaded YAML document into a spec and its execution settings.
+
+    Paths in the document are made absolute against ``base`` (the file's folder); ``data``
+    (from the command line) is used as given.
+    """
 
     def fail(key_path: str, line: int, message: str) -> SpecError:
         return SpecError(f"{where}:{line}: {key_path}: {message}")
@@ -118,6 +126,8 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
     data_path = data if data is not None else doc.get("data")
     if data_path is not None and not isinstance(data_path, str):
         raise fail("data", doc.line_of("data"), "expected a folder path")
+    if data is None and data_path is not None:
+        data_path = absolute_path(data_path, base)
 
     overrides = _section(doc, "overrides", fail)
     fixed: dict[str, Any] = {}
@@ -126,6 +136,7 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
         if field not in OVERRIDABLE:
             raise fail(f"overrides.{key}", overrides.line_of(key), _unknown(field, OVERRIDABLE))
         fixed[field] = _coerce_at(field, value, f"overrides.{key}", overrides.line_of(key), fail)
+    fixed = absolute_fields(fixed, base)
 
     grid_doc = _section(doc, "grid", fail)
     grid: dict[str, list[Any]] = {}
@@ -136,7 +147,7 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
             raise fail(f"grid.{key}", line, _unknown(field, GRIDDABLE))
         if not isinstance(values, list) or not values:
             raise fail(f"grid.{key}", line, "expected a non-empty list of values")
-        grid[field] = [_coerce_at(field, v, f"grid.{key}", line, fail) for v in values]
+        grid[field] = absolute_fields({field: [_coerce_at(field, v, f"grid.{key}", line, fail) for v in values]}, base)[field]
 
     seeds = _seed_axis(doc, fail)
     execution = _execution(doc, fail)
@@ -169,12 +180,6 @@ def _check_values(spec: SweepSpec, doc: _Mapping, fail) -> None:
         section = "grid" if key in spec.grid else "overrides" if key in spec.overrides else ""
         line = _line(doc, section, key) if section else doc.line
         raise fail(f"{section}.{key}" if section else "sweep", line, f"a combination is invalid: {exc}") from None
-
-
-def expand_file(path: Path, data: Optional[str] = None) -> tuple[SweepSpec, Execution, list[TrialSpec]]:
-    """Load, validate and expand a sweep file."""
-    spec, execution = load_spec_file(path, data=data)
-    return spec, execution, expand(spec)
 
 
 def _section(doc: _Mapping, key: str, fail) -> _Mapping:

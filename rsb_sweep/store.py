@@ -27,12 +27,18 @@ from typing import Any, Iterable, Optional
 
 import pyarrow.fs as pafs
 
-CONFIG, HISTORY, METRICS, ERROR, RUNS, LOG = "config.json", "history.jsonl", "metrics.json", "error.json", "runs.jsonl", "train.log"
-CHECKPOINTS = "checkpoints"
+from trainer.checkpoint import (CHECKPOINTS_DIR, STATE_FILE, checkpoint_epoch, checkpoint_name, find_checkpoint,
+                                list_checkpoints)
+from rsb_sweep.paths import is_uri
+from trainer.files import atomic_write_bytes
+
+#: Files the trainer writes into its run folder (names from trainer.run; checkpoints from trainer.checkpoint).
+CONFIG, HISTORY, METRICS = "config.json", "history.jsonl", "metrics.json"
+#: Files the sweep adds to a trial folder.
+ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, LOG)
 
 TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
-STATUSES = (TERMINATED, ERROR_STATUS, RUNNING, PENDING)
 
 
 @dataclass
@@ -61,15 +67,6 @@ class TrialFiles:
         if self.metrics is not None:
             return int(self.metrics.get("epochs_done", len(self.history)))
         return len(self.history)
-
-    @property
-    def newest_checkpoint(self) -> int:
-        return max(self.checkpoint_epochs, default=0)
-
-
-def is_uri(location: str) -> bool:
-    """True for ``scheme://…`` locations (handled by pyarrow), False for plain paths."""
-    return "://" in str(location)
 
 
 class TrialStore:
@@ -110,7 +107,7 @@ class TrialStore:
             out.history = self._jsonl(self.path(trial_id, HISTORY))
         if RUNS in names:
             out.runs = self._jsonl(self.path(trial_id, RUNS))
-        if CHECKPOINTS in names:
+        if CHECKPOINTS_DIR in names:
             out.checkpoint_epochs = self.checkpoint_epochs(trial_id)
         return out
 
@@ -119,14 +116,14 @@ class TrialStore:
 
     def checkpoint_epochs(self, trial_id: str) -> list[int]:
         """Epochs of the complete checkpoints in the trial folder, oldest first."""
-        infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id, CHECKPOINTS), allow_not_found=True))
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id, CHECKPOINTS_DIR), allow_not_found=True))
         epochs = []
         for info in infos:
-            name = Path(info.path).name
-            if name.startswith("epoch_") and info.type == pafs.FileType.Directory:
-                state = self.fs.get_file_info(f"{info.path}/state.pt")
+            epoch = checkpoint_epoch(info.path)
+            if epoch is not None and info.type == pafs.FileType.Directory:
+                state = self.fs.get_file_info(f"{info.path}/{STATE_FILE}")
                 if state.type == pafs.FileType.File:
-                    epochs.append(int(name.split("_")[1]))
+                    epochs.append(epoch)
         return sorted(epochs)
 
     def _read_bytes(self, path: str) -> Optional[bytes]:
@@ -166,10 +163,7 @@ class TrialStore:
                 fh.write(data)
             return
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        tmp = f"{target}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        atomic_write_bytes(target, data)
 
     def delete(self, trial_id: str, name: str) -> None:
         try:
@@ -200,25 +194,25 @@ class TrialStore:
         """Mirror the trainer's small files and newest checkpoint to the store (URI roots only)."""
         if not self.remote:
             return
-        self.fs.create_dir(self.path(trial_id, CHECKPOINTS))
+        self.fs.create_dir(self.path(trial_id, CHECKPOINTS_DIR))
         for name in _SMALL_FILES:
             src = local / name
             if src.is_file():
                 with self.fs.open_output_stream(self.path(trial_id, name)) as fh:
                     fh.write(src.read_bytes())
-        local_ckpts = sorted(p.name for p in (local / CHECKPOINTS).glob("epoch_*") if (p / "state.pt").is_file())
-        remote = {f"epoch_{e:04d}" for e in self.checkpoint_epochs(trial_id)}
+        local_ckpts = [p.name for p in list_checkpoints(local / CHECKPOINTS_DIR)]
+        remote = {checkpoint_name(e) for e in self.checkpoint_epochs(trial_id)}
         if local_ckpts and local_ckpts[-1] not in remote:
             newest = local_ckpts[-1]
-            dest = self.path(trial_id, CHECKPOINTS, newest)
+            dest = self.path(trial_id, CHECKPOINTS_DIR, newest)
             self.fs.create_dir(dest)
             # state.pt last-in-place: readers look for it to decide the checkpoint is complete
-            pafs.copy_files(str(local / CHECKPOINTS / newest / "state.pt"), f"{dest}/state.pt",
+            pafs.copy_files(str(local / CHECKPOINTS_DIR / newest / STATE_FILE), f"{dest}/{STATE_FILE}",
                             source_filesystem=pafs.LocalFileSystem(), destination_filesystem=self.fs)
             remote.add(newest)
         for name in sorted(remote - set(local_ckpts[-1:])):
-            self.fs.delete_dir_contents(self.path(trial_id, CHECKPOINTS, name), missing_dir_ok=True)
-            self.fs.delete_dir(self.path(trial_id, CHECKPOINTS, name))
+            self.fs.delete_dir_contents(self.path(trial_id, CHECKPOINTS_DIR, name), missing_dir_ok=True)
+            self.fs.delete_dir(self.path(trial_id, CHECKPOINTS_DIR, name))
 
     def pull(self, trial_id: str, local: Path) -> None:
         """Bring the store's newest checkpoint into the scratch folder if it is newer (URI roots only)."""
@@ -227,12 +221,13 @@ class TrialStore:
         epochs = self.checkpoint_epochs(trial_id)
         if not epochs:
             return
-        have = [int(p.name.split("_")[1]) for p in (local / CHECKPOINTS).glob("epoch_*") if (p / "state.pt").is_file()]
-        if max(have, default=0) >= epochs[-1]:
+        found = find_checkpoint(local)
+        if found is not None and (checkpoint_epoch(found) or 0) >= epochs[-1]:
             return
-        name = f"epoch_{epochs[-1]:04d}"
-        dest = local / CHECKPOINTS / name
+        name = checkpoint_name(epochs[-1])
+        dest = local / CHECKPOINTS_DIR / name
         dest.mkdir(parents=True, exist_ok=True)
-        pafs.copy_files(self.path(trial_id, CHECKPOINTS, name, "state.pt"), str(dest / "state.pt.part"),
+        part = dest / f"{STATE_FILE}.part"
+        pafs.copy_files(self.path(trial_id, CHECKPOINTS_DIR, name, STATE_FILE), str(part),
                         source_filesystem=self.fs, destination_filesystem=pafs.LocalFileSystem())
-        os.replace(dest / "state.pt.part", dest / "state.pt")
+        os.replace(part, dest / STATE_FILE)

@@ -1,5 +1,11 @@
 """Checkpoints that make resume bit-exact: model, optimizer, scheduler, scaler, progress and
-every random stream of every worker. One folder per epoch, written atomically."""
+every random stream of every worker. One folder per epoch, written atomically.
+
+The layout (``<run>/checkpoints/epoch_XXXX/state.pt``, complete once ``state.pt`` exists) is
+defined here only; the sweep driver reads it through :data:`CHECKPOINTS_DIR`,
+:data:`STATE_FILE`, :func:`checkpoint_name` and :func:`checkpoint_epoch`. torch is imported
+inside the functions that need it, so that the layout costs no torch import.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,22 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
-
 STATE_FILE = "state.pt"
 PREFIX = "epoch_"
+CHECKPOINTS_DIR = "checkpoints"  # inside a run folder
 
 
 def checkpoint_name(epoch: int) -> str:
     """Folder name of the checkpoint taken after ``epoch`` completed epochs."""
     return f"{PREFIX}{epoch:04d}"
+
+
+def checkpoint_epoch(path: Path | str) -> Optional[int]:
+    """The epoch a checkpoint folder (path or name) was taken after; None for any other name."""
+    name = Path(path).name
+    if not name.startswith(PREFIX) or not name[len(PREFIX):].isdigit():
+        return None
+    return int(name[len(PREFIX):])
 
 
 def save_checkpoint(folder: Path, epoch: int, state: dict[str, Any], keep: int) -> Path:
@@ -26,6 +39,8 @@ def save_checkpoint(folder: Path, epoch: int, state: dict[str, Any], keep: int) 
     tmp = folder / f".{checkpoint_name(epoch)}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    import torch
+
     torch.save(state, tmp / STATE_FILE)
     if final.exists():
         shutil.rmtree(final)
@@ -47,7 +62,7 @@ def find_checkpoint(path: Path) -> Optional[Path]:
     path = Path(path)
     if (path / STATE_FILE).is_file():
         return path
-    for folder in (path / "checkpoints", path):
+    for folder in (path / CHECKPOINTS_DIR, path):
         found = list_checkpoints(folder)
         if found:
             return found[-1]
@@ -56,4 +71,6 @@ def find_checkpoint(path: Path) -> Optional[Path]:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """The state saved in checkpoint folder ``path`` (on CPU)."""
+    import torch
+
     return torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False)

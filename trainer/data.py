@@ -28,11 +28,9 @@ from timm.data.distributed_sampler import RepeatAugSampler
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from trainer.config import TrainConfig, derive_seed
+from trainer.datafolder import IMAGE_SUFFIXES, check_eval_set, check_image_folder  # noqa: F401 (re-exported)
 from trainer.digits import digits_root
 from trainer.errors import ConfigError, DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-
 
 class StrictImageDataset(ImageDataset):
     """timm's ImageDataset, except that an unreadable image raises :class:`DataError` naming it.
@@ -88,31 +86,6 @@ def data_root(config: TrainConfig) -> Path:
     return Path(config.data).expanduser() if config.data else digits_root()
 
 
-def check_image_folder(root: Path, splits: tuple[str, ...] = ("train", "val")) -> list[str]:
-    """Validate an ImageFolder tree; return its class names. Errors say what to fix."""
-    if not root.exists():
-        raise DataError(f"data folder {root} does not exist; pass --data PATH to an ImageFolder with train/ and val/")
-    if not root.is_dir():
-        raise DataError(f"data path {root} is not a folder; pass --data PATH to an ImageFolder with train/ and val/")
-    classes: Optional[list[str]] = None
-    for split in splits:
-        folder = root / split
-        if not folder.is_dir():
-            raise DataError(f"data folder {root} has no {split}/ subfolder; expected {root}/{split}/<class>/<image>")
-        names = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        if not names:
-            raise DataError(f"{folder} has no class subfolders; expected {folder}/<class>/<image>")
-        for name in names:
-            if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in (folder / name).iterdir()):
-                raise DataError(f"class folder {folder / name} holds no images; add images or remove the folder")
-        if classes is None:
-            classes = names
-        elif names != classes:
-            missing = sorted(set(classes) ^ set(names))
-            raise DataError(f"{folder} and {root / splits[0]} have different classes ({', '.join(missing[:5])}); they must match")
-    return classes or []
-
-
 def build_datasets(config: TrainConfig) -> DataSplits:
     """Train and validation sets (and extra evaluation sets) with the recipe's transforms."""
     root = data_root(config)
@@ -123,13 +96,7 @@ def build_datasets(config: TrainConfig) -> DataSplits:
     val = StrictImageDataset(str(root / "val"), cache, class_map=class_map, transform=eval_transform(config))
     extra = []
     for name, path in config.eval_sets:
-        extra_root = Path(path).expanduser()
-        split = "val" if (extra_root / "val").is_dir() else ""
-        folder = extra_root / split if split else extra_root
-        extra_classes = check_image_folder(folder.parent, (folder.name,))
-        if extra_classes != classes:
-            raise DataError(f"evaluation set {name!r} at {folder} has classes {extra_classes[:5]}…, not the training "
-                            f"classes {classes[:5]}…; it must use the same class folders")
+        folder = check_eval_set(name, path, classes)
         extra.append((name, StrictImageDataset(str(folder), class_map=class_map, transform=eval_transform(config))))
     return DataSplits(train=train, val=val, extra=tuple(extra), num_classes=len(classes), root=root)
 

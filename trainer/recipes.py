@@ -8,7 +8,7 @@ Every field can be overridden per run (see :func:`trainer.config.resolve_config`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Optional
 
@@ -72,8 +72,6 @@ A3 = Recipe(
 )
 
 RECIPES: Mapping[str, Recipe] = MappingProxyType({"a1": A1, "a2": A2, "a3": A3})
-
-RECIPE_FIELDS = tuple(f.name for f in fields(Recipe))
 
 
 def get_recipe(name: str) -> Recipe:

@@ -7,7 +7,6 @@ call :func:`train`. It knows nothing about Ray: the driver adapts ``report``.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from trainer import data as data_mod
 from trainer.config import TrainConfig, derive_seed
 from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
+from trainer.files import atomic_write_json, atomic_write_text
 from trainer.loop import evaluate, train_one_epoch
 from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
@@ -64,7 +64,7 @@ def train(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        atomic_write_json(out / "config.json", config.to_dict())
 
     # data
     splits = data_mod.build_datasets(config)
@@ -147,7 +147,7 @@ def train(
 
     completed = len(history) >= config.epochs
     if out is not None and ctx.is_main and completed:
-        _write_json_atomic(out / "metrics.json", metrics)
+        atomic_write_json(out / "metrics.json", metrics)
     barrier(ctx)
     return RunResult(metrics=metrics, history=history, completed=completed)
 
@@ -229,15 +229,7 @@ def _peak_mem_gb(ctx: Dist) -> float:
 
 def _rewrite_history(out: Path, history: list[dict[str, Any]]) -> None:
     """history.jsonl as of the checkpoint: a resumed run must not repeat or skip epochs."""
-    tmp = out / "history.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
-    os.replace(tmp, out / "history.jsonl")
-
-
-def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(out / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history))
 
 
 def _progress_line(config: TrainConfig, row: dict[str, Any]) -> str:

@@ -62,7 +62,7 @@ def test_one_row_per_trial_in_every_state(tmp_path):
 _WRITER = textwrap.dedent("""
     import io, sys, numpy as np, pandas as pd
     from pathlib import Path
-    from rsb_sweep.experiment import atomic_write_bytes
+    from trainer.files import atomic_write_bytes
     path = Path(sys.argv[1])
     payloads = []
     for value in (1.0, 2.0):  # two complete tables, ~16 MB each (random floats do not compress)

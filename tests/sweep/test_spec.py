@@ -140,5 +140,5 @@ def test_cli_dry_run_lists_trials_and_rejects_bad_input(tmp_path):
     bad = runner.invoke(main, ["run", str(SWEEPS / "table6_ablation_a2.yaml"), "--lr", "1e-3", "--dry-run"])
     assert bad.exit_code == 2 and "grid axis" in bad.output
     missing = runner.invoke(main, ["seeds", "--n", "1", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "e")])
-    assert missing.exit_code == 2 and "no such folder" in missing.output
+    assert missing.exit_code == 2 and "does not exist" in missing.output
     assert not (tmp_path / "e").exists()

@@ -1,12 +1,18 @@
-"""Running a pack of trials in one process: skip finished ones, resume started ones, record failures.
+"""Worker side of a pack: runs in the Tune trial process (or in every DDP rank), never in the driver.
 
 A *pack* is the unit Ray Tune schedules: one or more sweep trials run one after another
 in the same process (``--pack``), each with its own trial folder, checkpoints and result
 row. Packing amortises Tune's per-trial cost when a trial lasts seconds; with one trial
-per pack this is the usual one-trial-per-Tune-trial layout.
+per pack this is the usual one-trial-per-Tune-trial layout. The driver side (which trials
+go in which pack, what a failed pack means) is :mod:`rsb_sweep.driver_packs`.
 
-The same code runs in a Tune function trial (one worker) and in every rank of a Ray Train
-DDP worker group; how progress reaches Ray is the :class:`Reporter`'s job.
+:class:`PackJob` is what crosses the process boundary: the driver builds it, Ray carries
+it as the plain dict of :meth:`PackJob.to_dict`, the worker rebuilds it with
+:meth:`PackJob.from_dict`. Here :func:`run_pack` skips finished trials, resumes started ones
+from their newest checkpoint and records failures. The same code runs in a Tune function
+trial (one worker) and in every rank of a Ray Train DDP worker group; how progress reaches
+Ray is the :class:`Reporter`'s job (:mod:`rsb_sweep.raytrial`), so that tests can drive it
+with a recording double and no Ray.
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from rsb_sweep.store import ERROR_STATUS, TERMINATED, TrialStore
+from rsb_sweep.store import ERROR_STATUS, LOG, TERMINATED, TrialStore
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,14 @@ class PackJob:
     tune_root: str = ""
     worker_cpus: float = 1.0
     gpus_per_worker: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only: what Ray pickles and hands to the worker."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> "PackJob":
+        return cls(**{**value, "members": tuple(Member(**m) for m in value["members"])})
 
 
 class Reporter(Protocol):
@@ -74,14 +88,14 @@ def _runnable(store: TrialStore, trial_id: str) -> bool:
 def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Reporter, rank: int) -> None:
     """Train one trial to its end, resuming from its newest checkpoint; record a failure for good."""
     from trainer import TrainConfig, TrainerError, train
-    from trainer.checkpoint import find_checkpoint
+    from trainer.checkpoint import checkpoint_epoch, find_checkpoint
 
     tid = member.trial_id
     local = store.local_dir(tid)
     local.mkdir(parents=True, exist_ok=True)
     store.pull(tid, local)
     found = find_checkpoint(local)
-    found_epoch = int(found.name.split("_")[1]) if found is not None else 0
+    found_epoch = (checkpoint_epoch(found) or 0) if found is not None else 0
     pointer = reporter.pointer_epoch(tid)
     if pointer > found_epoch:
         _log(local, rank, f"warning: Tune's checkpoint says epoch {pointer} but the trial folder has {found_epoch}; "
@@ -122,9 +136,9 @@ def _keep_final_checkpoint(local: Path) -> None:
     """A finished trial needs only its final checkpoint (the trained model): halves the disk a sweep uses."""
     import shutil
 
-    from trainer.checkpoint import list_checkpoints
+    from trainer.checkpoint import CHECKPOINTS_DIR, list_checkpoints
 
-    for old in list_checkpoints(local / "checkpoints")[:-1]:
+    for old in list_checkpoints(local / CHECKPOINTS_DIR)[:-1]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -154,5 +168,5 @@ def _log(local: Path, rank: int, line: str) -> None:
     """The trainer's log lines go to the trial's train.log (rank 0), not the terminal."""
     if rank != 0:
         return
-    with open(local / "train.log", "a") as fh:
+    with open(local / LOG, "a") as fh:
         fh.write(f"{time.strftime('%H:%M:%S')} {line}\n")

@@ -1,4 +1,7 @@
-"""Grouping trials into packs (the unit Tune schedules) and ordering them.
+"""Driver side of packs: which trials go in which pack (the unit Tune schedules), in what order,
+the :class:`~rsb_sweep.worker_pack.PackJob` each pack's process receives, and what a pack
+that Tune gave up on means for its trials. Runs in the driver process only; what runs in
+the worker is :mod:`rsb_sweep.worker_pack`.
 
 Measured on the 2-core demo machine (benchmarks/sweep_overhead.py), Tune with reused actors
 costs a few hundredths of a second of slot time between trials: far below the trials'
@@ -17,7 +20,12 @@ a size. Multi-worker (DDP) trials are never packed automatically.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
+
+from rsb_sweep.execution import Execution
+from rsb_sweep.store import PENDING, RUNNING, TrialFiles, TrialStore
+from rsb_sweep.worker_pack import Member, PackJob
 
 MAX_TUNE_TRIALS = 200
 MIN_PACKS_PER_SLOT = 4
@@ -63,3 +71,42 @@ def make_packs(trials: Sequence[tuple[str, Mapping[str, Any]]], slots: int, pack
         loads[j] += estimated_cost(trials[i][1])
     packs = sorted((sorted(b) for b in buckets if b), key=lambda b: -sum(estimated_cost(trials[i][1]) for i in b))
     return [[trials[i][0] for i in b] for b in packs]
+
+
+def pack_jobs(packs: Sequence[Sequence[str]], configs: Mapping[str, Mapping[str, Any]], execution: Execution,
+              store_root: str, tune_root: str) -> dict[int, PackJob]:
+    """One :class:`PackJob` per pack, numbered in pack order."""
+    return {
+        i: PackJob(pack=i, members=tuple(Member(tid, dict(configs[tid])) for tid in members), store_root=store_root,
+                   threads=execution.torch_threads, workers=execution.workers_per_trial,
+                   max_failures=execution.max_failures, tune_root=tune_root, worker_cpus=execution.worker_cpus,
+                   gpus_per_worker=execution.gpus_per_worker)
+        for i, members in enumerate(packs)
+    }
+
+
+@dataclass
+class SettledPacks:
+    """What :func:`settle_failed_packs` did: trials it recorded as failed, and a pack that never started."""
+
+    errors: dict[str, str] = field(default_factory=dict)  # trial id -> the error recorded
+    unstarted: Optional[str] = None  # why a pack failed before its first trial started
+
+
+def settle_failed_packs(store: TrialStore, failed: Mapping[int, tuple[Sequence[str], str]],
+                        files: Mapping[str, TrialFiles], max_failures: int) -> SettledPacks:
+    """Record the running trial of each pack Tune gave up on as ERROR (its process died
+    ``max_failures`` + 1 times); its trials not yet started stay PENDING for the next round.
+    A pack whose trials are all still PENDING never got going (an environment problem, not a
+    trial's): it is reported, and the driver stops rather than retry it round after round."""
+    out = SettledPacks()
+    for pack, (members, error) in failed.items():
+        running = [tid for tid in members if files[tid].status == RUNNING]
+        if not running:
+            if all(files[tid].status == PENDING for tid in members):
+                out.unstarted = f"pack {pack} failed before its first trial started: {error}"
+            continue
+        message = f"trial process failed and was retried {max_failures} times: {error}"
+        store.record_error(running[0], message, "TrialFailure")
+        out.errors[running[0]] = message
+    return out

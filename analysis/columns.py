@@ -1,0 +1,53 @@
+"""The columns of the results contract (DESIGN.md): the one home of every column list.
+
+The analysis is the contract's reader, so the lists live here; the sweep driver
+(``rsb_sweep.results``) imports them to write ``results.parquet`` and ``history.parquet``.
+Nothing here imports anything: any writer can use these names.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+#: File stems of the tables in an experiment folder (``.parquet``, and ``.csv`` for results).
+RESULTS_STEM, HISTORY_STEM = "results", "history"
+
+IDENTITY_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset")
+SEED_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug")
+#: The effective hyper-parameters (trainer config fields of the same names).
+HYPER_COLUMNS = ("lr", "weight_decay", "loss", "aug_repeats", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix",
+                 "epochs", "batch_size", "train_res", "test_res")
+#: Final-epoch metrics on the main validation set; ``top1_<set>`` columns follow them.
+METRIC_COLUMNS = ("top1", "top5", "eval_loss")
+RUN_COLUMNS = ("n_val", "epochs_done", "restarts", "train_hours", "n_workers", "device", "peak_mem_gb", "error")
+
+#: Every column of results.parquet, in order (``top1_<set>`` columns go right after ``eval_loss``).
+RESULT_COLUMNS = IDENTITY_COLUMNS + SEED_COLUMNS + HYPER_COLUMNS + METRIC_COLUMNS + RUN_COLUMNS
+
+#: Columns that define a *configuration*: what a study compares.
+CONFIG_COLUMNS = IDENTITY_COLUMNS[3:] + HYPER_COLUMNS
+
+#: Every column of history.parquet (one row per trial and epoch), in order.
+HISTORY_COLUMNS = ("experiment", "trial_id", "epoch", "lr", "train_loss", "top1", "top5", "eval_loss", "n_val",
+                   "epoch_seconds", "images_per_second")
+
+#: dtypes of results.parquet: float64, nullable Int64, string.
+FLOAT_COLUMNS = ("lr", "weight_decay", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix", "top1", "top5",
+                 "eval_loss", "train_hours", "peak_mem_gb")
+INT_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epochs", "batch_size", "train_res",
+               "test_res", "epochs_done", "restarts", "n_val", "n_workers")
+TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error")
+
+#: Prefix of the top-1 columns of extra evaluation sets (``top1_real``, ``top1_v2`` …).
+EXTRA_TOP1_PREFIX = "top1_"
+
+
+def extra_top1_columns(names: Iterable[str]) -> list[str]:
+    """The ``top1_<set>`` names among ``names``, sorted."""
+    return sorted({n for n in names if n.startswith(EXTRA_TOP1_PREFIX)})
+
+
+def with_extra_sets(columns: tuple[str, ...], extra: Iterable[str]) -> list[str]:
+    """``columns`` with the ``top1_<set>`` columns ``extra`` inserted right after ``eval_loss``."""
+    at = columns.index("eval_loss") + 1
+    return list(columns[:at]) + list(extra) + list(columns[at:])

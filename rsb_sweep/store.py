@@ -27,9 +27,9 @@ from typing import Any, Iterable, Optional
 
 import pyarrow.fs as pafs
 
+from rsb_sweep.paths import is_uri
 from trainer.checkpoint import (CHECKPOINTS_DIR, STATE_FILE, checkpoint_epoch, checkpoint_name, find_checkpoint,
                                 list_checkpoints)
-from rsb_sweep.paths import is_uri
 from trainer.files import atomic_write_bytes
 
 #: Files the trainer writes into its run folder (names from trainer.run; checkpoints from trainer.checkpoint).

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -25,7 +24,7 @@ from tests.sweep.helpers import manifest, results, wait_for
 from trainer.errors import ConfigError
 
 
-def _exit(body, capsys=None):
+def _exit(body):
     lines: list[str] = []
     with pytest.raises(SystemExit) as info:
         run_command(body, lines.append)
@@ -172,3 +171,32 @@ def test_ctrl_c_before_the_first_trial_exits_130_with_state_saved(tmp_path):
     assert list(df["status"]) == ["PENDING", "PENDING"]
     assert {t["config"]["data"] for t in manifest(exp)["trials"]} == {str(tmp_path / "mydata")}
     assert not list((exp / "trials").glob("*/runs.jsonl"))  # no trial started
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_own_data_by_relative_path_then_ctrl_c_mid_trial_then_resume(tmp_path):
+    """The issue's repro: `rsb-sweep seeds --data mydata …` from the folder holding mydata/."""
+    write_image_folder(tmp_path / "mydata")
+    small = ["--model", "resnet18", "--train-res", "32", "--test-res", "32", "--batch-size", "6", "--warmup-epochs", "0",
+             "--workers", "0"]
+    log = tmp_path / "driver.log"
+    proc = _background(["seeds", "--n", "2", "--data", "mydata", "--epochs", "3", "--pack", "1", "--num-cpus", "1",
+                        *small, "--out", "exp", "--no-live"], tmp_path, log)
+    exp = tmp_path / "exp"
+    try:
+        wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
+        first = manifest(exp)["trials"][0]["trial_id"]
+        history = exp / "trials" / first / "history.jsonl"
+        wait_for(lambda: history.exists() and history.read_text().count("\n") >= 1, 300, "an epoch", proc, log)
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
+    finally:
+        stop_group(proc.pid)
+    assert set(results(exp)["status"]) <= {"RUNNING", "PENDING", "TERMINATED"} and "ERROR" not in set(results(exp)["status"])
+    resumed = subprocess.run([sys.executable, "-m", "rsb_sweep", "resume", "exp", "--num-cpus", "1", "--no-live"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    df = results(exp)
+    assert list(df["status"]) == ["TERMINATED", "TERMINATED"] and set(df["dataset"]) == {"mydata"}
+    assert (df["epochs_done"] == 3).all()

@@ -57,7 +57,8 @@ def test_seed_sweep_end_to_end(tmp_path):
 
 def _corrupt_eval_set(root):
     write_image_folder(root, classes=tuple(str(i) for i in range(10)), per_class=(1, 1))  # the digits classes
-    bad = next((root / "val").rglob("*.png"))
+    # not the first image of the set: the up-front check decodes that one; this one fails in the trial
+    bad = root / "val" / "9" / "0.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
     return root
 
@@ -66,23 +67,26 @@ def _corrupt_eval_set(root):
 def failures(tmp_path_factory):
     """One sweep with three kinds of trial: fine, diverging (NaN loss), unreadable evaluation image."""
     tmp = tmp_path_factory.mktemp("failures")
-    bad_eval = _corrupt_eval_set(tmp / "bad")
-    sweep = tmp / "failures.yaml"
+    _corrupt_eval_set(tmp / "bad")
+    (tmp / "sweeps").mkdir()
+    sweep = tmp / "sweeps" / "failures.yaml"
     sweep.write_text(
         "name: failures\n"
         "overrides: {epochs: 2, max_steps: 2, warmup_epochs: 0}\n"
         "grid:\n"
         "  lr: [1e-3, 1e30]\n"  # 1e30 diverges: NaN loss
-        f"  eval_sets: [[], [[bad, {bad_eval / 'val'}]]]\n"  # an unreadable image in an extra evaluation set
+        "  eval_sets: [[], [[bad, ../bad/val]]]\n"  # an unreadable image; the path is relative to the file
     )
     exp = tmp / "exp"
-    cli("run", str(sweep), "--num-cpus", "2", "--out", str(exp), "--no-live", "--pack", "1", timeout=400)
-    return exp
+    out = cli("run", str(sweep), "--num-cpus", "2", "--out", str(exp), "--no-live", "--pack", "1", timeout=400,
+              check=False)
+    assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-3000:]  # some trials failed
+    return exp, out
 
 
 @pytest.mark.timeout(420)
 def test_failed_trials_keep_their_rows_and_the_others_finish(failures):
-    exp = failures
+    exp, out = failures
     df = results(exp).set_index("trial_id")
     assert len(df) == 4
     by_config = {}
@@ -97,12 +101,16 @@ def test_failed_trials_keep_their_rows_and_the_others_finish(failures):
         assert pd.isna(diverged["top1"])
     status = cli("status", str(exp)).stdout
     assert "failed 3" in status and "corrupt image" in status
-    error = json.loads((exp / "trials" / by_config[(1e-3, True)].name / "error.json").read_text())
-    assert error["type"] == "DataError"
+    error_file = exp / "trials" / by_config[(1e-3, True)].name / "error.json"
+    assert json.loads(error_file.read_text())["type"] == "DataError"
+    # the summary names each failed trial and its error file
+    for tid in df.index[df["status"] == "ERROR"]:
+        assert f"failed {tid}: " in out.stderr and f"error file: {exp / 'trials' / tid / 'error.json'}" in out.stderr
 
-    # resume leaves failures alone (nothing to run: Ray is not even started)
+    # resume leaves failures alone (nothing to run: Ray is not even started), and still says they failed
     before = {t: len(runs(exp, t)) for t in df.index}
-    cli("resume", str(exp), "--no-live")
+    again = cli("resume", str(exp), "--no-live", check=False)
+    assert again.returncode == 1 and f"error file: {error_file}" in again.stderr
     assert {t: len(runs(exp, t)) for t in df.index} == before
 
 
@@ -110,10 +118,10 @@ def test_failed_trials_keep_their_rows_and_the_others_finish(failures):
 @pytest.mark.timeout(420)
 def test_resume_retry_failed_reruns_only_failures(failures, tmp_path):
     exp = tmp_path / "copy"
-    shutil.copytree(failures, exp)  # experiment folders are relocatable
+    shutil.copytree(failures[0], exp)  # experiment folders are relocatable
     df = results(exp).set_index("trial_id")
     before = {t: len(runs(exp, t)) for t in df.index}
-    cli("resume", str(exp), "--retry-failed", "--num-cpus", "2", "--no-live")
+    assert cli("resume", str(exp), "--retry-failed", "--num-cpus", "2", "--no-live", check=False).returncode == 1
     again = results(exp).set_index("trial_id")
     assert (again["status"] == df["status"]).all() and len(again) == 4  # deterministic failures fail again
     for t in df.index:

@@ -23,12 +23,14 @@ after that any error that escapes is a crash of the driver (4), whatever its cla
 from __future__ import annotations
 
 import enum
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, NoReturn, Optional
+from typing import Any, Callable, Mapping, NoReturn, Optional
 
 from rsb_sweep.errors import SweepError
 
@@ -65,18 +67,30 @@ READ_EPILOG = "Exit status: 0 done; 2 usage error or an unreadable experiment (t
 @dataclass
 class CommandRun:
     """What the wrapper must know about the command it runs: its experiment folder, once there is
-    one, and whether any trial has been dispatched yet."""
+    one, whether any trial has been dispatched yet, and whether it was interrupted."""
 
     experiment_root: Optional[Path] = None
     dispatched: bool = False
+    interrupted: bool = False
 
     def experiment(self, root: Path) -> None:
         """The command now works on the experiment folder ``root`` (crashes are saved there)."""
         self.experiment_root = Path(root)
 
     def dispatching(self) -> None:
-        """Trials are about to be handed to Ray: from now on an error is no longer a usage error."""
+        """Trials are about to be handed to Ray: from now on an error is no longer a usage error.
+
+        An interrupt that arrived while Ray started can have been swallowed (a KeyboardInterrupt
+        raised inside a fork handler is only printed); it is honoured here, before any trial runs.
+        """
+        if self.interrupted:
+            raise KeyboardInterrupt
         self.dispatched = True
+
+    def interrupt(self, signum: int, frame: object) -> None:
+        """Signal handler for SIGINT and SIGTERM: remember, then raise KeyboardInterrupt."""
+        self.interrupted = True
+        raise KeyboardInterrupt
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
@@ -100,6 +114,7 @@ def run_command(body: Callable[[CommandRun], Optional[int]], err: Callable[[str]
     ``body`` returns an exit status (None means 0) or raises; ``err`` prints one line to stderr.
     """
     run = CommandRun()
+    previous = _handle_interrupts(run)
     try:
         code = int(body(run) or ExitStatus.OK)
     except KeyboardInterrupt:
@@ -114,7 +129,17 @@ def run_command(body: Callable[[CommandRun], Optional[int]], err: Callable[[str]
             code = ExitStatus.USAGE
         else:
             code = _crash(exc, run, err)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     sys.exit(int(code))
+
+
+def _handle_interrupts(run: CommandRun) -> dict[int, Any]:
+    """Ctrl-C and SIGTERM both stop the command the same way; return the handlers they replace."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, run.interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _crash(exc: BaseException, run: CommandRun, err: Callable[[str], None]) -> ExitStatus:

@@ -49,6 +49,8 @@ def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus
         yield _describe(ray, started_here=False, dashboard_url=None)
         return
     common = dict(log_to_driver=False, logging_level=logging.WARNING)
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
     try:
         if address:
             context = ray.init(address=address, **common)
@@ -65,30 +67,29 @@ def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus
             hint = ("; with Ray's token authentication an explicit address needs RAY_AUTH_MODE=token and the "
                     "cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token (or use --address auto on the head node)")
         raise SweepError(f"cannot join the Ray cluster at {address}: {exc}{hint}") from None
+    except SystemExit as exc:  # SIGTERM while Ray starts: ray.init's own handler calls sys.exit(SIGTERM)
+        ray.shutdown()
+        if exc.code == signal.SIGTERM:
+            raise KeyboardInterrupt from None  # the same as Ctrl-C (exit status 130)
+        raise
     except BaseException:  # Ctrl-C while Ray starts: stop what it started so far
         ray.shutdown()
         raise
     url = getattr(context, "dashboard_url", None) or None
     if url and not url.startswith("http"):
         url = f"http://{url}"
-    previous = _interrupt_on_sigterm()  # after ray.init, which installs a handler of its own
+    if main_thread:  # ray.init installed a SIGTERM handler of its own: SIGTERM stops the sweep like Ctrl-C
+        signal.signal(signal.SIGTERM, sigterm if callable(sigterm) else _raise_interrupt)
     try:
         yield _describe(ray, started_here=True, dashboard_url=url if (dashboard or address) else None)
     finally:
         ray.shutdown()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if main_thread and sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _interrupt_on_sigterm():
-    """SIGTERM stops the sweep like Ctrl-C: tables written, Ray shut down, `resume` suggested."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _tune_environment() -> None:

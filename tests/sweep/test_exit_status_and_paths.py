@@ -153,7 +153,8 @@ def _background(args, cwd, log):
 
 
 @pytest.mark.timeout(240)
-def test_ctrl_c_before_the_first_trial_exits_130_with_state_saved(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)])
+def test_ctrl_c_before_the_first_trial_exits_130_with_state_saved(tmp_path, sig):
     write_image_folder(tmp_path / "mydata")
     log = tmp_path / "driver.log"
     proc = _background(["seeds", "--n", "2", "--data", "mydata", "--epochs", "2", "--warmup-epochs", "0", "--max-steps", "1", "--num-cpus", "1",
@@ -161,12 +162,14 @@ def test_ctrl_c_before_the_first_trial_exits_130_with_state_saved(tmp_path):
     exp = tmp_path / "exp"
     try:
         wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
-        os.kill(proc.pid, signal.SIGINT)  # while Ray starts: no trial has been dispatched
+        os.kill(proc.pid, sig)  # while Ray starts: no trial has been dispatched
         assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
     finally:
         stop_group(proc.pid)
     text = log.read_text()
-    assert f"rsb-sweep resume {exp}" in text and "Traceback" not in text
+    # (Python may print "Exception ignored … KeyboardInterrupt" when the signal lands in one of Ray's fork
+    # handlers; the interrupt is still honoured before any trial is dispatched)
+    assert f"interrupted; continue with  rsb-sweep resume {exp}" in text and "internal error" not in text
     df = results(exp)  # the table was written before exiting
     assert list(df["status"]) == ["PENDING", "PENDING"]
     assert {t["config"]["data"] for t in manifest(exp)["trials"]} == {str(tmp_path / "mydata")}

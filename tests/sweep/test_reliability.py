@@ -125,6 +125,12 @@ def test_sweep_joins_an_existing_cluster_with_address(tmp_path, ray_head):
     address, head_temp = ray_head
     exp = tmp_path / "exp"
     env = {**os.environ, "RAY_AUTH_MODE": "token"}  # Ray's documented way to reach a token-auth cluster
+    # with --address the data is checked where the trials run, by a Ray task, before any trial starts
+    bad = cli("seeds", "--n", "1", "--data", "nope", "--epochs", "2", "--warmup-epochs", "0", "--address", address,
+              "--out", str(tmp_path / "bad"), "--no-live", env=env, check=False)
+    assert bad.returncode == 2 and "checked on the Ray cluster" in bad.stderr, bad.stderr[-3000:]
+    assert f"data folder {Path.cwd() / 'nope'} does not exist" in bad.stderr  # made absolute where it was typed
+    assert not list((tmp_path / "bad").glob("trials/*/runs.jsonl"))
     out = cli("seeds", "--n", "2", *FAST, "--address", address, "--out", str(exp), "--no-live", env=env)
     df = results(exp)
     assert len(df) == 2 and set(df["status"]) == {"TERMINATED"}, out.stdout

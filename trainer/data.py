@@ -28,7 +28,7 @@ from timm.data.distributed_sampler import RepeatAugSampler
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from trainer.config import TrainConfig, derive_seed
-from trainer.datafolder import IMAGE_SUFFIXES, check_eval_set, check_image_folder  # noqa: F401 (re-exported)
+from trainer.datafolder import check_eval_set, check_image_folder
 from trainer.digits import digits_root
 from trainer.errors import ConfigError, DataError
 

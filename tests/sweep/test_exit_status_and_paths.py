@@ -203,3 +203,14 @@ def test_own_data_by_relative_path_then_ctrl_c_mid_trial_then_resume(tmp_path):
     df = results(exp)
     assert list(df["status"]) == ["TERMINATED", "TERMINATED"] and set(df["dataset"]) == {"mydata"}
     assert (df["epochs_done"] == 3).all()
+
+
+def test_ctrl_c_while_click_parses_the_options_exits_130(monkeypatch):
+    import click
+
+    def interrupted(self, value, param, ctx):
+        raise KeyboardInterrupt  # as if Ctrl-C came while click converted `--n 3`
+
+    monkeypatch.setattr(click.types.IntParamType, "convert", interrupted)
+    out = CliRunner().invoke(main, ["seeds", "--n", "3", "--dry-run"])
+    assert out.exit_code == 130 and "interrupted" in out.output

@@ -102,3 +102,11 @@ def test_two_rank_predictions_are_in_image_order(tmp_path):
     # before evaluation) makes them equal, and this line can become exact.
     assert np.mean(preds.pred.to_numpy()[1::2] == expected[1::2]) >= 0.95
     shutil.rmtree(tmp_path / "ddp", ignore_errors=True)
+
+
+@pytest.mark.parametrize("names", [("val",), ("v2", "v2"), ("real",)])
+def test_eval_set_names_must_not_collide(names):
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reserved"):
+        tiny_config(eval_sets=tuple((n, "/tmp") for n in names))

@@ -52,7 +52,7 @@ def test_independent_errors_leave_no_distribution_variance():
     rng = np.random.default_rng(1)
     p = rng.uniform(0.2, 0.95, 400)
     truth = 1e4 * np.sum(p * (1 - p)) / p.size**2
-    runs = [A.example_noise_components(_simulate(rng, p, k=30), random_state=r, **FAST) for r in range(25)]
+    runs = [A.example_noise_components(_simulate(rng, p, k=10), random_state=r, **FAST) for r in range(60)]
     observed = np.mean([r.observed_var for r in runs])
     independent = np.mean([r.independent_example_var for r in runs])
     assert independent == pytest.approx(truth, rel=0.03)
@@ -60,7 +60,7 @@ def test_independent_errors_leave_no_distribution_variance():
     dist = np.array([r.distribution_var for r in runs])
     assert abs(dist.mean()) < 3 * dist.std() / np.sqrt(dist.size)
     covered = np.mean([r.distribution_var_ci.low <= 0 <= r.distribution_var_ci.high for r in runs])
-    assert covered >= 0.8  # measured 0.91-0.92 at 20-50 trials over 100 runs (docs/analysis/per_image_noise.md)
+    assert covered >= 0.85  # measured 0.93-0.97 at 5-20 trials over 150 runs (docs/analysis/per_image_noise.md)
 
 
 def test_per_trial_shift_is_distribution_variance():
@@ -77,9 +77,9 @@ def test_per_trial_shift_is_distribution_variance():
 
 def test_too_few_trials_say_why():
     res = A.example_noise_components(np.array([[True, False, True]]), **FAST)
-    assert np.isnan(res.observed_var) and "at least 2 trials" in res.note
+    assert np.isnan(res.observed_var) and np.isnan(res.distribution_var_ci.low) and "at least 2 trials" in res.note
     two = A.example_noise_components(np.array([[True, False, True], [True, True, False]]), **FAST)
-    assert np.isfinite(two.distribution_var) and np.isnan(two.distribution_var_ci.low) and "3 trials" in two.note
+    assert np.isfinite(two.distribution_var_ci.low) and two.note == ""
 
 
 def test_example_noise_table_groups_by_config_and_evaluation():

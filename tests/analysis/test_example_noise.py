@@ -176,3 +176,16 @@ def test_paired_image_bootstrap_pairs_images_and_aligns_frames():
         A.paired_image_bootstrap(frame_a, frame_b.iloc[:, 1:], **FAST)
     with pytest.raises(AnalysisError, match="same images"):
         A.paired_image_bootstrap(a, b[:, 1:], **FAST)
+
+
+def test_correctness_matrix_picks_one_evaluation():
+    rng = np.random.default_rng(7)
+    val = _table({"a": rng.random(20) < 0.5, "b": rng.random(20) < 0.5})
+    wide = pd.concat([val, _table({"a": rng.random(20) < 0.5}, crop_pct=1.0)], ignore_index=True)
+    m = A.correctness_matrix(wide, trial_ids=["b", "a"], crop_pct=0.95)
+    assert m.shape == (2, 20) and m.index.tolist() == ["a", "b"]
+    np.testing.assert_array_equal(m.loc["b"].to_numpy(), val[val.trial_id == "b"].correct.to_numpy())
+    with pytest.raises(AnalysisError, match="found 2"):
+        A.correctness_matrix(wide, trial_ids=["a"])
+    with pytest.raises(AnalysisError, match="no predictions for trials c"):
+        A.correctness_matrix(wide, trial_ids=["c"])

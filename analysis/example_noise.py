@@ -26,7 +26,7 @@ The CI of ``distribution_var`` is the chi-square interval (k-1 degrees of freedo
 ``observed_var`` minus ``independent_example_var``, times n/(n-1): each trial's top-1 is a
 mean over n images, close to Gaussian, and the independent-example part, averaged over n
 images, is known far more precisely than the variance of k trials. Simulated coverage
-(docs/analysis/per_image_noise.md) is 0.93-0.97 from 5 to 20 trials, where a bootstrap over
+(docs/analysis/per_image_noise.md) is 0.90-0.97 from 5 to 50 trials, where a bootstrap over
 trials covered 0.70 at 5 trials and 0.85 at 10.
 """
 

@@ -137,7 +137,9 @@ def example_noise_components(
         ci = Interval(scale * (low - independent), scale * (high - independent))
     else:
         note = "variances need at least 2 trials and 2 images"
-    test_std = _image_bootstrap(p_hat, confidence, n_resamples, random_state)[0].standard_error * _PCT if n >= 2 else nan
+    test_std = nan
+    if n >= 2:
+        test_std = _PCT * _image_bootstrap(p_hat, confidence, n_resamples, random_state)[0].standard_error
     return ExampleNoise(
         n_trials=k, n_images=n, mean_top1=mean_top1, observed_var=observed,
         independent_example_var=independent, distribution_var=distribution, distribution_var_ci=ci,
@@ -244,11 +246,13 @@ def example_noise(
     bys = as_list(by)
     if bys:
         if results is None:
-            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) to supply them.")
+            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) "
+                                "to supply them.")
         require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
         clash = [c for c in bys if c in EVALUATION_KEY]
         if clash:
-            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; drop them from by=.")
+            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; "
+                                "drop them from by=.")
         config = results.loc[:, ["trial_id", *bys]].astype({"trial_id": "string"}).drop_duplicates("trial_id")
         missing = sorted(set(preds["trial_id"]) - set(config["trial_id"]))
         if missing:

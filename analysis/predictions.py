@@ -132,9 +132,10 @@ def correctness_matrix(
     rows = predictions.loc[keep]
     evaluations = rows.loc[:, list(EVALUATION_KEY)].drop_duplicates()
     if len(evaluations) != 1:
-        found = "; ".join(", ".join(f"{c}={v}" for c, v in zip(EVALUATION_KEY, e)) for e in evaluations.itertuples(index=False))
-        raise AnalysisError(f"{what}: expected the rows of one evaluation, found {len(evaluations)} ({found or 'none'}); "
-                            "pass eval_set=, crop_pct=, test_res= to pick one.")
+        found = "; ".join(", ".join(f"{c}={v}" for c, v in zip(EVALUATION_KEY, e))
+                          for e in evaluations.itertuples(index=False))
+        raise AnalysisError(f"{what}: expected the rows of one evaluation, found {len(evaluations)} "
+                            f"({found or 'none'}); pass eval_set=, crop_pct=, test_res= to pick one.")
     wide = rows.pivot(index="trial_id", columns="image", values="correct")
     if wide.isna().to_numpy().any():
         short = wide.index[wide.isna().any(axis=1)].tolist()

@@ -41,7 +41,8 @@ def _targets(config, name_or_val="val"):
 
 
 def test_tiny_run_writes_every_image_of_every_set(tmp_path):
-    config = tiny_config(epochs=2, seed=1, eval_sets=(("again", str(data_mod.data_root(tiny_config()))),))
+    digits = str(data_mod.data_root(tiny_config()))
+    config = tiny_config(epochs=1, warmup_epochs=0, seed=1, eval_sets=(("again", digits),))
     result = run(config, tmp_path / "trial_a")
     preds = analysis.load_predictions(tmp_path / "trial_a")
     assert set(preds.trial_id) == {"trial_a"}  # the run folder's name

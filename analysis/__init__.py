@@ -4,10 +4,18 @@ Pure functions over any table with DESIGN.md's columns (one row per trial); no R
 Statistics use the TERMINATED trials with a finite metric and say how many others they left out.
 
 >>> from analysis import load_results, summarize, compare_all, plot_seed_distribution
+>>> from analysis import load_predictions, example_noise  # per-image test-set noise
 """
 
 from . import conclusions, synthetic
 from ._common import N_RESAMPLES, AnalysisError, split_usable
+from .example_noise import (
+    ExampleNoise,
+    ImageBootstrapDifference,
+    example_noise,
+    example_noise_components,
+    paired_image_bootstrap,
+)
 from .io import (
     CONTRACT_COLUMNS,
     REQUIRED_COLUMNS,
@@ -23,6 +31,13 @@ from .plots import (
     plot_seed_distribution,
     plot_vs,
     save_figure,
+)
+from .predictions import (
+    PREDICTION_COLUMNS,
+    PREDICTION_SCHEMA,
+    correctness_matrix,
+    load_predictions,
+    per_trial_top1,
 )
 from .report import ReportPaths, make_report
 from .stats import (
@@ -50,6 +65,9 @@ from .variance import VarianceComponents, variance_components
 __all__ = [
     "conclusions", "synthetic",
     "AnalysisError", "N_RESAMPLES", "split_usable",
+    "ExampleNoise", "ImageBootstrapDifference", "example_noise", "example_noise_components",
+    "paired_image_bootstrap",
+    "PREDICTION_COLUMNS", "PREDICTION_SCHEMA", "correctness_matrix", "load_predictions", "per_trial_top1",
     "CONTRACT_COLUMNS", "REQUIRED_COLUMNS", "config_columns", "load_history", "load_results",
     "metric_columns",
     "plot_expected_max", "plot_grid", "plot_history", "plot_seed_distribution", "plot_vs",

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pandas as pd
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from analysis.columns import (FLOAT_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, INT_COLUMNS,
                               METRIC_COLUMNS, RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, TEXT_COLUMNS,
@@ -108,7 +110,29 @@ def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = No
     write_frame(results, exp.root / RESULTS_PARQUET)
     write_frame(results, exp.root / RESULTS_CSV)
     write_frame(history, exp.root / HISTORY_PARQUET)
+    gather_predictions(exp, files)
     return results
+
+
+def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None:
+    """Copy each finished trial's per-image predictions into ``<experiment>/predictions.parquet/``.
+
+    That folder is a parquet dataset, one ``<trial_id>.parquet`` per trial (written once, then
+    only when the trial's file is newer), so a growing sweep never rewrites its millions of
+    rows; ``analysis.load_predictions`` reads it. ``trial_id`` is set from the manifest
+    (the trainer writes its run folder's name there).
+    """
+    from trainer.predictions import PREDICTIONS_FILE, with_trial_id, write_predictions
+
+    for trial_id, f in files.items():
+        src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS_FILE))
+        if f.status != TERMINATED or src.type != pafs.FileType.File:
+            continue
+        dest = exp.root / PREDICTIONS_FILE / f"{trial_id}.parquet"
+        if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
+            continue
+        dest.parent.mkdir(exist_ok=True)
+        write_predictions(dest, with_trial_id(pq.read_table(src.path, filesystem=exp.store.fs), trial_id))
 
 
 def write_frame(df: pd.DataFrame, path: Path) -> None:

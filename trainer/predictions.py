@@ -20,7 +20,6 @@ them with ``analysis.load_predictions``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trainer.distributed import Dist, all_gather
+from trainer.files import atomic_write_bytes
 
 #: File name inside a run folder.
 PREDICTIONS_FILE = "predictions.parquet"
@@ -104,13 +104,7 @@ def with_trial_id(table: pa.Table, trial_id: str) -> pa.Table:
 
 
 def write_predictions(path: Path, table: pa.Table) -> None:
-    """Write ``table`` to ``path`` atomically (serialised in memory, a dot-named temporary file, a rename)."""
+    """Write ``table`` to ``path`` atomically (serialised in memory, then :func:`trainer.files.atomic_write_bytes`)."""
     buf = pa.BufferOutputStream()
     pq.write_table(table, buf)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(buf.getvalue().to_pybytes())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue().to_pybytes())

@@ -24,26 +24,20 @@ from .plots import (
     plot_vs,
     save_figure,
 )
-from .report import ReportPaths, make_report
-from .stats import (
-    Comparison,
-    GaussianFit,
-    compare,
+from .grouped import (
     compare_all,
     default_baseline,
-    expected_max,
     expected_max_table,
-    fit_gaussian,
     normality,
     outlier_seeds,
     pooled_std,
     resolve_baseline,
-    seeds_needed,
-    seeds_needed_for_p,
-    seeds_needed_table,
     summarize,
     test_set_noise,
 )
+from .report import ReportPaths, make_report
+from .sample_size import seeds_needed, seeds_needed_for_p, seeds_needed_table
+from .stats import Comparison, GaussianFit, compare, expected_max, fit_gaussian
 from .tables import Table, format_table6, format_table9
 from .variance import VarianceComponents, variance_components
 

@@ -1,0 +1,434 @@
+"""Per-group wrappers over a results table: summaries, normality, comparisons with a baseline,
+outlier seeds, test-set noise and expected best-of-n, one row per configuration.
+
+Table-level functions use only rows with ``status == "TERMINATED"`` (``status=None``: all rows)
+and a finite metric, and report how many rows of each group they excluded and why. The array
+statistics they apply are in :mod:`analysis.stats`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._common import (
+    N_RESAMPLES,
+    AnalysisError,
+    By,
+    StatusSpec,
+    as_list,
+    describe_exclusions,
+    group_keys,
+    grouped,
+    label,
+    lookup,
+    require_columns,
+    split_usable,
+)
+from .bootstrap import _bootstrap_cis
+from .io import config_columns
+from .stats import _batched_tests, _comparison, _holm, _tests, expected_max, fit_gaussian
+
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------- summarize
+
+def summarize(
+    df: pd.DataFrame,
+    by: By = None,
+    metric: str | Sequence[str] = "top1",
+    *,
+    status: StatusSpec = "TERMINATED",
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+) -> pd.DataFrame:
+    """One row per group (and per metric when several): the seed statistics a paper reports.
+
+    Columns: the ``by`` columns, ``metric``, ``n``, ``mean``, ``std`` (ddof=1), ``sem``,
+    ``ci_low``/``ci_high`` (BCa bootstrap CI of the mean, scipy, fixed ``random_state``),
+    ``median``, ``min``, ``max``, ``range``, ``seed0`` (value of the trial with seed 0),
+    ``n_excluded``/``excluded`` (rows left out and why) and ``note`` (why a value is NaN).
+    Groups whose trials all failed stay in the table with ``n = 0``.
+    """
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    bys = as_list(by)
+    require_columns(df, bys, "summarize(by=...)")
+    frames = [
+        _summarize_one(df, bys, m, status, confidence, n_resamples, random_state) for m in metrics
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _summarize_one(df, bys, metric, status, confidence, n_resamples, random_state):
+    usable, excluded = split_usable(df, metric, status)
+    ug, eg = grouped(usable, bys), grouped(excluded, bys)
+    has_seed = "seed" in df.columns
+    rows, arrays, notes = [], [], []
+    for key in group_keys(df, bys):
+        g = lookup(ug, key, usable)
+        ex = lookup(eg, key, excluded)
+        x = g[metric].to_numpy(dtype=float)
+        n = len(x)
+        note: list[str] = []
+        row: dict[str, Any] = dict(zip(bys, key))
+        row["metric"] = metric
+        row["n"] = n
+        if n == 0:
+            note.append("no usable rows")
+        elif n == 1:
+            note.append("n=1: std, sem and CI undefined")
+        row["mean"] = x.mean() if n else NAN
+        row["std"] = x.std(ddof=1) if n > 1 else NAN
+        row["sem"] = row["std"] / math.sqrt(n) if n > 1 else NAN
+        row["median"] = float(np.median(x)) if n else NAN
+        row["min"] = x.min() if n else NAN
+        row["max"] = x.max() if n else NAN
+        row["range"] = row["max"] - row["min"]
+        row["seed0"] = NAN
+        if not has_seed:
+            note.append("no seed column: seed0 undefined")
+        elif n:
+            at0 = g.loc[pd.to_numeric(g["seed"], errors="coerce") == 0, metric]
+            if len(at0) == 1:
+                row["seed0"] = float(at0.iloc[0])
+            elif len(at0) > 1:
+                row["seed0"] = float(at0.mean())
+                note.append(f"{len(at0)} trials with seed 0: seed0 is their mean")
+            else:
+                note.append("seed 0 not among the usable trials")
+        row["n_excluded"] = len(ex)
+        row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
+        rows.append(row)
+        arrays.append(x)
+        notes.append(note)
+    low, high, ci_notes = _bootstrap_cis(arrays, None, confidence, n_resamples, random_state)
+    for row, lo, hi, cn, note in zip(rows, low, high, ci_notes, notes):
+        row["ci_low"], row["ci_high"] = lo, hi
+        if cn and row["n"] > 1:
+            note.append(cn)
+        row["note"] = "; ".join(note)
+    cols = [*bys, "metric", "n", "mean", "std", "sem", "ci_low", "ci_high", "median", "min",
+            "max", "range", "seed0", "n_excluded", "excluded", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def pooled_std(summary: pd.DataFrame) -> tuple[float, int]:
+    """Pooled within-group std (ddof=1) of a :func:`summarize` table and its degrees of freedom.
+
+    Why: a grid with a few seeds per cell still estimates the seed noise, pooled over cells.
+    Returns (NaN, 0) when no group has two or more trials.
+    """
+    s = summary[(summary["n"] > 1) & summary["std"].notna()]
+    dof = int((s["n"] - 1).sum())
+    if dof == 0:
+        return NAN, 0
+    return float(math.sqrt(((s["n"] - 1) * s["std"] ** 2).sum() / dof)), dof
+
+
+def normality(
+    df: pd.DataFrame, by: By = None, metric: str = "top1", *, status: StatusSpec = "TERMINATED",
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """:func:`fit_gaussian` per group: one row per group with every field of GaussianFit."""
+    bys = as_list(by)
+    require_columns(df, bys, "normality(by=...)")
+    usable, excluded = split_usable(df, metric, status)
+    ug, eg = grouped(usable, bys), grouped(excluded, bys)
+    rows = []
+    for key in group_keys(df, bys):
+        x = lookup(ug, key, usable)[metric].to_numpy(dtype=float)
+        ex = lookup(eg, key, excluded)
+        row: dict[str, Any] = dict(zip(bys, key))
+        row["metric"] = metric
+        if len(x):
+            row.update(fit_gaussian(x, alpha=alpha).to_dict())
+        else:
+            row.update(n=0, verdict="no usable trials", notes="no usable rows")
+        row["n_excluded"] = len(ex)
+        row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- compare_all
+
+def resolve_baseline(df: pd.DataFrame, by: Sequence[str], baseline: Any) -> tuple:
+    """Turn a baseline spec into a group key of ``by``.
+
+    Accepts a mapping ``{column: value}``, a tuple of values in ``by`` order, a single value
+    when ``by`` has one column, or a string ``"col=value,col2=value"`` (values are converted
+    to the column's type). Raises AnalysisError listing the groups when nothing matches.
+    """
+    bys = list(by)
+    keys = group_keys(df, bys)
+    if isinstance(baseline, str) and "=" in baseline:
+        spec = {}
+        for part in baseline.split(","):
+            col, _, val = part.partition("=")
+            spec[col.strip()] = val.strip()
+        baseline = spec
+    if isinstance(baseline, Mapping):
+        unknown = [c for c in baseline if c not in bys]
+        if unknown:
+            raise AnalysisError(
+                f"baseline names {', '.join(unknown)}, which are not among the compared "
+                f"columns ({', '.join(bys)})."
+            )
+        matches = [k for k in keys if all(_same(k[bys.index(c)], v) for c, v in baseline.items())]
+    else:
+        want = baseline if isinstance(baseline, tuple) else (baseline,)
+        if len(want) != len(bys):
+            raise AnalysisError(f"baseline {baseline!r} must give one value per column of {bys}.")
+        matches = [k for k in keys if all(_same(a, b) for a, b in zip(k, want))]
+    if len(matches) != 1:
+        avail = "; ".join(label(bys, k) for k in keys[:20])
+        what = "matches no group" if not matches else f"matches {len(matches)} groups"
+        raise AnalysisError(f"baseline {baseline!r} {what}; groups are: {avail}.")
+    return matches[0]
+
+
+def _same(value: Any, spec: Any) -> bool:
+    if isinstance(spec, str) and not isinstance(value, str):
+        try:
+            return bool(np.isclose(float(spec), float(value)))
+        except (TypeError, ValueError):
+            return str(value) == spec
+    if isinstance(value, float | np.floating) and isinstance(spec, int | float | np.number):
+        return bool(np.isclose(value, spec))
+    return bool(value == spec)
+
+
+def default_baseline(summary: pd.DataFrame, by: Sequence[str]) -> tuple:
+    """The group with the most usable trials (first in sorted order on ties)."""
+    s = summary.reset_index(drop=True)
+    i = int(s["n"].to_numpy().argmax())
+    return tuple(s.loc[i, list(by)])
+
+
+def compare_all(
+    df: pd.DataFrame,
+    baseline: Any,
+    by: By = None,
+    metric: str = "top1",
+    *,
+    status: StatusSpec = "TERMINATED",
+    gamma: float = 0.75,
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+) -> pd.DataFrame:
+    """Compare every group of ``by`` (default: the configuration columns that vary) with ``baseline``.
+
+    One row per non-baseline group with the fields of :class:`Comparison` plus Holm-adjusted
+    p-values (``welch_p_holm``, ``mwu_p_holm``, ``pab_p_holm``, statsmodels ``multipletests``).
+    ``significant``/``meaningful`` use the Holm-adjusted Brunner-Munzel p, so the family-wise
+    error over all comparisons stays at 1 − ``confidence``. Groups with < 2 seeds get NaN and a
+    ``note``. See :func:`resolve_baseline` for the accepted baseline forms.
+    """
+    bys = as_list(by) or config_columns(df)
+    if not bys:
+        raise AnalysisError("compare_all: the table has a single configuration; nothing to compare.")
+    require_columns(df, bys, "compare_all(by=...)")
+    key0 = resolve_baseline(df, bys, baseline)
+    usable, excluded = split_usable(df, metric, status)
+    ug, eg = grouped(usable, bys), grouped(excluded, bys)
+    base = lookup(ug, key0, usable)[metric].to_numpy(dtype=float)
+    name_b = label(bys, key0)
+    if len(base) < 2:
+        raise AnalysisError(
+            f"baseline {name_b} has {len(base)} usable trial(s); comparisons need at least 2."
+        )
+    keys = [k for k in group_keys(df, bys) if k != key0]
+    arrays = [lookup(ug, k, usable)[metric].to_numpy(dtype=float) for k in keys]
+    lo, hi, cnotes = _bootstrap_cis(arrays, base, confidence, n_resamples, random_state)
+    pre = _batched_tests(arrays, base)
+    tests = [_tests(x, base, confidence, pre[i]) if len(x) >= 2 else None
+             for i, x in enumerate(arrays)]
+    holm = {col: _holm(np.array([t[0][col] if t else NAN for t in tests]))
+            for col in ("welch_p", "mwu_p", "pab_p")}
+    rows: list[dict[str, Any]] = []
+    for i, (k, x) in enumerate(zip(keys, arrays)):
+        ex = lookup(eg, k, excluded)
+        row: dict[str, Any] = dict(zip(bys, k))
+        row["metric"] = metric
+        if tests[i] is None:
+            row.update(n_a=len(x), n_b=len(base), mean_a=x.mean() if len(x) else NAN,
+                       mean_b=base.mean(), name_a=label(bys, k), name_b=name_b,
+                       significant=False, meaningful=False, better=None,
+                       notes=f"n={len(x)}: cannot compare (needs ≥ 2 seeds)",
+                       sentence=f"{label(bys, k)} has {len(x)} usable seed(s): it cannot be "
+                                f"compared with {name_b}.")
+        else:
+            r = _comparison(x, base, float(lo[i]), float(hi[i]), cnotes[i], label(bys, k),
+                            name_b, gamma, confidence, metric, tests=tests[i],
+                            pab_p=holm["pab_p"][i], mwu_p=holm["mwu_p"][i])
+            row.update(r.to_dict())
+        row["welch_p_holm"] = holm["welch_p"][i]
+        row["mwu_p_holm"] = holm["mwu_p"][i]
+        row["pab_p_holm"] = holm["pab_p"][i]
+        row["n_excluded"] = len(ex)
+        row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
+        rows.append(row)
+    cols = [*bys, "metric", "name_a", "name_b", "n_a", "n_b", "mean_a", "mean_b", "diff",
+            "diff_ci_low", "diff_ci_high", "welch_t", "welch_p", "welch_p_holm", "mwu_u", "mwu_p",
+            "mwu_p_holm", "p_a_gt_b", "pab_ci_low", "pab_ci_high", "pab_p", "pab_p_holm",
+            "cohen_d", "gamma", "confidence", "significant", "meaningful", "better", "sentence",
+            "notes", "n_excluded", "excluded"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- outliers
+
+def outlier_seeds(
+    df: pd.DataFrame,
+    metric: str = "top1",
+    z: float = 3.5,
+    *,
+    by: By = None,
+    status: StatusSpec = "TERMINATED",
+) -> pd.DataFrame:
+    """Robust z-score of every usable trial, flagged when ``|robust_z| > z`` (Iglewicz-Hoaglin).
+
+    robust_z = (x − median) / (1.4826 · MAD) per group (scipy ``median_abs_deviation``,
+    scale='normal'); when MAD is 0 the mean absolute deviation (× 1.2533) is used instead.
+    ``p_gaussian`` is the two-sided probability of a value at least that far from the mean under
+    the fitted Gaussian (mean, std ddof=1) and ``expected_count`` = n · p_gaussian.
+    Sorted by |robust_z|, largest first.
+    """
+    bys = as_list(by)
+    require_columns(df, bys, "outlier_seeds(by=...)")
+    usable, _ = split_usable(df, metric, status)
+    id_cols = [c for c in ("trial_id", "seed") if c in df.columns]
+    frames = []
+    for key, g in grouped(usable, bys).items():
+        x = g[metric].to_numpy(dtype=float)
+        n = len(x)
+        out = g[[*bys, *id_cols]].copy()
+        out["value"] = x
+        note = ""
+        med = np.median(x) if n else NAN
+        scale = float(stats.median_abs_deviation(x, scale="normal")) if n else NAN
+        if n < 3:
+            rz = np.full(n, NAN)
+            note = f"n={n}: robust z needs n ≥ 3"
+        elif np.ptp(x) == 0:
+            rz = np.zeros(n)
+            note = "all values equal"
+        else:
+            if scale == 0:
+                scale = float(np.mean(np.abs(x - med)) * math.sqrt(math.pi / 2))
+                note = "MAD is 0 (most values equal): scaled mean absolute deviation used"
+            rz = (x - med) / scale
+        out["robust_z"] = rz
+        out["outlier"] = np.abs(rz) > z
+        std = x.std(ddof=1) if n > 1 else NAN
+        if n > 1 and std > 0:
+            p = 2 * stats.norm.sf(np.abs(x - x.mean()) / std)
+        else:
+            p = np.full(n, NAN)
+        out["p_gaussian"] = p
+        out["expected_count"] = n * p
+        out["n"] = n
+        out["note"] = note
+        frames.append(out)
+    if not frames:
+        return pd.DataFrame(columns=[*bys, *id_cols, "value", "robust_z", "outlier", "p_gaussian",
+                                     "expected_count", "n", "note"])
+    res = pd.concat(frames, ignore_index=True)
+    order = np.argsort(-np.nan_to_num(np.abs(res["robust_z"].to_numpy(dtype=float)), nan=-1),
+                       kind="stable")
+    return res.iloc[order].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- test-set noise
+
+def test_set_noise(
+    df: pd.DataFrame,
+    metric: str = "top1",
+    *,
+    by: By = None,
+    status: StatusSpec = "TERMINATED",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """How much of the seed std a finite validation set explains on its own.
+
+    binomial_std = 100 · sqrt(p (1 − p) / n_val) with p the mean accuracy (metric in percent),
+    compared with the observed seed std (ddof=1, chi-square CI at ``confidence``);
+    ``share_of_variance`` = binomial_var / observed_var (can exceed 1 by chance).
+    """
+    bys = as_list(by)
+    require_columns(df, [*bys, "n_val"], "test_set_noise")
+    usable, excluded = split_usable(df, metric, status)
+    ug, eg = grouped(usable, bys), grouped(excluded, bys)
+    rows = []
+    for key in group_keys(df, bys):
+        g = lookup(ug, key, usable)
+        ex = lookup(eg, key, excluded)
+        x = g[metric].to_numpy(dtype=float)
+        nval = pd.to_numeric(g["n_val"], errors="coerce").to_numpy(dtype=float)
+        n = len(x)
+        note = []
+        row: dict[str, Any] = dict(zip(bys, key))
+        row.update(metric=metric, n=n)
+        p = x.mean() / 100 if n else NAN
+        if n and not np.all(np.isfinite(nval) & (nval > 0)):
+            note.append("n_val missing or zero: binomial std undefined")
+            bvar = NAN
+        elif n:
+            if n > 0 and not np.all((0 <= x) & (x <= 100)):
+                note.append(f"{metric} outside [0, 100]: not a percentage")
+            bvar = float(np.mean(p * (1 - p) / nval)) * 100**2
+            if np.ptp(nval) > 0:
+                note.append("n_val differs between trials: mean binomial variance used")
+        else:
+            bvar = NAN
+            note.append("no usable rows")
+        row["n_val"] = float(np.mean(nval)) if n else NAN
+        row["mean"] = x.mean() if n else NAN
+        row["binomial_std"] = math.sqrt(bvar) if math.isfinite(bvar) else NAN
+        if n > 1:
+            var = float(x.var(ddof=1))
+            lo_q, hi_q = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], n - 1)
+            row["observed_std"] = math.sqrt(var)
+            row["observed_std_ci_low"] = math.sqrt((n - 1) * var / lo_q)
+            row["observed_std_ci_high"] = math.sqrt((n - 1) * var / hi_q)
+            if var > 0:
+                row["share_of_variance"] = bvar / var
+            else:
+                row["share_of_variance"] = NAN
+                note.append("observed std is 0: share undefined")
+        else:
+            row.update(observed_std=NAN, observed_std_ci_low=NAN, observed_std_ci_high=NAN,
+                       share_of_variance=NAN)
+            if n == 1:
+                note.append("n=1: observed std undefined")
+        row["n_excluded"] = len(ex)
+        row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
+        row["note"] = "; ".join(note)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def expected_max_table(df: pd.DataFrame, by: By = None, metric: str = "top1", *,
+                       status: StatusSpec = "TERMINATED",
+                       n: int | Sequence[int] | None = None) -> pd.DataFrame:
+    """:func:`expected_max` per group of ``by`` (``by`` columns prepended)."""
+    bys = as_list(by)
+    require_columns(df, bys, "expected_max_table(by=...)")
+    usable, _ = split_usable(df, metric, status)
+    frames = []
+    for key, g in grouped(usable, bys).items():
+        e = expected_max(g[metric].to_numpy(dtype=float), n)
+        for c, v in zip(bys, key):
+            e.insert(bys.index(c), c, v)
+        frames.append(e)
+    if not frames:
+        raise AnalysisError(f"expected_max_table: no usable trials with a finite {metric}.")
+    return pd.concat(frames, ignore_index=True)

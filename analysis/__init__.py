@@ -24,6 +24,7 @@ from .plots import (
     plot_vs,
     save_figure,
 )
+from .comparison import TEST_SET_VERDICTS, VERDICTS, Comparison, compare
 from .grouped import (
     compare_all,
     default_baseline,
@@ -37,7 +38,7 @@ from .grouped import (
 )
 from .report import ReportPaths, make_report
 from .sample_size import seeds_needed, seeds_needed_for_p, seeds_needed_table
-from .stats import Comparison, GaussianFit, compare, expected_max, fit_gaussian
+from .stats import GaussianFit, expected_max, fit_gaussian
 from .tables import Table, format_table6, format_table9
 from .variance import VarianceComponents, variance_components
 
@@ -49,7 +50,7 @@ __all__ = [
     "plot_expected_max", "plot_grid", "plot_history", "plot_seed_distribution", "plot_vs",
     "save_figure",
     "ReportPaths", "make_report",
-    "Comparison", "GaussianFit", "compare", "compare_all", "default_baseline", "expected_max",
+    "Comparison", "GaussianFit", "VERDICTS", "TEST_SET_VERDICTS", "compare", "compare_all", "default_baseline", "expected_max",
     "expected_max_table", "fit_gaussian", "normality", "outlier_seeds", "pooled_std",
     "resolve_baseline", "seeds_needed", "seeds_needed_for_p", "seeds_needed_table", "summarize",
     "test_set_noise",

@@ -213,7 +213,13 @@ def test_compare_matches_scipy_and_statsmodels(rng):
     assert (c.mwu_u, c.mwu_p) == (pytest.approx(u.statistic, abs=TOL), pytest.approx(u.pvalue, abs=TOL))
     rc = rank_compare_2indep(a, b)
     assert c.p_a_gt_b == pytest.approx(rc.prob1, abs=TOL)
-    assert (c.pab_ci_low, c.pab_ci_high) == tuple(pytest.approx(v, abs=TOL) for v in rc.conf_int())
+    # the CI is Brunner-Munzel's variance on the logit scale (inside [0, 1])
+    se = math.sqrt(rc.var / rc.nobs) / (rc.prob1 * (1 - rc.prob1))
+    z = stats.norm.ppf(0.975)
+    logit = math.log(rc.prob1 / (1 - rc.prob1))
+    assert c.pab_ci_low == pytest.approx(1 / (1 + math.exp(-(logit - z * se))), abs=TOL)
+    assert c.pab_ci_high == pytest.approx(1 / (1 + math.exp(-(logit + z * se))), abs=TOL)
+    assert c.mwu_method == "asymptotic" and c.verdict in A.VERDICTS
     # the Brunner-Munzel p-value, from scipy independently of statsmodels
     assert c.pab_p == pytest.approx(stats.brunnermunzel(a, b).pvalue, abs=1e-9)
     # P(A>B) by brute force over all pairs
@@ -256,9 +262,12 @@ def test_compare_sentence_quotes_the_numbers():
 
 def test_compare_complete_separation_and_all_equal():
     sep = A.compare([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10], n_resamples=B)
-    assert sep.p_a_gt_b == 0.0 and math.isnan(sep.pab_ci_low)
+    # separated 5 vs 5: CI from 5 disjoint pairs, exact p = 2 / C(10, 5)
+    assert sep.p_a_gt_b == 0.0 and sep.pab_ci_low == 0.0
+    assert sep.pab_ci_high == pytest.approx(1 - 0.025 ** (1 / 5))
     assert any("complete separation" in n for n in sep.notes)
-    assert sep.significant == (sep.mwu_p < 0.05) and sep.meaningful and sep.better == "B"
+    assert sep.mwu_p == pytest.approx(2 / math.comb(10, 5)) and sep.mwu_method == "exact"
+    assert sep.significant and sep.meaningful and sep.better == "B" and sep.verdict == "b_better"
     same = A.compare([1.0, 1, 1], [1.0, 1, 1], n_resamples=B)
     assert same.p_a_gt_b == 0.5 and not same.significant and same.diff == 0
     assert same.diff_ci_low == same.diff_ci_high == 0
@@ -302,8 +311,8 @@ def test_compare_all_decides_with_holm_adjusted_p(rng):
         parts.append(pd.DataFrame({"cfg": f"c{k}", "top1": rng.normal(0, 1, 30)}))
     df = pd.concat(parts, ignore_index=True).assign(status="TERMINATED", seed=0)
     c = A.compare_all(df, baseline="base", by="cfg", gamma=0.5 + 1e-9, n_resamples=B)
-    assert (c["significant"] == (c["pab_p_holm"] < 0.05)).all()
-    assert (c["pab_p_holm"] >= c["pab_p"]).all()
+    assert (c["significant"] == (c["mwu_p_holm"] < 0.05)).all()
+    assert (c["mwu_p_holm"] >= c["mwu_p"]).all() and (c["p_decision"] == c["mwu_p_holm"]).all()
 
 
 def test_compare_all_baseline_forms(crop_table):
@@ -336,8 +345,24 @@ def test_compare_all_group_with_one_seed_and_bad_baseline():
         A.compare_all(df, "b", by="cfg")
 
 
-def test_compare_all_small_groups_use_per_pair_tests():
-    # n <= 8 with ties in one arm only: mannwhitneyu must choose its method per pair
+def _all_split_p(x, y):
+    """Two-sided permutation p of |U − n_x n_y/2| over every relabelling (brute force)."""
+    both = np.concatenate([x, y])
+    def dist(a, b):
+        return abs((a[:, None] > b[None, :]).sum() + 0.5 * (a[:, None] == b[None, :]).sum()
+                   - len(a) * len(b) / 2)
+    obs = dist(x, y)
+    hits = total = 0
+    for idx in itertools.combinations(range(len(both)), len(x)):
+        mask = np.zeros(len(both), bool)
+        mask[list(idx)] = True
+        hits += dist(both[mask], both[~mask]) >= obs - 1e-12
+        total += 1
+    return hits / total
+
+
+def test_compare_all_small_groups_use_exact_per_pair_tests():
+    # < 10 seeds per arm: exact p (scipy's exact distribution; with ties, every relabelling)
     df = pd.DataFrame({"cfg": ["base"] * 6 + ["tie"] * 6 + ["free"] * 6,
                        "top1": [1, 2, 3, 4, 5, 6, 2, 2, 3, 5, 7, 8, 1.5, 2.5, 3.5, 6.5, 7.5, 8.5],
                        "status": "TERMINATED", "seed": 0})
@@ -345,7 +370,13 @@ def test_compare_all_small_groups_use_per_pair_tests():
     base = np.arange(1.0, 7.0)
     for cfg in ("tie", "free"):
         x = df.loc[df.cfg == cfg, "top1"].to_numpy(dtype=float)
-        assert c.loc[cfg, "mwu_p"] == pytest.approx(stats.mannwhitneyu(x, base).pvalue, abs=TOL)
+        if cfg == "free":
+            assert c.loc[cfg, "mwu_method"] == "exact"
+            assert c.loc[cfg, "mwu_p"] == pytest.approx(
+                stats.mannwhitneyu(x, base, method="exact").pvalue, abs=TOL)
+        else:
+            assert c.loc[cfg, "mwu_method"] == "permutation (all 924)"
+            assert c.loc[cfg, "mwu_p"] == pytest.approx(_all_split_p(x, base), abs=TOL)
 
 
 # ----------------------------------------------------------------------------- sample sizes

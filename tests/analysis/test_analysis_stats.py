@@ -57,8 +57,8 @@ def test_summarize_matches_numpy_and_scipy(crop_table):
 
 def test_summarize_batched_bootstrap_equals_per_group_call(rng):
     # equal-size groups are bootstrapped in one scipy call: each must equal its own call
-    df = pd.DataFrame({"g": np.repeat(["a", "b", "c", "d"], 25), "top1": rng.normal(80, 0.3, 100),
-                       "status": "TERMINATED", "seed": np.tile(np.arange(25), 4)})
+    df = pd.DataFrame({"g": np.repeat(["a", "b", "c", "d"], 30), "top1": rng.normal(80, 0.3, 120),
+                       "status": "TERMINATED", "seed": np.tile(np.arange(30), 4)})
     s = A.summarize(df, by="g", n_resamples=B, random_state=11)
     for _, row in s.iterrows():
         lo, hi = _boot_mean(df.loc[df.g == row.g, "top1"].to_numpy(), rng=11)
@@ -76,6 +76,10 @@ def test_summarize_hand_computed():
     r = A.summarize(df, n_resamples=B).iloc[0]
     assert r["mean"] == 3.0
     assert r["std"] == pytest.approx(math.sqrt(((4 + 1 + 0 + 9) / 3)))
+    # below 30 seeds the CI of the mean is Student's t: mean ± t_{0.975, 3} · sem
+    half = stats.t.ppf(0.975, 3) * r["std"] / 2
+    assert r["ci_method"] == "t"
+    assert (r.ci_low, r.ci_high) == (pytest.approx(3 - half), pytest.approx(3 + half))
     assert r["median"] == 2.5 and r["range"] == 5.0 and r["seed0"] == 2.0
 
 
@@ -110,9 +114,9 @@ def test_summarize_falls_back_to_percentile_when_bca_is_nan(monkeypatch, rng):
             res.confidence_interval = type(ci)(ci.low * np.nan, ci.high * np.nan)
         return res
 
-    x = rng.normal(size=12)
+    x = rng.normal(size=30)
     monkeypatch.setattr("analysis.bootstrap.stats.bootstrap", nan_bca)
-    r = A.summarize(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(12)}),
+    r = A.summarize(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(30)}),
                     n_resamples=B).iloc[0]
     ci = real((x,), np.mean, n_resamples=B, rng=0, method="percentile").confidence_interval
     assert (r.ci_low, r.ci_high) == (pytest.approx(ci.low, abs=TOL), pytest.approx(ci.high, abs=TOL))
@@ -404,9 +408,13 @@ def test_seeds_needed_bad_input():
             A.seeds_needed(std, delta)
 
 
-def test_seeds_needed_for_p_is_29_as_in_bouthillier():
-    assert A.seeds_needed_for_p() == 29
-    assert A.seeds_needed_for_p(0.75, 0.05, 0.95) == 29
+def test_seeds_needed_for_p_sized_for_the_two_sided_holm_test():
+    # Noether: (z_{1-α'} + z_power)² / (6 (γ − ½)²); one-sided single test: Bouthillier's 29
+    assert A.seeds_needed_for_p(alternative="one-sided") == 29
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.95)
+    assert A.seeds_needed_for_p() == math.ceil(z**2 / (6 * 0.25**2)) == 35
+    z3 = stats.norm.ppf(1 - 0.05 / 6) + stats.norm.ppf(0.95)
+    assert A.seeds_needed_for_p(comparisons=3) == math.ceil(z3**2 / (6 * 0.25**2))
     assert A.seeds_needed_for_p(gamma=0.9) < 29 < A.seeds_needed_for_p(gamma=0.7)
     with pytest.raises(AnalysisError):
         A.seeds_needed_for_p(gamma=0.5)
@@ -430,9 +438,26 @@ def test_outlier_seeds_flags_planted_outlier(seed_table):
     med = np.median(x)
     mad = np.median(np.abs(x - med)) * 1.482602218505602
     assert top.robust_z == pytest.approx((70.0 - med) / mad, abs=TOL)
-    p = 2 * stats.norm.sf(abs(70.0 - x.mean()) / x.std(ddof=1))
-    assert top.p_gaussian == pytest.approx(p, abs=TOL)
-    assert top.expected_count == pytest.approx(100 * p, abs=TOL)
+    # externally studentized residual: the seed against the other 99, t with n − 2 df
+    rest = np.delete(x, np.flatnonzero(df.seed.to_numpy() == 17))
+    r = (70.0 - rest.mean()) / (rest.std(ddof=1) * math.sqrt(1 + 1 / 99))
+    p = 2 * stats.t.sf(abs(r), 98)
+    assert top.p_gaussian == pytest.approx(p, rel=1e-6)
+    assert top.expected_count == pytest.approx(100 * p, rel=1e-6)
+
+
+def test_outliers_need_ten_seeds_and_the_gaussian_tail():
+    # the issue's example: 3 seeds, robust z = -4.4, yet its own Gaussian expects 0.65 such seeds
+    df = pd.DataFrame({"top1": [79.77, 79.90, 79.92], "status": "TERMINATED", "seed": range(3)})
+    out = A.outlier_seeds(df)
+    assert abs(out.robust_z.iloc[0]) > 3.5 and not out["outlier"].any()
+    assert "from 10 seeds" in out["note"].iloc[0]
+    # 12 seeds, half tied at the median: robust z of 80.3 is 4.0, but a Gaussian fitted to the
+    # other seeds expects about one such seed among 12
+    x = np.array([80.0] * 6 + [79.9, 80.1, 79.8, 80.2, 80.3, 79.7])
+    out = A.outlier_seeds(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(12)}))
+    top = out.iloc[0]
+    assert abs(top.robust_z) > 3.5 and top.expected_count >= 0.05 and not top.outlier
 
 
 def test_outlier_seeds_degenerate():

@@ -173,23 +173,40 @@ def pooled_std(summary: pd.DataFrame) -> tuple[float, int]:
     return float(math.sqrt(((s["n"] - 1) * s["std"] ** 2).sum() / dof)), dof
 
 
+def lattice_step(rows: pd.DataFrame, metric: str) -> float | None:
+    """100 / n_val for a percentage of the main validation set (top1, top5) when n_val is known
+    and the same for every row; else None."""
+    if metric not in ("top1", "top5") or "n_val" not in rows.columns or not len(rows):
+        return None
+    nval = pd.to_numeric(rows["n_val"], errors="coerce")
+    if nval.isna().any() or nval.nunique() != 1 or nval.iloc[0] <= 0:
+        return None
+    return 100.0 / float(nval.iloc[0])
+
+
 def normality(
     df: pd.DataFrame, by: By = None, metric: str = "top1", *, status: StatusSpec = "TERMINATED",
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """:func:`fit_gaussian` per group: one row per group with every field of GaussianFit."""
+    """:func:`fit_gaussian` per group: one row per group with every field of GaussianFit.
+
+    For ``top1``/``top5`` with an ``n_val`` column the lattice step 100 / n_val is passed on,
+    so the verdict says when the metric's granularity is a sizeable fraction of the std and
+    calibrates Shapiro-Wilk for it.
+    """
     bys = as_list(by)
     require_columns(df, bys, "normality(by=...)")
     usable, excluded = split_usable(df, metric, status)
     ug, eg = grouped(usable, bys), grouped(excluded, bys)
     rows = []
     for key in group_keys(df, bys):
-        x = lookup(ug, key, usable)[metric].to_numpy(dtype=float)
+        g = lookup(ug, key, usable)
+        x = g[metric].to_numpy(dtype=float)
         ex = lookup(eg, key, excluded)
         row: dict[str, Any] = dict(zip(bys, key))
         row["metric"] = metric
         if len(x):
-            row.update(fit_gaussian(x, alpha=alpha).to_dict())
+            row.update(fit_gaussian(x, alpha=alpha, step=lattice_step(g, metric)).to_dict())
         else:
             row.update(n=0, verdict="no usable trials", notes="no usable rows")
         row["n_excluded"] = len(ex)
@@ -584,7 +601,7 @@ def test_set_noise(
 
 
 def expected_max_table(df: pd.DataFrame, by: By = None, metric: str = "top1", *,
-                       status: StatusSpec = "TERMINATED",
+                       status: StatusSpec = "TERMINATED", replace: bool = False,
                        n: int | Sequence[int] | None = None) -> pd.DataFrame:
     """:func:`expected_max` per group of ``by`` (``by`` columns prepended)."""
     bys = as_list(by)
@@ -592,7 +609,7 @@ def expected_max_table(df: pd.DataFrame, by: By = None, metric: str = "top1", *,
     usable, _ = split_usable(df, metric, status)
     frames = []
     for key, g in grouped(usable, bys).items():
-        e = expected_max(g[metric].to_numpy(dtype=float), n)
+        e = expected_max(g[metric].to_numpy(dtype=float), n, replace=replace)
         for c, v in zip(bys, key):
             e.insert(bys.index(c), c, v)
         frames.append(e)

@@ -195,6 +195,20 @@ def test_fit_gaussian_nan_policy():
         A.fit_gaussian([])
 
 
+def test_lattice_step_is_said_and_calibrated(rng):
+    # top-1 on 360 images moves in steps of 0.278 points; Gaussian seeds rounded to that lattice
+    step = 100 / 360
+    x = np.round(rng.normal(92.13, 1.68, 100) / step) * step
+    df = pd.DataFrame({"top1": x, "n_val": 360, "status": "TERMINATED", "seed": range(100)})
+    f = A.normality(df).iloc[0]
+    assert f.step == pytest.approx(step) and f.step_ratio == pytest.approx(step / x.std(ddof=1))
+    assert 0 < f.shapiro_p_lattice <= 1 and "lattice-calibrated Shapiro-Wilk" in f.verdict
+    assert "steps of 0.278 points" in f.verdict
+    # on 50 000 images the lattice is negligible: plain Shapiro-Wilk, nothing said
+    fine = A.normality(df.assign(n_val=50_000)).iloc[0]
+    assert math.isnan(fine.shapiro_p_lattice) and "lattice" not in fine.verdict
+
+
 def test_normality_table_per_group(crop_table):
     fits = A.normality(crop_table, by="crop_pct")
     assert len(fits) == 3 and (fits["n"] == 37).all()
@@ -501,21 +515,31 @@ def test_test_set_noise_synthetic_is_consistent(seed_table):
 # ----------------------------------------------------------------------------- expected max
 
 def test_expected_max_equals_brute_force_enumeration():
-    v = np.array([3.0, 1.0, 4.0, 1.5])
-    e = A.expected_max(v, [1, 2, 3])
+    v = np.array([3.0, 1.0, 4.0, 1.5, 2.5])
+    e = A.expected_max(v, [1, 2, 3], replace=True)
     for n, row in zip([1, 2, 3], e.itertuples()):
         maxima = np.array([max(t) for t in itertools.product(v, repeat=n)])
         assert row.expected_max == pytest.approx(maxima.mean(), abs=TOL)
         assert row.std == pytest.approx(maxima.std(), abs=TOL)
+        assert row.method == "with replacement"
+    e = A.expected_max(v)  # default: distinct seeds, every subset of size n equally likely
+    for n, row in zip(range(1, 6), e.itertuples()):
+        maxima = np.array([max(t) for t in itertools.combinations(v, n)])
+        assert row.expected_max == pytest.approx(maxima.mean(), abs=TOL)
+        assert row.std == pytest.approx(maxima.std(), abs=TOL)
+        assert row.method == "without replacement"
+    assert e["expected_max"].iloc[-1] == v.max()  # best of all N is the observed best
+    with pytest.raises(AnalysisError, match="replace=True"):
+        A.expected_max(v, 6)
 
 
 def test_expected_max_properties(rng):
     v = rng.normal(80, 0.2, 50)
-    e = A.expected_max(v)
+    e = A.expected_max(v, replace=True)
     assert list(e["n"]) == list(range(1, 51))
     assert e["expected_max"].iloc[0] == pytest.approx(v.mean(), abs=TOL)
     assert e["expected_max"].is_monotonic_increasing and e["expected_max"].iloc[-1] < v.max()
-    assert A.expected_max([5.0], 3)["expected_max"].item() == 5.0
+    assert A.expected_max([5.0], 3, replace=True)["expected_max"].item() == 5.0
     with pytest.raises(AnalysisError):
         A.expected_max([])
     with pytest.raises(AnalysisError, match="NaN"):
@@ -524,7 +548,7 @@ def test_expected_max_properties(rng):
 
 def test_expected_max_table_groups(crop_table):
     t = A.expected_max_table(crop_table, by="crop_pct", n=[1, 5])
-    assert len(t) == 6 and list(t.columns) == ["crop_pct", "n", "expected_max", "std"]
+    assert len(t) == 6 and list(t.columns) == ["crop_pct", "n", "expected_max", "std", "method"]
 
 
 def test_synthetic_results_columns_match_the_contract():

@@ -110,13 +110,14 @@ def rank_test(a: np.ndarray, b: np.ndarray, random_state: int | None = 0) -> tup
     na, nb = len(a), len(b)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        u = float(stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").statistic)
         if min(na, nb) >= EXACT_BELOW:
-            p = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue
-            return u, float(p), "asymptotic"
+            res = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+            return float(res.statistic), float(res.pvalue), "asymptotic"
         both = np.concatenate([a, b])
         if np.unique(both).size == both.size:  # no ties: scipy's exact null distribution
-            return u, float(stats.mannwhitneyu(a, b, method="exact").pvalue), "exact"
+            res = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+            return float(res.statistic), float(res.pvalue), "exact"
+        u = float(stats.mannwhitneyu(a, b, method="asymptotic").statistic)
         if np.ptp(both) == 0:
             return u, 1.0, "exact"
         n_perm = math.comb(na + nb, na)

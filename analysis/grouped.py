@@ -9,7 +9,6 @@ statistics they apply are in :mod:`analysis.stats`.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +41,7 @@ from .comparison import (
     image_bootstrap_ci,
     smallest_holm,
 )
-from .stats import expected_max, fit_gaussian
+from .stats import expected_max, fit_gaussian, flag_outliers
 
 NAN = float("nan")
 
@@ -54,16 +53,18 @@ NAN = float("nan")
 T_INTERVAL_BELOW = 30
 
 
-def mean_t_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Student t CI of the mean (scipy ``t.interval``); a point for equal values, NaN for n < 2."""
-    n = len(x)
+def mean_t_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:
+    """Student t CI of the mean along the last axis (scipy ``t.ppf``); a point for equal values,
+    NaN for fewer than 2 values."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
     if n < 2:
-        return NAN, NAN
-    sem = float(stats.sem(x))
-    if sem == 0:
-        return float(x[0]), float(x[0])
-    lo, hi = stats.t.interval(confidence, n - 1, loc=float(x.mean()), scale=sem)
-    return float(lo), float(hi)
+        nan = np.full(x.shape[:-1], NAN)
+        return (NAN, NAN) if x.ndim == 1 else (nan, nan)
+    mean = x.mean(axis=-1)
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * stats.sem(x, axis=-1)
+    lo, hi = mean - half, mean + half
+    return (float(lo), float(hi)) if x.ndim == 1 else (lo, hi)
 
 
 # --------------------------------------------------------------------------- summarize
@@ -445,29 +446,6 @@ class _TestSetNoise:
 
 # --------------------------------------------------------------------------- outliers
 
-#: Outliers are called only from this many seeds: below it the seeds' own Gaussian cannot
-#: single one out (the externally studentized residual of one of 3 seeds has 1 df), and the
-#: robust z alone flagged 28 % of clean Gaussian groups of 3 seeds, 12 % at 10.
-OUTLIER_MIN_N = 10
-#: ... and only when fewer than this many seeds as extreme are expected among n under a
-#: Gaussian fitted to the other seeds (a Bonferroni bound: at most 5 % of clean Gaussian
-#: groups have one; measured in benchmarks/stats_calibration.py).
-OUTLIER_MAX_EXPECTED = 0.05
-
-
-def _loo_tail(x: np.ndarray) -> np.ndarray:
-    """Two-sided t tail of each value's externally studentized residual (NaN below 3 values)."""
-    n = len(x)
-    if n < 3 or np.ptp(x) == 0:
-        return np.full(n, NAN)
-    import statsmodels.api as sm
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        res = sm.OLS(x, np.ones(n)).fit().outlier_test(method="bonf")
-    return np.asarray(res)[:, 1].astype(float)
-
-
 def outlier_seeds(
     df: pd.DataFrame,
     metric: str = "top1",
@@ -484,8 +462,8 @@ def outlier_seeds(
     residual (t with n − 2 df: the seed against a Gaussian fitted to the *other* seeds,
     statsmodels ``OLS(...).outlier_test``) and ``expected_count`` = n · p_gaussian, the number
     of seeds that extreme expected among n (Bonferroni). ``outlier`` needs all three:
-    n ≥ :data:`OUTLIER_MIN_N`, |robust_z| > ``z`` (Iglewicz-Hoaglin) and expected_count <
-    :data:`OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest first.
+    n ≥ :data:`analysis.stats.OUTLIER_MIN_N`, |robust_z| > ``z`` (Iglewicz-Hoaglin) and
+    expected_count < :data:`analysis.stats.OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest first.
     """
     bys = as_list(by)
     require_columns(df, bys, "outlier_seeds(by=...)")
@@ -497,28 +475,11 @@ def outlier_seeds(
         n = len(x)
         out = g[[*bys, *id_cols]].copy()
         out["value"] = x
-        note = ""
-        med = np.median(x) if n else NAN
-        scale = float(stats.median_abs_deviation(x, scale="normal")) if n else NAN
-        if n < 3:
-            rz = np.full(n, NAN)
-            note = f"n={n}: robust z needs n ≥ 3"
-        elif np.ptp(x) == 0:
-            rz = np.zeros(n)
-            note = "all values equal"
-        else:
-            if scale == 0:
-                scale = float(np.mean(np.abs(x - med)) * math.sqrt(math.pi / 2))
-                note = "MAD is 0 (most values equal): scaled mean absolute deviation used"
-            rz = (x - med) / scale
+        rz, p, flagged, note = flag_outliers(x, z)
         out["robust_z"] = rz
-        p = _loo_tail(x)
         out["p_gaussian"] = p
         out["expected_count"] = n * p
-        out["outlier"] = (n >= OUTLIER_MIN_N) & (np.abs(rz) > z) & (n * p < OUTLIER_MAX_EXPECTED)
-        if 3 <= n < OUTLIER_MIN_N:
-            note = "; ".join(filter(None, [note, f"n={n}: outliers are called from "
-                                                 f"{OUTLIER_MIN_N} seeds"]))
+        out["outlier"] = flagged
         out["n"] = n
         out["note"] = note
         frames.append(out)

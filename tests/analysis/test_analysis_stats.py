@@ -458,6 +458,11 @@ def test_outlier_seeds_flags_planted_outlier(seed_table):
     p = 2 * stats.t.sf(abs(r), 98)
     assert top.p_gaussian == pytest.approx(p, rel=1e-6)
     assert top.expected_count == pytest.approx(100 * p, rel=1e-6)
+    # ... which is statsmodels' outlier test of an intercept-only regression
+    import statsmodels.api as sm
+    ref = np.asarray(sm.OLS(x, np.ones(len(x))).fit().outlier_test())[:, 1]
+    got = A.outlier_seeds(df).sort_values("seed")["p_gaussian"].to_numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
 
 
 def test_outliers_need_ten_seeds_and_the_gaussian_tail():

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from rsb_sweep.experiment import Experiment, atomic_write_bytes
 from rsb_sweep.store import ERROR_STATUS, TERMINATED, TrialFiles
@@ -130,7 +133,34 @@ def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = No
     write_frame(results, exp.root / RESULTS_PARQUET)
     write_frame(results, exp.root / RESULTS_CSV)
     write_frame(history, exp.root / HISTORY_PARQUET)
+    gather_predictions(exp, files)
     return results
+
+
+def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None:
+    """Copy each finished trial's per-image predictions into ``<experiment>/predictions.parquet/``.
+
+    That folder is a parquet dataset, one ``<trial_id>.parquet`` per trial (written once, then
+    only when the trial's file is newer), so a growing sweep never rewrites its millions of
+    rows; ``analysis.load_predictions`` reads it. ``trial_id`` is set from the manifest
+    (the trainer writes its run folder's name there).
+    """
+    from trainer.predictions import PREDICTIONS_FILE
+
+    fs = exp.store.fs
+    for trial_id, f in files.items():
+        src = fs.get_file_info(exp.store.path(trial_id, PREDICTIONS_FILE))
+        if f.status != TERMINATED or src.type != pafs.FileType.File:
+            continue
+        dest = exp.root / PREDICTIONS_FILE / f"{trial_id}.parquet"
+        if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
+            continue
+        table = pq.read_table(src.path, filesystem=fs)
+        table = table.set_column(0, "trial_id", pa.array([trial_id] * table.num_rows, type=table.schema.field(0).type))
+        buf = pa.BufferOutputStream()
+        pq.write_table(table, buf)
+        dest.parent.mkdir(exist_ok=True)
+        atomic_write_bytes(dest, buf.getvalue().to_pybytes())
 
 
 def write_frame(df: pd.DataFrame, path: Path) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from trainer.distributed import Dist, all_sum
 from trainer.errors import DivergenceError
+from trainer.predictions import gather_in_image_order
 from trainer.rng import RngStream
 
 
@@ -34,6 +36,9 @@ class EvalStats:
     top5: float
     loss: float
     n: int
+    # with ``per_image``: targets and top-1 classes of the whole set in dataset order (every rank)
+    targets: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+    preds: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
 
 def autocast(device: torch.device, enabled: bool):
@@ -131,16 +136,20 @@ def evaluate(
     channels_last: bool,
     num_classes: int,
     real_labels=None,
+    per_image: bool = False,
 ) -> tuple[EvalStats, Optional[float]]:
     """Top-1/top-5 (percent) and mean cross-entropy over the whole set, exact at any world size.
 
     ``real_labels`` is a ``timm.data.RealLabelsImagenet`` over this worker's share of the
-    images, in loader order; when given, ReaL top-1 is returned as well.
+    images, in loader order; when given, ReaL top-1 is returned as well. With ``per_image``
+    the stats also carry every image's target and top-1 class, gathered from all ranks into
+    dataset order (the loader's dataset is a ``Subset`` of this rank's indices).
     """
     model.eval()
     k = min(5, num_classes)
     correct1 = correct5 = loss_sum = 0.0
     n = 0
+    targets, preds = [], []
     for x, y in loader:
         x = x.to(ctx.device, non_blocking=True)
         y = y.to(ctx.device, non_blocking=True)
@@ -155,6 +164,9 @@ def evaluate(
         correct1 += hits[:, 0].sum().item()
         correct5 += hits.any(dim=1).sum().item()
         n += y.shape[0]
+        if per_image:
+            targets.append(y.cpu())
+            preds.append(topk[:, 0].cpu())
         if real_labels is not None:
             real_labels.add_result(logits)
     real = None
@@ -166,4 +178,15 @@ def evaluate(
     if real_labels is not None and rn > 0:
         real = 100.0 * rh / rn
     stats = EvalStats(top1=100.0 * c1 / total, top5=100.0 * c5 / total, loss=ls / total, n=int(total))
+    if per_image:
+        indices = getattr(loader.dataset, "indices", range(n))
+        stats = replace(
+            stats,
+            targets=gather_in_image_order(_cat(targets), indices, ctx),
+            preds=gather_in_image_order(_cat(preds), indices, ctx),
+        )
     return stats, real
+
+
+def _cat(parts: list[torch.Tensor]) -> np.ndarray:
+    return torch.cat(parts).numpy().astype(np.int64) if parts else np.zeros(0, dtype=np.int64)

@@ -21,9 +21,10 @@ from trainer import data as data_mod
 from trainer.config import TrainConfig, derive_seed
 from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
-from trainer.loop import evaluate, train_one_epoch
+from trainer.loop import EvalStats, evaluate, train_one_epoch
 from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
+from trainer.predictions import MAIN_SET, PREDICTIONS_FILE, SetPredictions, prediction_table, write_predictions
 from trainer.rng import RngStream, global_state, seed_globals, set_global_state
 
 #: ``report(metrics, checkpoint_dir)``: called on every worker after every epoch; the
@@ -53,7 +54,8 @@ def train(
 ) -> RunResult:
     """Train ``config`` to its last epoch (or ``stop_after`` epochs) and evaluate every epoch.
 
-    ``out_dir`` receives config.json, history.jsonl, metrics.json and checkpoints/. With
+    ``out_dir`` receives config.json, history.jsonl, metrics.json, checkpoints/ and, once the
+    last epoch is done, predictions.parquet (:mod:`trainer.predictions`). With
     ``resume_from`` (a checkpoint folder, or a run folder holding checkpoints/) the run
     continues exactly where that checkpoint left off.
     """
@@ -108,6 +110,7 @@ def train(
 
     last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
     metrics: dict[str, Any] = {}
+    final: dict[str, EvalStats] = {}  # eval set -> the last epoch's evaluation, with per-image predictions
     if history:  # resumed: a checkpoint of the last epoch already holds the final metrics
         metrics = _final_metrics(config, history[-1], ctx, prior_seconds, restarts, epochs_done=len(history))
     for epoch in range(start_epoch, last_epoch):
@@ -115,13 +118,15 @@ def train(
         lr = optimizer.param_groups[0]["lr"]
         data_mod.set_sampler_epoch(sampler, config, epoch)
         loader_gen.manual_seed(derive_seed(config.seed_aug, epoch, ctx.rank))
+        per_image = epoch + 1 == config.epochs
         stats = train_one_epoch(
             model=train_model, loader=train_loader, optimizer=optimizer, loss_fn=loss_fn, mixup=mixup,
             scaler=scaler, aug_rng=aug_rng, ctx=ctx, epoch=epoch, amp=amp, channels_last=channels_last,
             max_steps=config.max_steps,
         )
         val, real = evaluate(model=model, loader=val_loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                             num_classes=splits.num_classes, real_labels=_real_labels(config, splits.val, ctx))
+                             num_classes=splits.num_classes, real_labels=_real_labels(config, splits.val, ctx),
+                             per_image=per_image)
         row = {
             "epoch": epoch + 1, "lr": lr, "train_loss": stats.train_loss,
             "top1": val.top1, "top5": val.top5, "eval_loss": val.loss, "n_val": val.n,
@@ -131,8 +136,11 @@ def train(
             row["top1_real"] = real
         for name, loader in extra_loaders:
             extra, _ = evaluate(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                                num_classes=splits.num_classes)
+                                num_classes=splits.num_classes, per_image=per_image)
             row[f"top1_{name}"] = extra.top1
+            final[name] = extra
+        if per_image:
+            final = {MAIN_SET: val, **final}
         history.append(row)
         train_seconds = prior_seconds + time.perf_counter() - wall_start
         metrics = _final_metrics(config, row, ctx, train_seconds, restarts, epochs_done=epoch + 1)
@@ -146,6 +154,13 @@ def train(
             report(dict(metrics), state_dir)
 
     completed = len(history) >= config.epochs
+    if out is not None and completed:  # before metrics.json: a finished run always has its predictions
+        if not final:  # resumed after the last epoch: the final weights give the same predictions again
+            final = {name: evaluate(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
+                                    num_classes=splits.num_classes, per_image=True)[0]
+                     for name, loader in [(MAIN_SET, val_loader), *extra_loaders]}
+        if ctx.is_main:
+            _write_predictions(out, config, final)
     if out is not None and ctx.is_main and completed:
         _write_json_atomic(out / "metrics.json", metrics)
     barrier(ctx)
@@ -225,6 +240,12 @@ def _peak_mem_gb(ctx: Dist) -> float:
     if ctx.device.type == "cuda":
         return torch.cuda.max_memory_allocated(ctx.device) / 2**30
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _write_predictions(out: Path, config: TrainConfig, final: dict[str, EvalStats]) -> None:
+    """predictions.parquet of the final evaluations; ``trial_id`` is the run folder's name."""
+    sets = [SetPredictions(name, config.crop_pct, config.test_res, s.targets, s.preds) for name, s in final.items()]
+    write_predictions(out / PREDICTIONS_FILE, prediction_table(out.name, sets))
 
 
 def _rewrite_history(out: Path, history: list[dict[str, Any]]) -> None:

@@ -1,0 +1,271 @@
+"""Test-set noise from per-image predictions, after Jordan (2023).
+
+K. Jordan, "On the Variance of Neural Network Training with respect to Test Sets and
+Distributions" (arXiv 2304.01910; ICLR 2024 as "Calibrated Chaos"): trainings make
+approximately independent errors across test examples, so the between-seed variance of
+top-1 on a *fixed* test set is about ``sum_i p_i (1 - p_i) / n**2``, where ``p_i`` is image
+i's correctness rate over trainings. What is left over is the variance of the trainings'
+accuracy on the test *distribution*, the part a new (or larger) test set would not average
+away.
+
+Notation: ``C`` is the (k trials x n images) correctness matrix of one configuration on one
+evaluation, ``A_t = mean_i C[t, i]`` trial t's top-1, ``p̂_i = mean_t C[t, i]``.
+
+* ``observed_var = var(A_t, ddof=1)``.
+* ``independent_example_var = sum_i s_i**2 / n**2`` with ``s_i**2 = k/(k-1) p̂_i (1 - p̂_i)``,
+  the unbiased (ddof=1) variance of image i's correctness: ``p̂(1-p̂)`` alone is low by the
+  factor (k-1)/k (the finite-trial correction).
+* ``observed_var - independent_example_var`` is then exactly ``sum_{i != j} cov(C_i, C_j) / n**2``
+  (sample covariances), unbiased for the between-image covariance term. For a test set of n
+  images drawn from the distribution that term has expectation ``(n-1)/n Var(A_D)``, hence
+  ``distribution_var = n/(n-1) (observed_var - independent_example_var)``, unbiased for
+  ``Var(A_D)``. It can be negative by chance; it is reported as computed (a reader's text
+  may floor it at 0, the number never is).
+
+The CI of ``distribution_var`` is the chi-square interval (k-1 degrees of freedom) of
+``observed_var`` minus ``independent_example_var``, times n/(n-1): each trial's top-1 is a
+mean over n images, close to Gaussian, and the independent-example part, averaged over n
+images, is known far more precisely than the variance of k trials. Simulated coverage
+(docs/analysis/per_image_noise.md) is 0.90-0.97 from 5 to 50 trials, where a bootstrap over
+trials covered 0.70 at 5 trials and 0.85 at 10.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._common import N_RESAMPLES, AnalysisError, as_list, require_columns, rng_kwargs
+from .predictions import EVALUATION_KEY, as_correctness, correctness_matrix, validate_predictions
+
+#: Percent points: top-1 is reported in percent, so variances are in points squared.
+_PCT = 100.0
+#: Bootstrap resamples handed to the statistic at once (bounds memory: batch x n floats).
+_BATCH = 256
+#: Above this many images the image bootstraps use percentile CIs: BCa's jackknife costs O(n^2).
+_BCA_MAX_IMAGES = 5000
+
+
+class Interval(NamedTuple):
+    """A confidence interval, as ``scipy.stats`` results return it."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ExampleNoise:
+    """Result of :func:`example_noise_components` (variances in points², stds in points)."""
+
+    n_trials: int
+    n_images: int
+    mean_top1: float
+    observed_var: float
+    independent_example_var: float
+    distribution_var: float
+    distribution_var_ci: Interval
+    test_sampling_std: float
+    confidence_level: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat dict with the table's column names."""
+        d = asdict(self)
+        low, high = d.pop("distribution_var_ci")
+        d.update(distribution_var_ci_low=low, distribution_var_ci_high=high)
+        return d
+
+
+@dataclass(frozen=True)
+class ImageBootstrapDifference:
+    """Result of :func:`paired_image_bootstrap`: mean top-1 of A minus B (points), test-set CI."""
+
+    statistic: float  # mean_a - mean_b
+    confidence_interval: Interval
+    standard_error: float
+    mean_a: float
+    mean_b: float
+    n_images: int
+    n_trials_a: int
+    n_trials_b: int
+    confidence_level: float
+    method: str  # the scipy.stats.bootstrap method used
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the CI lies wholly on one side of 0: the difference survives new test images."""
+        low, high = self.confidence_interval
+        return bool(low > 0 or high < 0)
+
+
+def example_noise_components(
+    correct: Any,
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+) -> ExampleNoise:
+    """Split the between-trial variance of top-1 on one fixed test set (Jordan 2023).
+
+    ``correct``: (trials x images) correctness of one configuration's trials on the same
+    images. Returns :class:`ExampleNoise`: ``observed_var``, ``independent_example_var``
+    (finite-trial corrected), ``distribution_var`` (unbiased for the variance on the test
+    distribution; may be negative) with a chi-square CI, and ``test_sampling_std``
+    (bootstrap over images of the mean top-1). See the module note. NaN fields carry the
+    reason in ``note`` (fewer than 2 trials or 2 images).
+    """
+    c = as_correctness(correct, "correct")
+    k, n = c.shape
+    p_hat = c.mean(axis=0)
+    mean_top1 = _PCT * float(p_hat.mean())
+    nan = math.nan
+    observed = independent = distribution = nan
+    ci = Interval(nan, nan)
+    note = ""
+    if k >= 2 and n >= 2:
+        observed = _PCT**2 * float(c.mean(axis=1).var(ddof=1))
+        independent = _PCT**2 * k / (k - 1) * float(np.sum(p_hat * (1 - p_hat))) / n**2
+        scale = n / (n - 1)
+        distribution = scale * (observed - independent)
+        chi2 = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], k - 1)
+        low, high = (k - 1) * observed / chi2
+        ci = Interval(scale * (low - independent), scale * (high - independent))
+    else:
+        note = "variances need at least 2 trials and 2 images"
+    test_std = _image_bootstrap(p_hat, confidence, n_resamples, random_state)[0].standard_error * _PCT if n >= 2 else nan
+    return ExampleNoise(
+        n_trials=k, n_images=n, mean_top1=mean_top1, observed_var=observed,
+        independent_example_var=independent, distribution_var=distribution, distribution_var_ci=ci,
+        test_sampling_std=float(test_std), confidence_level=confidence, note=note,
+    )
+
+
+def _image_bootstrap(values: np.ndarray, confidence: float, n_resamples: int, random_state):
+    """scipy's bootstrap of the mean of per-image values (BCa up to _BCA_MAX_IMAGES images)."""
+    method = "BCa" if values.size <= _BCA_MAX_IMAGES else "percentile"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a constant sample (all images alike) gives a degenerate CI
+        res = stats.bootstrap(
+            (values.astype(np.float64),), np.mean, vectorized=True, n_resamples=n_resamples, batch=_BATCH,
+            confidence_level=confidence, method=method, **rng_kwargs(random_state),
+        )
+    return res, method
+
+
+def paired_image_bootstrap(
+    correct_a: Any,
+    correct_b: Any,
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+) -> ImageBootstrapDifference:
+    """Mean top-1 of A minus B (points) with a test-set bootstrap CI, paired over images.
+
+    ``correct_a`` (k_a x n) and ``correct_b`` (k_b x n): per-image correctness of each
+    configuration's trials on the *same* n images (arrays in the same image order, or
+    trials x image DataFrames as :func:`analysis.predictions.correctness_matrix` returns,
+    aligned on their image columns). Each bootstrap resample draws n images with
+    replacement and uses the same images for A and B, so the CI says whether the difference
+    would survive a new sample of test images; it holds the trials fixed (the seed-noise
+    error bar is the other one). Difference of per-image rates ``d_i = p̂_a,i - p̂_b,i``,
+    resampled with :func:`scipy.stats.bootstrap` (BCa; percentile above 5,000 images).
+    """
+    a, b = _aligned(correct_a, correct_b)
+    if a.shape[1] < 2:
+        raise AnalysisError("a test-set bootstrap needs at least 2 images.")
+    d = a.mean(axis=0) - b.mean(axis=0)
+    res, method = _image_bootstrap(d, confidence, n_resamples, random_state)
+    low, high = res.confidence_interval
+    low, high = (_PCT * float(x) for x in (low, high))
+    stat = _PCT * float(d.mean())
+    if not (np.isfinite(low) and np.isfinite(high)) and np.all(d == d[0]):
+        low = high = stat  # every image differs by the same amount: no test-set spread at all
+    return ImageBootstrapDifference(
+        statistic=stat, confidence_interval=Interval(low, high), standard_error=_PCT * float(res.standard_error),
+        mean_a=_PCT * float(a.mean()), mean_b=_PCT * float(b.mean()), n_images=a.shape[1],
+        n_trials_a=a.shape[0], n_trials_b=b.shape[0], confidence_level=confidence, method=method,
+    )
+
+
+def _aligned(correct_a: Any, correct_b: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(correct_a, pd.DataFrame) and isinstance(correct_b, pd.DataFrame):
+        if set(correct_a.columns) != set(correct_b.columns):
+            extra = sorted(set(correct_a.columns) ^ set(correct_b.columns))[:5]
+            raise AnalysisError(
+                f"A and B were scored on different images (e.g. {extra}); a paired test-set bootstrap "
+                "needs the same evaluation set for both."
+            )
+        correct_b = correct_b.loc[:, list(correct_a.columns)]
+    a, b = as_correctness(correct_a, "correct_a"), as_correctness(correct_b, "correct_b")
+    if a.shape[1] != b.shape[1]:
+        raise AnalysisError(
+            f"correct_a has {a.shape[1]} images and correct_b {b.shape[1]}; pair them on the same images."
+        )
+    return a, b
+
+
+#: Columns of :func:`example_noise`'s table after the group columns.
+EXAMPLE_NOISE_COLUMNS = (
+    "n_images", "n_trials", "mean_top1", "observed_var", "independent_example_var", "distribution_var",
+    "distribution_var_ci_low", "distribution_var_ci_high", "test_sampling_std", "note",
+)
+
+
+def example_noise(
+    predictions: pd.DataFrame,
+    results: pd.DataFrame | None = None,
+    by: str | list[str] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+) -> pd.DataFrame:
+    """Jordan-style test-set noise per configuration and evaluation, one row per group.
+
+    ``predictions``: the per-image table (:func:`analysis.load_predictions`). ``results``:
+    the results table, which supplies the configuration columns named in ``by`` (joined on
+    ``trial_id``); pass it to split trials by configuration, else all trials of an
+    evaluation form one group. Rows are always grouped by ``eval_set``, ``crop_pct`` and
+    ``test_res`` too. Columns: the group columns, then ``n_images``, ``n_trials``,
+    ``mean_top1`` (percent), ``observed_var`` (between-trial variance of top-1, points²),
+    ``independent_example_var`` (Σ p̂_i(1-p̂_i)/n² with the finite-trial correction,
+    points²), ``distribution_var`` (observed minus the independent-example part, scaled by
+    n/(n-1): unbiased for the variance on the test distribution, points², not floored at 0)
+    with ``distribution_var_ci_low``/``_high`` (chi-square interval, see the module note),
+    ``test_sampling_std`` (bootstrap over images of the mean top-1, points) and ``note``
+    (why a value is NaN). Cites Jordan, arXiv 2304.01910; see the module note for the
+    estimator.
+    """
+    preds = validate_predictions(predictions)
+    bys = as_list(by)
+    if bys:
+        if results is None:
+            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) to supply them.")
+        require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
+        clash = [c for c in bys if c in EVALUATION_KEY]
+        if clash:
+            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; drop them from by=.")
+        config = results.loc[:, ["trial_id", *bys]].astype({"trial_id": "string"}).drop_duplicates("trial_id")
+        missing = sorted(set(preds["trial_id"]) - set(config["trial_id"]))
+        if missing:
+            raise AnalysisError(
+                f"{len(missing)} trials of the predictions table are not in the results table "
+                f"(e.g. {', '.join(missing[:3])}); pass the results of the same experiment."
+            )
+        preds = preds.merge(config, on="trial_id", how="left", validate="many_to_one")
+    keys = [*bys, *EVALUATION_KEY]
+    rows = []
+    for key, group in preds.groupby(keys, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{c}={v}" for c, v in zip(keys, key))
+        noise = example_noise_components(
+            correctness_matrix(group, what=label), confidence=confidence, n_resamples=n_resamples,
+            random_state=random_state,
+        )
+        values = noise.to_dict()
+        rows.append({**dict(zip(keys, key)), **{c: values[c] for c in EXAMPLE_NOISE_COLUMNS}})
+    return pd.DataFrame(rows, columns=[*keys, *EXAMPLE_NOISE_COLUMNS])

@@ -16,12 +16,14 @@ from scipy import integrate, optimize, stats
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import _bootstrap_cis
-from .comparison import holm, pab_interval, rank_test
+from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
 from .grouped import mean_t_interval
 from .stats import flag_outliers, lattice_shapiro_p
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 NAN = float("nan")
+#: Null pairs on which Brunner-Munzel (information only, one scipy call per pair) is run.
+BM_PAIRS = 2000
 
 
 def _p_lognormal(delta: float) -> float:
@@ -66,21 +68,38 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
     """Rejection rate under the null (A, B iid Gaussian) of the decision test and of Brunner-Munzel.
 
     ``step``: round the values to a lattice of that many seed stds (ties, as top-1 on a small
-    validation set has).
+    validation set has). The decision p-values are :func:`analysis.comparison.rank_test`'s: from
+    10 seeds per arm its asymptotic p is scipy's ``mannwhitneyu`` computed for all pairs in one
+    vectorised call; below 10 without ties the exact p depends on U alone, so it is computed
+    once per distinct U; with ties every pair gets its own permutation test.
     """
     rng = np.random.default_rng(seed)
-    rank = bm = 0
+    a, b = rng.normal(0, 1, (reps, n_a)), rng.normal(0, 1, (reps, n_b))
+    if step:
+        a, b = np.round(a / step) * step, np.round(b / step) * step
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _ in range(reps):
-            a, b = rng.normal(0, 1, n_a), rng.normal(0, 1, n_b)
-            if step:
-                a, b = np.round(a / step) * step, np.round(b / step) * step
-            rank += rank_test(a, b)[1] < alpha
-            if brunner_munzel:
-                p_bm = stats.brunnermunzel(a, b).pvalue
-                bm += np.isfinite(p_bm) and p_bm < alpha
-    return {"rank_test": rank / reps, "brunner_munzel": bm / reps if brunner_munzel else NAN}
+        if min(n_a, n_b) >= EXACT_BELOW:
+            p = stats.mannwhitneyu(a, b, axis=-1, alternative="two-sided",
+                                   method="asymptotic").pvalue
+        else:
+            u = stats.mannwhitneyu(a, b, axis=-1, method="asymptotic").statistic
+            ties = np.array([np.unique(np.r_[x, y]).size < n_a + n_b for x, y in zip(a, b)])
+            memo: dict[float, float] = {}
+            p = np.empty(reps)
+            for i in range(reps):
+                if ties[i]:
+                    p[i] = rank_test(a[i], b[i])[1]
+                else:
+                    if u[i] not in memo:
+                        memo[u[i]] = rank_test(a[i], b[i])[1]
+                    p[i] = memo[u[i]]
+        bm = NAN
+        if brunner_munzel:
+            k = min(reps, BM_PAIRS)
+            p_bm = np.array([stats.brunnermunzel(x, y).pvalue for x, y in zip(a[:k], b[:k])])
+            bm = float(np.mean(np.isfinite(p_bm) & (p_bm < alpha)))
+    return {"rank_test": float(np.mean(p < alpha)), "brunner_munzel": bm}
 
 
 def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int = 0,
@@ -93,18 +112,25 @@ def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int
     """
     rng = np.random.default_rng(seed)
     shift = shift_for(gamma, "gaussian")
+    base = rng.normal(0, 1, (reps, n))
+    arms = rng.normal(shift, 1, (comparisons, reps, n))
+    if n >= EXACT_BELOW:  # rank_test's asymptotic branch, vectorised over the runs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.mannwhitneyu(arms, base[None], axis=-1, alternative="two-sided",
+                                     method="asymptotic")
+        u, p = res.statistic, res.pvalue
+    else:
+        tests = [[rank_test(arms[j, i], base[i]) for i in range(reps)] for j in range(comparisons)]
+        u = np.array([[t[0] for t in row] for row in tests])
+        p = np.array([[t[1] for t in row] for row in tests])
     sig = mean = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(reps):
-            base = rng.normal(0, 1, n)
-            arms = [rng.normal(shift, 1, n) for _ in range(comparisons)]
-            tests = [rank_test(a, base) for a in arms]
-            p_adj = holm(np.array([t[1] for t in tests]))
-            p_hat = tests[0][0] / (n * n)
-            s = p_adj[0] < alpha and p_hat > 0.5
-            sig += s
-            mean += s and p_hat >= gamma
+    for i in range(reps):
+        p_adj = holm(p[:, i]) if comparisons > 1 else p[:, i]
+        p_hat = u[0, i] / (n * n)
+        s = p_adj[0] < alpha and p_hat > 0.5
+        sig += s
+        mean += s and p_hat >= gamma
     return {"significant": sig / reps, "meaningful": mean / reps}
 
 

@@ -502,11 +502,18 @@ def test_set_noise(
     status: StatusSpec = "TERMINATED",
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """How much of the seed std a finite validation set explains on its own.
+    """The binomial upper bound on per-image test-set noise, against the observed seed std.
 
     binomial_std = 100 · sqrt(p (1 − p) / n_val) with p the mean accuracy (metric in percent),
-    compared with the observed seed std (ddof=1, chi-square CI at ``confidence``);
-    ``share_of_variance`` = binomial_var / observed_var (can exceed 1 by chance).
+    compared with the observed seed std (ddof=1, chi-square CI at ``confidence``).
+    The validation set is fixed across seeds, so p(1−p)/n_val is an *upper bound* on the
+    per-image part of the seed variance, not its expected share: trainings make roughly
+    independent errors per image (Jordan 2023, "Calibrated Chaos"), and that part is
+    Σ p_i(1 − p_i)/n² ≤ p(1 − p)/n for per-image correctness rates p_i.
+    ``share_of_variance`` = binomial_var / observed_var is therefore *systematically* above 1
+    when the seed variance is mostly per-image noise, and a value below 1 is evidence of
+    distribution-level variance that a new test set would not average away. With per-image
+    predictions, :func:`analysis.example_noise` estimates both parts.
     """
     bys = as_list(by)
     require_columns(df, [*bys, "n_val"], "test_set_noise")

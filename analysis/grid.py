@@ -27,7 +27,7 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .grouped import Arm, compare_arms
+from .grouped import Arm, _same, compare_arms
 from .io import config_columns
 
 #: Factors that change only the evaluation of a trained model.
@@ -134,9 +134,3 @@ def compare_within(
 
 def _sort_key(v: Any):
     return (0, float(v)) if isinstance(v, int | float | np.number) else (1, str(v))
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float | np.number) and isinstance(b, int | float | np.number):
-        return bool(np.isclose(float(a), float(b)))
-    return str(a) == str(b)

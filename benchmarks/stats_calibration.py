@@ -36,7 +36,7 @@ def main() -> int:
     t0 = time.time()
 
     md += ["## P(A>B) CI (logit Brunner-Munzel, separation bound), 10 vs 10 seeds", "",
-           "| seeds | true P(A>B) | pairs | coverage | mean width | outside [0, 1] |",
+           "| distribution | true P(A>B) | pairs | coverage | mean width | outside [0, 1] |",
            "|---|---|---|---|---|---|"]
     out["pab_ci"] = []
     for dist in K.DISTRIBUTIONS:

@@ -511,6 +511,21 @@ def test_test_set_noise_needs_n_val_and_explains_nan():
     assert math.isnan(one.observed_std) and "n=1" in one.note
 
 
+def test_test_set_noise_is_worded_as_an_upper_bound():
+    from analysis.conclusions import describe_noise
+
+    # 360 images, seed std 2.2 points: the binomial bound (1.42) is below the seed std's CI
+    rng = np.random.default_rng(1)
+    coarse = pd.DataFrame({"top1": 92 + 2.2 * rng.standard_normal(100), "n_val": 360,
+                           "status": "TERMINATED"})
+    (s,) = describe_noise(A.test_set_noise(coarse), [])
+    assert "at most" in s and "distribution-level" in s and "by chance" not in s
+    # 50 000 images, seed std 0.1: the bound (0.18) exceeds it, as expected, not a share
+    fine = coarse.assign(top1=79.8 + 0.1 * rng.standard_normal(100), n_val=50_000)
+    (s,) = describe_noise(A.test_set_noise(fine), [])
+    assert "an upper bound, not a share" in s
+
+
 def test_test_set_noise_synthetic_is_consistent(seed_table):
     r = A.test_set_noise(seed_table).iloc[0]
     assert r.binomial_std == pytest.approx(0.18, abs=0.01)  # 50 000 images at 79.8 %

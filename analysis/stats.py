@@ -57,8 +57,8 @@ class GaussianFit:
 
 #: A lattice step at least this fraction of the seed std is called sizeable: the verdict says
 #: so and Shapiro-Wilk is calibrated against Gaussian values rounded to the lattice (at n=100
-#: and step/std = 0.17, as on a 360-image validation set, plain Shapiro-Wilk rejects 7.9 % of
-#: rounded Gaussians at α = 0.05; measured in benchmarks/stats_calibration.py).
+#: plain Shapiro-Wilk rejects 9.5 % of rounded Gaussians at step/std = 0.17, as on a 360-image
+#: validation set, and 87 % at 0.5; calibrated 7.5 % and 5 %: benchmarks/stats_calibration.py).
 LATTICE_RATIO = 0.05
 #: Simulated lattice-rounded Gaussian samples behind the calibrated p-value.
 LATTICE_RESAMPLES = 999

@@ -385,6 +385,9 @@ def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *
     verdict, significant, meaningful = _decide(t["p_a_gt_b"], t["p_decision"],
                                                t["p_min_decision"], gamma, alpha)
     tv = image_noise_verdict(test_ci)
+    if significant and t["pab_ci_low"] <= 0.5 <= t["pab_ci_high"]:
+        notes.append("the CI of P(A>B) includes 0.5 although the rank test rejects: the CI "
+                     "(Brunner-Munzel variance) is not the inversion of the exact test")
     diff = float(x.mean() - y.mean())
     sentence = _sentence(name_a, name_b, len(x), len(y), diff, t, verdict, meaningful, gamma,
                          alpha, metric, m, test_ci, tv, n_val)

@@ -1,4 +1,4 @@
-"""Two-sample comparison of seed results: A against B, with decisions that hold at 3 seeds as at 100.
+"""Two-sample comparison of seed results: A against B, decided so it holds at 3 seeds as at 100.
 
 Decided here, each measured by ``benchmarks/stats_calibration.py`` (table in
 ``benchmarks/results/stats_calibration.md``) and checked by a short seeded version in
@@ -71,7 +71,7 @@ class Comparison:
     welch_p: float
     mwu_u: float             # scipy.stats.mannwhitneyu, two-sided: the decision test
     mwu_p: float
-    mwu_method: str          # "exact", "permutation (all N)", "permutation (9999 random)", "asymptotic"
+    mwu_method: str          # "exact", "permutation (all N / 9,999 random)", "asymptotic"
     p_min: float             # smallest p the rank test can give with these arm sizes
     p_a_gt_b: float          # P(A>B) + 0.5 P(A=B), statsmodels rank_compare_2indep
     pab_ci_low: float        # logit Brunner-Munzel CI of P(A>B), inside [0, 1]
@@ -107,7 +107,8 @@ def _u_distance(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.abs(u - x.shape[axis] * y.shape[axis] / 2)
 
 
-def rank_test(a: np.ndarray, b: np.ndarray, random_state: int | None = 0) -> tuple[float, float, str]:
+def rank_test(a: np.ndarray, b: np.ndarray,
+              random_state: int | None = 0) -> tuple[float, float, str]:
     """Two-sided Mann-Whitney U of ``a`` against ``b``: (U of a, p, method); see module note."""
     na, nb = len(a), len(b)
     with warnings.catch_warnings():
@@ -133,7 +134,7 @@ def rank_test(a: np.ndarray, b: np.ndarray, random_state: int | None = 0) -> tup
 
 
 def smallest_p(n_a: int, n_b: int) -> float:
-    """The smallest two-sided p :func:`rank_test` can give with these arm sizes (complete separation)."""
+    """The smallest two-sided p :func:`rank_test` can give with these arm sizes (separation)."""
     x = np.arange(n_a, dtype=float)
     y = np.arange(n_a, n_a + n_b, dtype=float)
     method = "asymptotic" if min(n_a, n_b) >= EXACT_BELOW else "exact"
@@ -349,7 +350,8 @@ def compare(
             f"compare needs at least 2 seeds per arm (got {name_a}: {len(x)}, {name_b}: {len(y)})."
         )
     if (correct_a is None) != (correct_b is None):
-        raise AnalysisError("pass both correct_a and correct_b (per-image correctness), or neither.")
+        raise AnalysisError("pass both correct_a and correct_b (per-image correctness), "
+                            "or neither.")
     lo, hi, cnote = _bootstrap_cis([x], y, confidence, n_resamples, random_state)
     test_ci = (NAN, NAN)
     if correct_a is not None:
@@ -361,7 +363,7 @@ def compare(
 def image_bootstrap_ci(correct_a: Any, correct_b: Any, confidence: float = 0.95,
                        n_resamples: int = N_RESAMPLES,
                        random_state: int | None = 0) -> tuple[float, float]:
-    """Paired image-bootstrap CI of mean top-1 A − B (points), from :mod:`analysis.example_noise`."""
+    """Paired image-bootstrap CI of mean top-1 A − B (points), :mod:`analysis.example_noise`."""
     from .example_noise import paired_image_bootstrap
 
     res = paired_image_bootstrap(correct_a, correct_b, confidence=confidence,

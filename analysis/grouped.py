@@ -319,7 +319,7 @@ def compare_all(
 
 @dataclass(frozen=True)
 class Arm:
-    """One comparison of a family: rows of A, rows of B, their names, key columns, A's excluded rows."""
+    """One comparison of a family: rows of A and B, their names, key columns, A's excluded rows."""
 
     a: pd.DataFrame
     b: pd.DataFrame
@@ -463,7 +463,8 @@ def outlier_seeds(
     statsmodels ``OLS(...).outlier_test``) and ``expected_count`` = n · p_gaussian, the number
     of seeds that extreme expected among n (Bonferroni). ``outlier`` needs all three:
     n ≥ :data:`analysis.stats.OUTLIER_MIN_N`, |robust_z| > ``z`` (Iglewicz-Hoaglin) and
-    expected_count < :data:`analysis.stats.OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest first.
+    expected_count < :data:`analysis.stats.OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest
+    first.
     """
     bys = as_list(by)
     require_columns(df, bys, "outlier_seeds(by=...)")

@@ -57,12 +57,18 @@ def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
         else:
             out.append(
                 f"{name}: {m} {r['mean']:.2f} ± {r['std']:.2f} (mean ± std over {int(r['n'])} "
-                f"seeds; 95% CI of the mean [{r['ci_low']:.2f}, {r['ci_high']:.2f}]; seeds span "
+                f"seeds; 95% CI of the mean [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+                f"{_ci_how(r)}; seeds span "
                 f"{r['min']:.2f}–{r['max']:.2f}, a {r['range']:.2f}-point range)."
             )
     if len(summary) > _MAX_LISTED:
         out.append(f"({len(summary) - _MAX_LISTED} more configurations in the table.)")
     return out
+
+
+def _ci_how(r: pd.Series) -> str:
+    how = {"t": " (Student t)", "BCa": " (BCa bootstrap)"}
+    return how.get(str(r.get("ci_method", "")), "")
 
 
 def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:

@@ -57,12 +57,18 @@ def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
         else:
             out.append(
                 f"{name}: {m} {r['mean']:.2f} ± {r['std']:.2f} (mean ± std over {int(r['n'])} "
-                f"seeds; 95% CI of the mean [{r['ci_low']:.2f}, {r['ci_high']:.2f}]; seeds span "
+                f"seeds; 95% CI of the mean [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+                f"{_ci_how(r)}; seeds span "
                 f"{r['min']:.2f}–{r['max']:.2f}, a {r['range']:.2f}-point range)."
             )
     if len(summary) > _MAX_LISTED:
         out.append(f"({len(summary) - _MAX_LISTED} more configurations in the table.)")
     return out
+
+
+def _ci_how(r: pd.Series) -> str:
+    how = {"t": " (Student t)", "BCa": " (BCa bootstrap)"}
+    return how.get(str(r.get("ci_method", "")), "")
 
 
 def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
@@ -71,32 +77,46 @@ def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
         return [f"{_name(r, by)}: {r['verdict']}." if by else _cap(f"{r['verdict']}.")
                 for _, r in fits.iterrows()]
     tested = fits[fits["shapiro_p"].notna()] if "shapiro_p" in fits else fits.iloc[0:0]
-    bad = int((tested["shapiro_p"] < 0.05).sum()) if len(tested) else 0
+    # the lattice-calibrated p where the metric is coarse (see analysis.stats.fit_gaussian)
+    p = tested["shapiro_p"]
+    if "shapiro_p_lattice" in tested:
+        p = tested["shapiro_p_lattice"].where(tested["shapiro_p_lattice"].notna(), p)
+    bad = int((p < 0.05).sum()) if len(tested) else 0
     return [f"{bad} of {len(tested)} testable configurations depart from a Gaussian at "
-            f"Shapiro-Wilk p < 0.05 (about {0.05 * len(tested):.1f} expected by chance)."]
+            f"Shapiro-Wilk p < 0.05 (about {0.05 * len(tested):.1f} expected if all were "
+            "Gaussian)."]
 
 
 def describe_outliers(out: pd.DataFrame, metric: str = "top1", z: float = 3.5) -> list[str]:
-    """Flagged seeds, or the most extreme seed when none is flagged."""
+    """Flagged seeds, or the most extreme seed and why it is not called an outlier."""
+    from .stats import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
+
     valid = out[out["robust_z"].notna()]
     if valid.empty:
         return ["Too few seeds per configuration (n < 3) to look for outliers."]
     flagged = valid[valid["outlier"]]
     seed = "seed" if "seed" in valid.columns else "trial_id"
+    rule = (f"an outlier needs at least {OUTLIER_MIN_N} seeds, |robust z| > {z:g} and fewer than "
+            f"{OUTLIER_MAX_EXPECTED:g} such seeds expected under a Gaussian fitted to the others")
     if flagged.empty:
         r = valid.iloc[0]
-        return [
-            f"No seed is an outlier (|robust z| > {z:g}); the most extreme, {seed} {r[seed]} at "
-            f"{r['value']:.2f}, has robust z = {r['robust_z']:.2f} and a Gaussian two-sided tail "
-            f"probability of {r['p_gaussian']:.2g} ({r['expected_count']:.2f} such seeds expected "
-            f"among {int(r['n'])})."
-        ]
+        if int(valid["n"].max()) < OUTLIER_MIN_N:
+            return [f"No seed is called an outlier: every configuration has fewer than "
+                    f"{OUTLIER_MIN_N} seeds, too few for its own Gaussian to single one out "
+                    f"(the most extreme, {seed} {r[seed]} at {r['value']:.2f}, has robust z = "
+                    f"{r['robust_z']:.2f})."]
+        tail = ("" if not math.isfinite(r["expected_count"]) else
+                f", and {r['expected_count']:.2f} seeds that extreme are expected among "
+                f"{int(r['n'])}")
+        return [f"No seed is an outlier ({rule}); the most extreme, {seed} {r[seed]} at "
+                f"{r['value']:.2f}, has robust z = {r['robust_z']:.2f}{tail}."]
     sents = []
     for _, r in flagged.head(_MAX_LISTED).iterrows():
         sents.append(
             f"{_cap(seed)} {r[seed]} is an outlier: {metric} {r['value']:.2f}, robust z = "
-            f"{r['robust_z']:.2f}; a Gaussian fitted to its {int(r['n'])} seeds gives such a value "
-            f"with probability {r['p_gaussian']:.2g} ({r['expected_count']:.2f} expected)."
+            f"{r['robust_z']:.2f}; against a Gaussian fitted to the other {int(r['n']) - 1} seeds "
+            f"such a value has probability {r['p_gaussian']:.2g} ({r['expected_count']:.2g} "
+            f"expected among {int(r['n'])})."
         )
     if len(flagged) > _MAX_LISTED:
         sents.append(f"({len(flagged) - _MAX_LISTED} more outliers in the table.)")
@@ -104,26 +124,56 @@ def describe_outliers(out: pd.DataFrame, metric: str = "top1", z: float = 3.5) -
 
 
 def describe_noise(noise: pd.DataFrame, by: Sequence[str]) -> list[str]:
-    """Test-set sampling std against the observed seed std."""
+    """The binomial bound on per-image test-set noise against the observed seed variance.
+
+    p(1−p)/n_val is an *upper bound* on the per-image part of the seed variance on a fixed
+    validation set (Jordan 2023: Σ p_i(1−p_i)/n² ≤ p(1−p)/n). A ratio above 100 % is expected
+    whenever seed variance is mostly per-image noise; a ratio below 100 % is evidence of
+    distribution-level variance that a new test set would not average away.
+    """
     out = []
     for _, r in noise.head(_MAX_LISTED).iterrows():
         name = _name(r, by) + ": " if by else ""
         if not math.isfinite(r["binomial_std"]):
             out.append(f"{name}test-set noise undefined ({r['note']}).")
-        elif not math.isfinite(r["observed_std"]) or not math.isfinite(r["share_of_variance"]):
-            out.append(f"{name}sampling {int(r['n_val']):,} validation images alone gives a "
-                       f"{r['binomial_std']:.3f}-point std; the seed std is unknown ({r['note']}).")
+            continue
+        head = (f"{name}on {int(r['n_val']):,} fixed validation images the per-image part of the "
+                f"seed std is at most {r['binomial_std']:.3f} points (binomial bound "
+                f"sqrt(p(1−p)/n))")
+        if not math.isfinite(r["observed_std"]) or not math.isfinite(r["share_of_variance"]):
+            out.append((str if name else _cap)(f"{head}; the seed std is unknown ({r['note']})."))
+            continue
+        ratio = 100 * r["share_of_variance"]
+        seed = (f"seed std {r['observed_std']:.3f} [{r['observed_std_ci_low']:.3f}, "
+                f"{r['observed_std_ci_high']:.3f}]")
+        if r["share_of_variance"] >= 1:
+            tail = (f"; the bound is {ratio:.0f}% of the observed seed variance ({seed}), as "
+                    "expected when the seed variance is mostly per-image noise: an upper bound, "
+                    "not a share")
+        elif r["observed_std_ci_low"] > r["binomial_std"]:
+            tail = (f"; the bound is only {ratio:.0f}% of the observed seed variance ({seed}, "
+                    "its CI above the bound), so part of the seed variance is distribution-level:"
+                    " it would not average away on a new test set")
         else:
-            out.append((str if name else _cap)(
-                f"{name}sampling {int(r['n_val']):,} validation images alone gives a "
-                f"{r['binomial_std']:.3f}-point std (binomial), {100 * r['share_of_variance']:.0f}% "
-                f"of the observed seed variance (seed std {r['observed_std']:.3f} "
-                f"[{r['observed_std_ci_low']:.3f}, {r['observed_std_ci_high']:.3f}])."))
+            tail = (f"; the bound is {ratio:.0f}% of the observed seed variance ({seed}); the seed "
+                    "std's CI reaches the bound, so all of it may be per-image noise")
+        out.append((str if name else _cap)(head + tail + "."))
     return out
 
 
+def noether_sentence(n_for_p: int, gamma: float = 0.75, alpha: float = 0.05,
+                     power: float = 0.95, comparisons: int = 1) -> str:
+    """What seeds_needed_for_p's n means, worded as Noether's formula does."""
+    holm = f", Holm over {comparisons} comparisons" if comparisons > 1 else ""
+    return (f"{n_for_p} seeds per arm give {100 * power:.0f}% power for the rank test this report "
+            f"runs (two-sided Mann-Whitney, α={alpha:g}{holm}) to show P(A>B) ≠ 0.5 when it truly "
+            f"is {gamma:g} (Noether); the estimate then reaches {gamma:g} (\"meaningful\") only "
+            "about half the time.")
+
+
 def describe_seeds_needed(table: pd.DataFrame, std: float, n_for_p: int, gamma: float = 0.75,
-                          alpha: float = 0.05, power_p: float = 0.95) -> list[str]:
+                          alpha: float = 0.05, power_p: float = 0.95,
+                          comparisons: int = 1) -> list[str]:
     """Seeds per arm for each difference at the observed std, and Noether's n for P(A>B)."""
     parts = ", ".join(f"{r.delta:g} points {int(r.seeds_per_arm)}" for r in table.itertuples())
     a = table["alpha"].iloc[0]
@@ -131,13 +181,25 @@ def describe_seeds_needed(table: pd.DataFrame, std: float, n_for_p: int, gamma: 
     return [
         f"At the observed seed std of {std:.3f} points, a two-sided t-test (α={a:g}, power "
         f"{pw:g}) needs per arm: {parts} seeds.",
-        f"Showing P(A>B) ≥ {gamma:g} (Noether, one-sided α={alpha:g}, power {power_p:g}) needs "
-        f"{n_for_p} seeds per arm, whatever the std.",
+        _cap(noether_sentence(n_for_p, gamma, alpha, power_p, comparisons)),
     ]
+
+
+def describe_comparisons(cmp: pd.DataFrame) -> list[str]:
+    """The sentence of every comparison (each carries its verdict), or a count when many."""
+    if len(cmp) <= 3 * _MAX_LISTED:
+        return [str(s) for s in cmp["sentence"]]
+    counts = cmp["verdict"].fillna("not compared").value_counts()
+    head = [str(s) for s in cmp.loc[cmp["verdict"].isin(["a_better", "b_better"]),
+                                    "sentence"].head(_MAX_LISTED)]
+    return head + [f"{len(cmp)} comparisons: " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                           for k, v in counts.items())
+                   + " (every sentence is in report.json)."]
 
 
 def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "seeds") -> list[str]:
     """Expected best-of-1 against best-of-N (the gain from picking the best of N runs)."""
+    how = str(table["method"].iloc[0]) if "method" in table.columns and len(table) else ""
     out = []
     groups = table.groupby(list(by), sort=False, dropna=False) if by else [((), table)]
     for key, g in list(groups)[:_MAX_LISTED]:
@@ -147,6 +209,7 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
         out.append((str if name else _cap)(
             f"{name}picking the best of {int(last['n'])} {over} instead of one inflates the "
             f"expected result from {first['expected_max']:.2f} to {last['expected_max']:.2f} "
-            f"(+{last['expected_max'] - first['expected_max']:.2f} points): a best-of-n number "
-            "is not comparable to a mean."))
+            f"(+{last['expected_max'] - first['expected_max']:.2f} points; expected best of "
+            f"{int(last['n'])} drawn {how or 'with replacement'}): a best-of-n number is not "
+            "comparable to a mean."))
     return out

@@ -307,7 +307,8 @@ def plot_vs(
 def plot_expected_max(
     df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = "TERMINATED"
 ) -> Figure:
-    """Expected best-of-n seeds (± its std) against n, one curve per group (Dodge et al. 2019)."""
+    """Expected best of n distinct seeds (± its std) against n, one curve per group (unbiased,
+    without replacement; Dodge et al. 2019 draw with replacement)."""
     with matplotlib.rc_context(_STYLE):
         bys = as_list(by)
         _, excluded, groups = _usable_groups(df, metric, bys, status)
@@ -324,7 +325,7 @@ def plot_expected_max(
                             color=c, alpha=0.18, lw=0)
         if nmax > 20:
             ax.set_xscale("log")
-        ax.set_xlabel("n (seeds trained, best one kept)")
+        ax.set_xlabel("n (distinct seeds trained, best one kept)")
         ax.set_ylabel(f"expected best {_metric_label(metric)}")
         ax.set_title("Expected best-of-n (± std)")
         ax.legend(loc="lower right")
@@ -349,7 +350,9 @@ def plot_history(
             if results is None:
                 raise AnalysisError("plot_history(by=...) needs results= to look up the groups.")
             require_columns(results, ["trial_id", *bys], "plot_history(by=...)")
-            h = history.merge(results[["trial_id", *bys]], on="trial_id", how="left")
+            # history's own per-epoch columns (e.g. the scheduled lr) give way to the config's
+            h = history.drop(columns=[c for c in bys if c in history.columns and c != metric])
+            h = h.merge(results[["trial_id", *bys]], on="trial_id", how="left")
         h = h[np.isfinite(pd.to_numeric(h[metric], errors="coerce"))]
         if h.empty:
             raise AnalysisError(f"plot_history: no finite {metric} values.")

@@ -128,8 +128,8 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
     return Table(frame, markdown(frame), latex(frame, rules, cap))
 
 
-_SUMMARY_COLUMNS = {"n", "mean", "std", "sem", "ci_low", "ci_high", "median", "min", "max",
-                    "range", "seed0", "n_excluded", "excluded", "note"}
+_SUMMARY_COLUMNS = {"n", "mean", "std", "sem", "ci_low", "ci_high", "ci_method", "median", "min",
+                    "max", "range", "seed0", "n_excluded", "excluded", "note"}
 
 
 def format_table6(

@@ -9,7 +9,9 @@ Two designs identify the shares:
   with c_f the trials per level. The residual pools interactions and non-determinism.
 * **one-at-a-time**: for each source, a set of trials varies only that source and pins the
   others at one reference value (DESIGN.md's "vary one source and hold the others"). Each
-  source's component is the variance of its own set (it includes the non-determinism).
+  source gets the variance of its own set with a chi-square CI. Each includes the runs'
+  non-determinism, so the variances overlap: they are never reported as shares of a total
+  (``share`` is NaN), which would double-count the non-determinism.
 
 Confidence intervals are generalized confidence intervals (Weerahandi 1993; Burdick & Graybill
 1992): under the Gaussian model each mean square is an independent scaled χ², so drawing
@@ -210,45 +212,48 @@ def _one_at_a_time_sets(d: pd.DataFrame, varying: list[str]) -> dict[str, pd.Ind
 
 
 def _one_at_a_time(d, sets, metric, alpha, n_boot, rng, excl, design="one-at-a-time"):
+    """Each source's own variance (ddof=1) with a chi-square CI; no shares (see below).
+
+    Why no shares: each set varies one source while the others are pinned, but every trial
+    also carries the run's non-determinism, so each set's variance includes it. The variances
+    overlap; they are not parts of one whole and do not sum to the total.
+    """
     from scipy import stats
 
     rows = []
-    draws = {}
     for f, idx in sets.items():
         x = d.loc[idx, metric].to_numpy(dtype=float)
         n = len(x)
         var = float(x.var(ddof=1))
         dof = n - 1
-        draws[f] = _pivot(var, dof, n_boot, rng)
         lo = dof * var / stats.chi2.ppf(1 - alpha / 2, dof)
         hi = dof * var / stats.chi2.ppf(alpha / 2, dof)
         rows.append(dict(component=f, levels=int(d.loc[idx, f].nunique()), n=n, df=float(dof),
                          mean_square=var, variance=var, std=math.sqrt(var), variance_ci_low=lo,
-                         variance_ci_high=hi))
-    total = sum(r["variance"] for r in rows)
-    total_star = sum(draws.values())
-    for r in rows:
-        share = np.divide(draws[r["component"]], total_star, out=np.full(n_boot, np.nan),
-                          where=total_star > 0)
-        r["share"] = r["variance"] / total if total > 0 else np.nan
-        r["share_ci_low"] = float(np.nanquantile(share, alpha / 2)) if total > 0 else np.nan
-        r["share_ci_high"] = float(np.nanquantile(share, 1 - alpha / 2)) if total > 0 else np.nan
+                         variance_ci_high=hi, share=np.nan, share_ci_low=np.nan,
+                         share_ci_high=np.nan))
     tab = pd.DataFrame(rows)
-    notes = ["each source's variance includes any non-determinism (no replicate trials)"]
+    notes = ["each source's variance includes any non-determinism of the runs, so the "
+             "variances overlap and are not shares of a total"]
     if design == "one-at-a-time":
-        notes.append("shares assume the sources add up independently; the reference trial is "
-                     "shared between the sets")
+        notes.append("the reference trial is shared between the sets")
         what = "one source at a time (" + ", ".join(
             f"{r['n']} trials varying {r['component']}" for r in rows) + ")"
     else:
         what = f"{rows[0]['n']} trials varying only {rows[0]['component']}"
-    if total == 0:
-        notes.append("all values equal: shares undefined")
-    sentence = _sentence(tab, what, len(d), metric)
+    if (tab["variance"] == 0).all():
+        notes.append("all values equal: no variance")
+    sentence = _sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
     return VarianceComponents(design, metric, len(d), tab, sentence, tuple(notes), *excl)
 
 
-def _sentence(tab: pd.DataFrame, what: str, n: int, metric: str) -> str:
+def _sentence(tab: pd.DataFrame, what: str, n: int, metric: str, overlapping: bool = False) -> str:
+    if overlapping:
+        parts = [f"{r.component} {r.std:.3f} [{math.sqrt(r.variance_ci_low):.3f}, "
+                 f"{math.sqrt(r.variance_ci_high):.3f}]" for r in tab.itertuples()]
+        return (f"Over {what} ({n} trials), the {metric} std of each source's own set is "
+                + ", ".join(parts) + " points. Each includes the runs' non-determinism, so these "
+                "overlap: they are not shares of one total and do not add up.")
     if len(tab) == 1:
         r = tab.iloc[0]
         return (f"Over {what}, the {metric} std due to {r['component']} is {r['std']:.3f} "

@@ -90,12 +90,23 @@ def test_plot_vs_history_expected_max(crop_table):
         A.plot_history(hist, by="crop_pct")
 
 
-def test_analysis_imports_no_ray_trainer_or_torch():
+def test_analysis_imports_no_ray_trainer_torch_or_pyplot(tmp_path):
+    # a fresh interpreter imports analysis and draws and saves a figure: no ray, trainer,
+    # rsb_sweep or torch package, and no pyplot (global figure state) among the loaded modules
     import subprocess
 
-    code = ("import sys, analysis; bad = sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'ray', 'trainer', 'rsb_sweep', 'torch', 'matplotlib.pyplot'}); print(bad)")
+    code = (
+        "import sys, analysis\n"
+        "from analysis.synthetic import synthetic_results\n"
+        "fig = analysis.plot_seed_distribution(synthetic_results(5))\n"
+        f"analysis.save_figure(fig, {str(tmp_path / 'f')!r})\n"
+        "packages = {m.split('.')[0] for m in sys.modules}\n"
+        "bad = sorted(packages & {'ray', 'trainer', 'rsb_sweep', 'torch'})\n"
+        "bad += sorted(set(sys.modules) & {'matplotlib.pyplot'})\n"
+        "print(bad)\n"
+    )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=root)
     assert out.stdout.strip() == "[]"
+    assert (tmp_path / "f.png").is_file()

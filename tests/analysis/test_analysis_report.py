@@ -12,6 +12,8 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
+from analysis.report import to_jsonable
+from analysis.sections import build_report
 from analysis.synthetic import synthetic_history, synthetic_results
 
 SECTIONS = ["provenance", "summary", "normality", "outliers", "test_set_noise",
@@ -20,13 +22,14 @@ SECTIONS = ["provenance", "summary", "normality", "outliers", "test_set_noise",
 
 @pytest.fixture(scope="module")
 def crop_report(tmp_path_factory):
-    exp = tmp_path_factory.mktemp("crop_study")
+    # an LR study (crop_pct only changes evaluation, so the report would not compare it)
+    exp = tmp_path_factory.mktemp("lr_study")
     df = synthetic_results(
-        15, [dict(crop_pct=0.875), dict(crop_pct=0.95, shift=0.05), dict(crop_pct=1.0, shift=-0.5)],
-        n_error=1, n_running=1, seed=11, experiment="crop_study")
+        15, [dict(lr=5e-3), dict(lr=3e-3, shift=0.05), dict(lr=8e-3, shift=-0.5)],
+        n_error=1, n_running=1, seed=11, experiment="lr_study")
     df.to_parquet(exp / "results.parquet")
     synthetic_history(df, n_epochs=8).to_parquet(exp / "history.parquet")
-    paths = A.make_report(exp, baseline="crop_pct=0.875")
+    paths = A.make_report(exp, baseline="lr=0.005")
     return exp, df, paths
 
 
@@ -40,7 +43,7 @@ def test_report_files_and_notebook_executed(crop_report):
     assert "import analysis as A" in code[0].source  # cells call the package
     names = sorted(p.name for p in paths.figures)
     assert names == ["expected_max.png", "figure2_seed_distribution.png", "history.png",
-                     "vs_crop_pct.png"]
+                     "vs_lr.png"]
     assert (exp / "figures" / "figure2_seed_distribution.pdf").is_file()
 
 
@@ -62,24 +65,35 @@ def test_report_json_has_every_number(crop_report):
     for section, sentences in rep["conclusions"].items():
         assert sentences and all(isinstance(s, str) and s.endswith((".", ")")) for s in sentences)
     # the numbers equal the functions called directly on the same table
-    summ = A.summarize(df, by=["crop_pct"], metric=["top1", "top1_real", "top1_v2"])
-    got = {(r["crop_pct"], r["metric"]): r for r in rep["summary"]}
+    summ = A.summarize(df, by=["lr"], metric=["top1", "top1_real", "top1_v2"])
+    got = {(r["lr"], r["metric"]): r for r in rep["summary"]}
     for _, r in summ.iterrows():
-        g = got[(r.crop_pct, r.metric)]
+        g = got[(r.lr, r.metric)]
         for k in ("n", "mean", "std", "ci_low", "ci_high", "seed0"):
             assert g[k] == pytest.approx(r[k], abs=1e-12)
         assert g["excluded"] == "ERROR: 1, RUNNING: 1"
-    cmp = A.compare_all(df, "crop_pct=0.875", by=["crop_pct"])
+    cmp = A.compare_all(df, "lr=0.005", by=["lr"])
     assert [c["p_a_gt_b"] for c in rep["comparisons"]] == pytest.approx(list(cmp["p_a_gt_b"]))
-    assert [c["pab_p_holm"] for c in rep["comparisons"]] == pytest.approx(list(cmp["pab_p_holm"]))
-    assert rep["seeds_needed"]["for_p_a_gt_b"] == 29
+    assert [c["mwu_p_holm"] for c in rep["comparisons"]] == pytest.approx(list(cmp["mwu_p_holm"]))
+    # every comparison carries a verdict next to its sentence: lr 8e-3 is 0.5 points worse
+    verdicts = {c["lr"]: c["verdict"] for c in rep["comparisons"]}
+    assert verdicts == dict(zip(cmp["lr"], cmp["verdict"]))
+    assert verdicts[0.008] == "b_better" and all(v in A.VERDICTS for v in verdicts.values())
+    assert rep["conclusions"]["comparisons"] == [c["sentence"] for c in rep["comparisons"]]
+    # the notebook's report.json is what build_report computes without a kernel
+    built = json.loads(json.dumps(to_jsonable(build_report(df, paths.json.parent, "lr=0.005"))))
+    for section in SECTIONS:
+        if section != "provenance":
+            assert rep["conclusions"][section] == built["conclusions"][section], section
+    assert rep["seeds_needed"]["for_p_a_gt_b"] == A.seeds_needed_for_p(comparisons=2) == 41
     assert rep["provenance"]["status_counts"] == {"TERMINATED": 39, "ERROR": 3, "RUNNING": 3}
     assert len(rep["provenance"]["excluded"]) == 6
     assert "3 ERROR, 3 RUNNING" in rep["conclusions"]["provenance"][0]
     # the kernel ran this very interpreter
     assert Path(rep["provenance"]["versions"]["executable"]).resolve() == Path(sys.executable).resolve()
-    diff = rep["provenance"]["differences_from_paper"]["a2"]
-    assert diff["crop_pct"]["paper"] == 0.95 and diff["crop_pct"]["here"] == [0.875, 0.95, 1.0]
+    # recipe settings come from the results rows, not from a copied table of the paper
+    ran = rep["provenance"]["recipes"]["a2"]
+    assert ran["lr"] == [0.003, 0.005, 0.008] and ran["weight_decay"] == 0.02
 
 
 def test_report_single_seed_grid_to_other_folder(tmp_path):
@@ -93,7 +107,8 @@ def test_report_single_seed_grid_to_other_folder(tmp_path):
     assert paths.json.parent == out and not (exp / "report.html").exists()
     rep = json.loads(paths.json.read_text())
     c = rep["conclusions"]
-    assert "No comparison possible" in c["comparisons"][0]
+    assert all("cannot be compared" in s for s in c["comparisons"])
+    assert all(r["verdict"] is None for r in rep["comparisons"])
     assert "seed std is unknown" in c["seeds_needed"][0]
     assert "configurations" in c["expected_max"][0]
     assert "cannot be separated" in c["variance_components"][0]

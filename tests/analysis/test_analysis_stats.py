@@ -57,8 +57,8 @@ def test_summarize_matches_numpy_and_scipy(crop_table):
 
 def test_summarize_batched_bootstrap_equals_per_group_call(rng):
     # equal-size groups are bootstrapped in one scipy call: each must equal its own call
-    df = pd.DataFrame({"g": np.repeat(["a", "b", "c", "d"], 25), "top1": rng.normal(80, 0.3, 100),
-                       "status": "TERMINATED", "seed": np.tile(np.arange(25), 4)})
+    df = pd.DataFrame({"g": np.repeat(["a", "b", "c", "d"], 30), "top1": rng.normal(80, 0.3, 120),
+                       "status": "TERMINATED", "seed": np.tile(np.arange(30), 4)})
     s = A.summarize(df, by="g", n_resamples=B, random_state=11)
     for _, row in s.iterrows():
         lo, hi = _boot_mean(df.loc[df.g == row.g, "top1"].to_numpy(), rng=11)
@@ -76,6 +76,10 @@ def test_summarize_hand_computed():
     r = A.summarize(df, n_resamples=B).iloc[0]
     assert r["mean"] == 3.0
     assert r["std"] == pytest.approx(math.sqrt(((4 + 1 + 0 + 9) / 3)))
+    # below 30 seeds the CI of the mean is Student's t: mean ± t_{0.975, 3} · sem
+    half = stats.t.ppf(0.975, 3) * r["std"] / 2
+    assert r["ci_method"] == "t"
+    assert (r.ci_low, r.ci_high) == (pytest.approx(3 - half), pytest.approx(3 + half))
     assert r["median"] == 2.5 and r["range"] == 5.0 and r["seed0"] == 2.0
 
 
@@ -110,9 +114,9 @@ def test_summarize_falls_back_to_percentile_when_bca_is_nan(monkeypatch, rng):
             res.confidence_interval = type(ci)(ci.low * np.nan, ci.high * np.nan)
         return res
 
-    x = rng.normal(size=12)
-    monkeypatch.setattr("analysis.stats.stats.bootstrap", nan_bca)
-    r = A.summarize(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(12)}),
+    x = rng.normal(size=30)
+    monkeypatch.setattr("analysis.bootstrap.stats.bootstrap", nan_bca)
+    r = A.summarize(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(30)}),
                     n_resamples=B).iloc[0]
     ci = real((x,), np.mean, n_resamples=B, rng=0, method="percentile").confidence_interval
     assert (r.ci_low, r.ci_high) == (pytest.approx(ci.low, abs=TOL), pytest.approx(ci.high, abs=TOL))
@@ -191,6 +195,20 @@ def test_fit_gaussian_nan_policy():
         A.fit_gaussian([])
 
 
+def test_lattice_step_is_said_and_calibrated(rng):
+    # top-1 on 360 images moves in steps of 0.278 points; Gaussian seeds rounded to that lattice
+    step = 100 / 360
+    x = np.round(rng.normal(92.13, 1.68, 100) / step) * step
+    df = pd.DataFrame({"top1": x, "n_val": 360, "status": "TERMINATED", "seed": range(100)})
+    f = A.normality(df).iloc[0]
+    assert f.step == pytest.approx(step) and f.step_ratio == pytest.approx(step / x.std(ddof=1))
+    assert 0 < f.shapiro_p_lattice <= 1 and "lattice-calibrated Shapiro-Wilk" in f.verdict
+    assert "steps of 0.278 points" in f.verdict
+    # on 50 000 images the lattice is negligible: plain Shapiro-Wilk, nothing said
+    fine = A.normality(df.assign(n_val=50_000)).iloc[0]
+    assert math.isnan(fine.shapiro_p_lattice) and "lattice" not in fine.verdict
+
+
 def test_normality_table_per_group(crop_table):
     fits = A.normality(crop_table, by="crop_pct")
     assert len(fits) == 3 and (fits["n"] == 37).all()
@@ -213,7 +231,13 @@ def test_compare_matches_scipy_and_statsmodels(rng):
     assert (c.mwu_u, c.mwu_p) == (pytest.approx(u.statistic, abs=TOL), pytest.approx(u.pvalue, abs=TOL))
     rc = rank_compare_2indep(a, b)
     assert c.p_a_gt_b == pytest.approx(rc.prob1, abs=TOL)
-    assert (c.pab_ci_low, c.pab_ci_high) == tuple(pytest.approx(v, abs=TOL) for v in rc.conf_int())
+    # the CI is Brunner-Munzel's variance on the logit scale (inside [0, 1])
+    se = math.sqrt(rc.var / rc.nobs) / (rc.prob1 * (1 - rc.prob1))
+    z = stats.norm.ppf(0.975)
+    logit = math.log(rc.prob1 / (1 - rc.prob1))
+    assert c.pab_ci_low == pytest.approx(1 / (1 + math.exp(-(logit - z * se))), abs=TOL)
+    assert c.pab_ci_high == pytest.approx(1 / (1 + math.exp(-(logit + z * se))), abs=TOL)
+    assert c.mwu_method == "asymptotic" and c.verdict in A.VERDICTS
     # the Brunner-Munzel p-value, from scipy independently of statsmodels
     assert c.pab_p == pytest.approx(stats.brunnermunzel(a, b).pvalue, abs=1e-9)
     # P(A>B) by brute force over all pairs
@@ -256,9 +280,12 @@ def test_compare_sentence_quotes_the_numbers():
 
 def test_compare_complete_separation_and_all_equal():
     sep = A.compare([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10], n_resamples=B)
-    assert sep.p_a_gt_b == 0.0 and math.isnan(sep.pab_ci_low)
+    # separated 5 vs 5: CI from 5 disjoint pairs, exact p = 2 / C(10, 5)
+    assert sep.p_a_gt_b == 0.0 and sep.pab_ci_low == 0.0
+    assert sep.pab_ci_high == pytest.approx(1 - 0.025 ** (1 / 5))
     assert any("complete separation" in n for n in sep.notes)
-    assert sep.significant == (sep.mwu_p < 0.05) and sep.meaningful and sep.better == "B"
+    assert sep.mwu_p == pytest.approx(2 / math.comb(10, 5)) and sep.mwu_method == "exact"
+    assert sep.significant and sep.meaningful and sep.better == "B" and sep.verdict == "b_better"
     same = A.compare([1.0, 1, 1], [1.0, 1, 1], n_resamples=B)
     assert same.p_a_gt_b == 0.5 and not same.significant and same.diff == 0
     assert same.diff_ci_low == same.diff_ci_high == 0
@@ -302,8 +329,8 @@ def test_compare_all_decides_with_holm_adjusted_p(rng):
         parts.append(pd.DataFrame({"cfg": f"c{k}", "top1": rng.normal(0, 1, 30)}))
     df = pd.concat(parts, ignore_index=True).assign(status="TERMINATED", seed=0)
     c = A.compare_all(df, baseline="base", by="cfg", gamma=0.5 + 1e-9, n_resamples=B)
-    assert (c["significant"] == (c["pab_p_holm"] < 0.05)).all()
-    assert (c["pab_p_holm"] >= c["pab_p"]).all()
+    assert (c["significant"] == (c["mwu_p_holm"] < 0.05)).all()
+    assert (c["mwu_p_holm"] >= c["mwu_p"]).all() and (c["p_decision"] == c["mwu_p_holm"]).all()
 
 
 def test_compare_all_baseline_forms(crop_table):
@@ -336,8 +363,24 @@ def test_compare_all_group_with_one_seed_and_bad_baseline():
         A.compare_all(df, "b", by="cfg")
 
 
-def test_compare_all_small_groups_use_per_pair_tests():
-    # n <= 8 with ties in one arm only: mannwhitneyu must choose its method per pair
+def _all_split_p(x, y):
+    """Two-sided permutation p of |U − n_x n_y/2| over every relabelling (brute force)."""
+    both = np.concatenate([x, y])
+    def dist(a, b):
+        return abs((a[:, None] > b[None, :]).sum() + 0.5 * (a[:, None] == b[None, :]).sum()
+                   - len(a) * len(b) / 2)
+    obs = dist(x, y)
+    hits = total = 0
+    for idx in itertools.combinations(range(len(both)), len(x)):
+        mask = np.zeros(len(both), bool)
+        mask[list(idx)] = True
+        hits += dist(both[mask], both[~mask]) >= obs - 1e-12
+        total += 1
+    return hits / total
+
+
+def test_compare_all_small_groups_use_exact_per_pair_tests():
+    # < 10 seeds per arm: exact p (scipy's exact distribution; with ties, every relabelling)
     df = pd.DataFrame({"cfg": ["base"] * 6 + ["tie"] * 6 + ["free"] * 6,
                        "top1": [1, 2, 3, 4, 5, 6, 2, 2, 3, 5, 7, 8, 1.5, 2.5, 3.5, 6.5, 7.5, 8.5],
                        "status": "TERMINATED", "seed": 0})
@@ -345,7 +388,13 @@ def test_compare_all_small_groups_use_per_pair_tests():
     base = np.arange(1.0, 7.0)
     for cfg in ("tie", "free"):
         x = df.loc[df.cfg == cfg, "top1"].to_numpy(dtype=float)
-        assert c.loc[cfg, "mwu_p"] == pytest.approx(stats.mannwhitneyu(x, base).pvalue, abs=TOL)
+        if cfg == "free":
+            assert c.loc[cfg, "mwu_method"] == "exact"
+            assert c.loc[cfg, "mwu_p"] == pytest.approx(
+                stats.mannwhitneyu(x, base, method="exact").pvalue, abs=TOL)
+        else:
+            assert c.loc[cfg, "mwu_method"] == "permutation (all 924)"
+            assert c.loc[cfg, "mwu_p"] == pytest.approx(_all_split_p(x, base), abs=TOL)
 
 
 # ----------------------------------------------------------------------------- sample sizes
@@ -373,9 +422,13 @@ def test_seeds_needed_bad_input():
             A.seeds_needed(std, delta)
 
 
-def test_seeds_needed_for_p_is_29_as_in_bouthillier():
-    assert A.seeds_needed_for_p() == 29
-    assert A.seeds_needed_for_p(0.75, 0.05, 0.95) == 29
+def test_seeds_needed_for_p_sized_for_the_two_sided_holm_test():
+    # Noether: (z_{1-α'} + z_power)² / (6 (γ − ½)²); one-sided single test: Bouthillier's 29
+    assert A.seeds_needed_for_p(alternative="one-sided") == 29
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.95)
+    assert A.seeds_needed_for_p() == math.ceil(z**2 / (6 * 0.25**2)) == 35
+    z3 = stats.norm.ppf(1 - 0.05 / 6) + stats.norm.ppf(0.95)
+    assert A.seeds_needed_for_p(comparisons=3) == math.ceil(z3**2 / (6 * 0.25**2))
     assert A.seeds_needed_for_p(gamma=0.9) < 29 < A.seeds_needed_for_p(gamma=0.7)
     with pytest.raises(AnalysisError):
         A.seeds_needed_for_p(gamma=0.5)
@@ -399,9 +452,31 @@ def test_outlier_seeds_flags_planted_outlier(seed_table):
     med = np.median(x)
     mad = np.median(np.abs(x - med)) * 1.482602218505602
     assert top.robust_z == pytest.approx((70.0 - med) / mad, abs=TOL)
-    p = 2 * stats.norm.sf(abs(70.0 - x.mean()) / x.std(ddof=1))
-    assert top.p_gaussian == pytest.approx(p, abs=TOL)
-    assert top.expected_count == pytest.approx(100 * p, abs=TOL)
+    # externally studentized residual: the seed against the other 99, t with n − 2 df
+    rest = np.delete(x, np.flatnonzero(df.seed.to_numpy() == 17))
+    r = (70.0 - rest.mean()) / (rest.std(ddof=1) * math.sqrt(1 + 1 / 99))
+    p = 2 * stats.t.sf(abs(r), 98)
+    assert top.p_gaussian == pytest.approx(p, rel=1e-6)
+    assert top.expected_count == pytest.approx(100 * p, rel=1e-6)
+    # ... which is statsmodels' outlier test of an intercept-only regression
+    import statsmodels.api as sm
+    ref = np.asarray(sm.OLS(x, np.ones(len(x))).fit().outlier_test())[:, 1]
+    got = A.outlier_seeds(df).sort_values("seed")["p_gaussian"].to_numpy()
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+def test_outliers_need_ten_seeds_and_the_gaussian_tail():
+    # the issue's example: 3 seeds, robust z = -4.4, yet its own Gaussian expects 0.65 such seeds
+    df = pd.DataFrame({"top1": [79.77, 79.90, 79.92], "status": "TERMINATED", "seed": range(3)})
+    out = A.outlier_seeds(df)
+    assert abs(out.robust_z.iloc[0]) > 3.5 and not out["outlier"].any()
+    assert "from 10 seeds" in out["note"].iloc[0]
+    # 12 seeds, half tied at the median: robust z of 80.3 is 4.0, but a Gaussian fitted to the
+    # other seeds expects about one such seed among 12
+    x = np.array([80.0] * 6 + [79.9, 80.1, 79.8, 80.2, 80.3, 79.7])
+    out = A.outlier_seeds(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(12)}))
+    top = out.iloc[0]
+    assert abs(top.robust_z) > 3.5 and top.expected_count >= 0.05 and not top.outlier
 
 
 def test_outlier_seeds_degenerate():
@@ -436,6 +511,21 @@ def test_test_set_noise_needs_n_val_and_explains_nan():
     assert math.isnan(one.observed_std) and "n=1" in one.note
 
 
+def test_test_set_noise_is_worded_as_an_upper_bound():
+    from analysis.conclusions import describe_noise
+
+    # 360 images, seed std 2.2 points: the binomial bound (1.42) is below the seed std's CI
+    rng = np.random.default_rng(1)
+    coarse = pd.DataFrame({"top1": 92 + 2.2 * rng.standard_normal(100), "n_val": 360,
+                           "status": "TERMINATED"})
+    (s,) = describe_noise(A.test_set_noise(coarse), [])
+    assert "at most" in s and "distribution-level" in s and "by chance" not in s
+    # 50 000 images, seed std 0.1: the bound (0.18) exceeds it, as expected, not a share
+    fine = coarse.assign(top1=79.8 + 0.1 * rng.standard_normal(100), n_val=50_000)
+    (s,) = describe_noise(A.test_set_noise(fine), [])
+    assert "an upper bound, not a share" in s
+
+
 def test_test_set_noise_synthetic_is_consistent(seed_table):
     r = A.test_set_noise(seed_table).iloc[0]
     assert r.binomial_std == pytest.approx(0.18, abs=0.01)  # 50 000 images at 79.8 %
@@ -445,21 +535,31 @@ def test_test_set_noise_synthetic_is_consistent(seed_table):
 # ----------------------------------------------------------------------------- expected max
 
 def test_expected_max_equals_brute_force_enumeration():
-    v = np.array([3.0, 1.0, 4.0, 1.5])
-    e = A.expected_max(v, [1, 2, 3])
+    v = np.array([3.0, 1.0, 4.0, 1.5, 2.5])
+    e = A.expected_max(v, [1, 2, 3], replace=True)
     for n, row in zip([1, 2, 3], e.itertuples()):
         maxima = np.array([max(t) for t in itertools.product(v, repeat=n)])
         assert row.expected_max == pytest.approx(maxima.mean(), abs=TOL)
         assert row.std == pytest.approx(maxima.std(), abs=TOL)
+        assert row.method == "with replacement"
+    e = A.expected_max(v)  # default: distinct seeds, every subset of size n equally likely
+    for n, row in zip(range(1, 6), e.itertuples()):
+        maxima = np.array([max(t) for t in itertools.combinations(v, n)])
+        assert row.expected_max == pytest.approx(maxima.mean(), abs=TOL)
+        assert row.std == pytest.approx(maxima.std(), abs=TOL)
+        assert row.method == "without replacement"
+    assert e["expected_max"].iloc[-1] == v.max()  # best of all N is the observed best
+    with pytest.raises(AnalysisError, match="replace=True"):
+        A.expected_max(v, 6)
 
 
 def test_expected_max_properties(rng):
     v = rng.normal(80, 0.2, 50)
-    e = A.expected_max(v)
+    e = A.expected_max(v, replace=True)
     assert list(e["n"]) == list(range(1, 51))
     assert e["expected_max"].iloc[0] == pytest.approx(v.mean(), abs=TOL)
     assert e["expected_max"].is_monotonic_increasing and e["expected_max"].iloc[-1] < v.max()
-    assert A.expected_max([5.0], 3)["expected_max"].item() == 5.0
+    assert A.expected_max([5.0], 3, replace=True)["expected_max"].item() == 5.0
     with pytest.raises(AnalysisError):
         A.expected_max([])
     with pytest.raises(AnalysisError, match="NaN"):
@@ -468,7 +568,7 @@ def test_expected_max_properties(rng):
 
 def test_expected_max_table_groups(crop_table):
     t = A.expected_max_table(crop_table, by="crop_pct", n=[1, 5])
-    assert len(t) == 6 and list(t.columns) == ["crop_pct", "n", "expected_max", "std"]
+    assert len(t) == 6 and list(t.columns) == ["crop_pct", "n", "expected_max", "std", "method"]
 
 
 def test_synthetic_results_columns_match_the_contract():

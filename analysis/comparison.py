@@ -1,0 +1,404 @@
+"""Two-sample comparison of seed results: A against B, decided so it holds at 3 seeds as at 100.
+
+Decided here, each measured by ``benchmarks/stats_calibration.py`` (table in
+``benchmarks/results/stats_calibration.md``) and checked by a short seeded version in
+``tests/analysis/test_analysis_calibration.py``:
+
+* **The decision test is Mann-Whitney U** (scipy ``mannwhitneyu``), two-sided, Holm-adjusted
+  over a family of comparisons. Below :data:`EXACT_BELOW` seeds in either arm its p-value is
+  exact (scipy's exact null distribution; with ties, ``scipy.stats.permutation_test`` over all
+  relabellings, or 9,999 random ones when there are more than :data:`MAX_PERMUTATIONS`), so its
+  size is ≤ α by construction (0.032 at 5 vs 5). From 10 seeds per arm the normal
+  approximation with continuity and tie correction is used; its type-I error over 10,000 null
+  pairs is 0.043 at 10 vs 10 and 0.047-0.049 at 20, 30 and 50. Brunner-Munzel (``pab_p``),
+  which also allows unequal spreads, stays in the table but does not decide: at 5 vs 5 seeds it
+  rejects a true null 7.5 % of the time at α = 0.05.
+* **Not resolvable**: a design whose smallest attainable p (complete separation) cannot reach α,
+  after Holm, is reported as ``not_resolvable`` with that smallest p, never "within seed noise".
+* **CI of P(A>B)**: the Brunner-Munzel variance (statsmodels ``rank_compare_2indep``) on the
+  logit scale with a normal quantile (range-preserving, Pauly, Asendorf & Konietschke 2016), so
+  the interval stays inside [0, 1]; at complete separation (P̂ = 0 or 1, zero variance) the
+  one-sided Clopper-Pearson bound from min(n_a, n_b) disjoint pairs, (α/2)^(1/m). Its coverage
+  at 10 vs 10 seeds (4,000 pairs each), Gaussian and log-normal, P = 0.5 and 0.8, is measured
+  0.960-0.975 (the clipped linear Brunner-Munzel interval: 0.91-0.92 at P = 0.8).
+* **Verdicts** come from a fixed vocabulary (:data:`VERDICTS`, :data:`TEST_SET_VERDICTS`).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.nonparametric import rank_compare_2indep
+
+from ._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from .bootstrap import _bootstrap_cis
+
+NAN = float("nan")
+
+#: Below this many seeds in either arm the rank test's p-value is exact (all permutations).
+EXACT_BELOW = 10
+#: Largest number of relabellings enumerated by the permutation test (ties, < 10 seeds).
+MAX_PERMUTATIONS = 200_000
+
+#: Seed-noise verdicts of a comparison, in report.json's ``verdict``.
+VERDICTS = ("a_better", "b_better", "within_seed_noise", "not_resolvable")
+#: What the test-set error bar adds (``test_set_verdict``): None when there are no predictions.
+TEST_SET_VERDICTS = ("clears_test_set_noise", "below_test_set_noise")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare` (A against B; positive ``diff`` means A is higher)."""
+
+    name_a: str
+    name_b: str
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    diff: float              # mean_a - mean_b
+    diff_ci_low: float       # BCa bootstrap CI of the difference (over seeds)
+    diff_ci_high: float
+    welch_t: float           # scipy.stats.ttest_ind(equal_var=False)
+    welch_p: float
+    mwu_u: float             # scipy.stats.mannwhitneyu, two-sided: the decision test
+    mwu_p: float
+    mwu_method: str          # "exact", "permutation (all N / 9,999 random)", "asymptotic"
+    p_min: float             # smallest p the rank test can give with these arm sizes
+    p_a_gt_b: float          # P(A>B) + 0.5 P(A=B), statsmodels rank_compare_2indep
+    pab_ci_low: float        # logit Brunner-Munzel CI of P(A>B), inside [0, 1]
+    pab_ci_high: float
+    pab_p: float             # Brunner-Munzel p-value of P(A>B) = 0.5 (information only)
+    cohen_d: float           # pooled-std (ddof=1) standardised difference
+    gamma: float
+    confidence: float
+    p_decision: float        # the p that decides: mwu_p, Holm-adjusted in a family
+    p_min_decision: float    # the smallest p_decision this design can reach
+    significant: bool        # p_decision < 1 - confidence
+    meaningful: bool         # significant and max(P, 1-P) >= gamma (Bouthillier et al. 2021)
+    better: str | None       # name of the better arm when significant, else None
+    verdict: str             # one of VERDICTS
+    test_diff_ci_low: float  # paired image-bootstrap CI of the difference (needs predictions)
+    test_diff_ci_high: float
+    test_set_verdict: str | None  # one of TEST_SET_VERDICTS, None without predictions
+    sentence: str
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (notes joined into one string)."""
+        d = asdict(self)
+        d["notes"] = "; ".join(self.notes)
+        return d
+
+
+# --------------------------------------------------------------------------- rank test
+
+def _u_distance(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """|U − n_x n_y / 2|: the two-sided Mann-Whitney statistic for a permutation test."""
+    u = stats.mannwhitneyu(x, y, axis=axis, method="asymptotic").statistic
+    return np.abs(u - x.shape[axis] * y.shape[axis] / 2)
+
+
+def rank_test(a: np.ndarray, b: np.ndarray,
+              random_state: int | None = 0) -> tuple[float, float, str]:
+    """Two-sided Mann-Whitney U of ``a`` against ``b``: (U of a, p, method); see module note."""
+    na, nb = len(a), len(b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if min(na, nb) >= EXACT_BELOW:
+            res = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+            return float(res.statistic), float(res.pvalue), "asymptotic"
+        both = np.concatenate([a, b])
+        if np.unique(both).size == both.size:  # no ties: scipy's exact null distribution
+            res = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+            return float(res.statistic), float(res.pvalue), "exact"
+        u = float(stats.mannwhitneyu(a, b, method="asymptotic").statistic)
+        if np.ptp(both) == 0:
+            return u, 1.0, "exact"
+        n_perm = math.comb(na + nb, na)
+        every = n_perm <= MAX_PERMUTATIONS
+        res = stats.permutation_test(
+            (a, b), _u_distance, permutation_type="independent", alternative="greater",
+            vectorized=True, n_resamples=np.inf if every else 9_999, rng=random_state,
+        )
+    what = f"permutation (all {n_perm:,})" if every else "permutation (9,999 random)"
+    return u, float(min(1.0, res.pvalue)), what
+
+
+def smallest_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p :func:`rank_test` can give with these arm sizes (separation)."""
+    x = np.arange(n_a, dtype=float)
+    y = np.arange(n_a, n_a + n_b, dtype=float)
+    method = "asymptotic" if min(n_a, n_b) >= EXACT_BELOW else "exact"
+    return float(stats.mannwhitneyu(x, y, alternative="two-sided", method=method).pvalue)
+
+
+def pab_interval(rc: Any, n_a: int, n_b: int, confidence: float) -> tuple[float, float, str]:
+    """CI of P(A>B) inside [0, 1] from a statsmodels ``RankCompareResult`` (see module note)."""
+    p = float(rc.prob1)
+    alpha = 1 - confidence
+    m = min(n_a, n_b)
+    if not (0 < p < 1) or not rc.var > 0:
+        if np.isclose(p, 0.5):
+            return NAN, NAN, "all values equal: P(A>B)=0.5 exactly, no CI"
+        bound = (alpha / 2) ** (1 / m)
+        note = (f"complete separation: CI from {m} disjoint pairs (Clopper-Pearson), "
+                "not Brunner-Munzel")
+        return (bound, 1.0, note) if p > 0.5 else (0.0, 1 - bound, note)
+    z = stats.norm.ppf(1 - alpha / 2)
+    se = math.sqrt(rc.var / rc.nobs) / (p * (1 - p))
+    centre = math.log(p / (1 - p))
+    lo, hi = stats.logistic.cdf([centre - z * se, centre + z * se])
+    return float(lo), float(hi), ""
+
+
+def _tests(a: np.ndarray, b: np.ndarray, confidence: float,
+           pre: Mapping[str, float] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Welch t, Mann-Whitney U, P(A>B) with its CI, Brunner-Munzel p and Cohen's d; notes.
+
+    ``pre`` may carry welch_t/welch_p/mwu_u/mwu_p/mwu_method from :func:`_batched_tests`.
+    """
+    notes: list[str] = []
+    out: dict[str, Any] = dict(pre or {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "welch_p" not in out:
+            t = stats.ttest_ind(a, b, equal_var=False)
+            out["welch_t"], out["welch_p"] = float(t.statistic), float(t.pvalue)
+            out["mwu_u"], out["mwu_p"], out["mwu_method"] = rank_test(a, b)
+        rc = rank_compare_2indep(a, b)
+        out["p_a_gt_b"] = float(rc.prob1)
+        out["pab_ci_low"], out["pab_ci_high"], ci_note = pab_interval(rc, len(a), len(b),
+                                                                       confidence)
+        out["pab_p"] = float(rc.pvalue)
+    out["p_min"] = smallest_p(len(a), len(b))
+    if ci_note:
+        notes.append(ci_note)
+    if not math.isfinite(out["welch_p"]):
+        notes.append("Welch t undefined: both arms have zero spread")
+    na, nb = len(a), len(b)
+    pooled = math.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
+    if pooled > 0:
+        out["cohen_d"] = float((a.mean() - b.mean()) / pooled)
+    else:
+        out["cohen_d"] = NAN
+        notes.append("Cohen's d undefined: zero pooled std")
+    return out, notes
+
+
+def _batched_tests(arrays: Sequence[np.ndarray], b: np.ndarray) -> list[dict[str, Any]]:
+    """Welch t and Mann-Whitney U of every array against ``b``, one scipy call per array size.
+
+    scipy's tests are vectorised along the other axes, so this equals the per-array calls. Only
+    arms of :data:`EXACT_BELOW` or more values are batched (the asymptotic test); smaller arms
+    get their exact p-value one by one.
+    """
+    out: list[dict[str, Any]] = [{} for _ in arrays]
+    sizes: dict[int, list[int]] = {}
+    if len(b) < EXACT_BELOW:
+        return out
+    for i, a in enumerate(arrays):
+        if len(a) >= EXACT_BELOW:
+            sizes.setdefault(len(a), []).append(i)
+    for idx in sizes.values():
+        block = np.stack([arrays[i] for i in idx])
+        bb = np.broadcast_to(b, (len(idx), len(b)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = stats.ttest_ind(block, bb, axis=-1, equal_var=False)
+            u = stats.mannwhitneyu(block, bb, axis=-1, alternative="two-sided",
+                                   method="asymptotic")
+        for j, i in enumerate(idx):
+            out[i] = {"welch_t": float(t.statistic[j]), "welch_p": float(t.pvalue[j]),
+                      "mwu_u": float(u.statistic[j]), "mwu_p": float(u.pvalue[j]),
+                      "mwu_method": "asymptotic"}
+    return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels multipletests) of the finite entries; NaN stay NaN."""
+    adj = np.full(len(p), NAN)
+    ok = np.isfinite(p)
+    if ok.any():
+        # multipletests(method="holm") calls gc.collect(), ~0.1 s with pandas and scipy
+        # loaded; freezing the current objects makes that collection nearly free.
+        gc.freeze()
+        try:
+            adj[ok] = multipletests(p[ok], method="holm")[1]
+        finally:
+            gc.unfreeze()
+    return adj
+
+
+def smallest_holm(p_min: np.ndarray) -> np.ndarray:
+    """A lower bound on each comparison's Holm-adjusted p: max(own p_min, m · min_j p_min_j).
+
+    Holm's adjusted p of any member is at least m times the smallest raw p of the family and
+    at least its own raw p; when every comparison has the same arm sizes the bound is reached
+    (all arms completely separated).
+    """
+    ok = np.isfinite(p_min)
+    out = np.full(len(p_min), NAN)
+    if ok.any():
+        m = int(ok.sum())
+        out[ok] = np.minimum(1.0, np.maximum(p_min[ok], m * p_min[ok].min()))
+    return out
+
+
+# --------------------------------------------------------------------------- verdict and sentence
+
+def _decide(p: float, p_decision: float, p_min_decision: float, gamma: float, alpha: float):
+    """(verdict, significant, meaningful) from P(A>B) and the Holm-adjusted p-values."""
+    if math.isfinite(p_min_decision) and p_min_decision >= alpha:
+        return "not_resolvable", False, False
+    significant = math.isfinite(p_decision) and p_decision < alpha
+    if not significant:
+        return "within_seed_noise", False, False
+    meaningful = max(p, 1 - p) >= gamma
+    return ("a_better" if p > 0.5 else "b_better"), True, meaningful
+
+
+def _sentence(name_a, name_b, na, nb, diff, t, verdict, meaningful, gamma, alpha, metric,
+              m, test_ci, test_verdict, n_val) -> str:
+    mag = f"{abs(diff):.2f}-point"
+    word = "gain" if diff > 0 else "loss" if diff < 0 else "difference"
+    p, lo, hi = t["p_a_gt_b"], t["pab_ci_low"], t["pab_ci_high"]
+    ci = f" [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else ""
+    pab = f"P(A>B)={p:.2f}{ci}"
+    holm = f", Holm over {m}" if m > 1 else ""
+    test = f"Mann-Whitney p={fmt_p(t['p_decision'])}{holm}"
+    seeds = f"{na} vs {nb} seeds"
+    what = f"{metric} " if metric != "top1" else ""
+    if verdict == "not_resolvable":
+        after = (f" ({fmt_p(t['p_min_decision'])} after Holm over {m} comparisons)"
+                 if m > 1 and t["p_min_decision"] > t["p_min"] else "")
+        return (f"The {mag} {what}{word} of {name_a} over {name_b} is not resolvable with {seeds}: "
+                f"the smallest attainable p is {fmt_p(t['p_min'])}{after}, not below α={alpha:g}; "
+                f"{pab}.")
+    if verdict == "within_seed_noise":
+        return (f"The {mag} {what}{word} of {name_a} over {name_b} is within seed noise: {pab} "
+                f"({test}; {seeds}).")
+    where = " on this validation set" if n_val or test_verdict else ""
+    if test_verdict == "clears_test_set_noise":
+        tail = (f"; it also clears test-set noise: the paired image-bootstrap CI of the "
+                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] excludes 0")
+    elif test_verdict == "below_test_set_noise":
+        tail = (f"; but it is below test-set noise: the paired image-bootstrap CI of the "
+                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] includes 0, so a new sample of "
+                "test images could reverse it")
+    elif n_val:
+        tail = ("; whether it survives a new sample of test images needs per-image predictions")
+    else:
+        tail = ""
+    if meaningful:
+        verb = "beats" if p > 0.5 else "is worse than"
+        bound = f"≥ γ={gamma:g}" if p > 0.5 else f"≤ 1−γ={1 - gamma:g}"
+        return (f"{name_a} {verb} {name_b}: the {mag} {what}{word} is beyond seed noise{where} "
+                f"and meaningful, {pab} {bound} ({test}; {seeds}){tail}.")
+    return (f"The {mag} {what}{word} of {name_a} over {name_b} is beyond seed noise{where} but not "
+            f"meaningful: {pab} differs from 0.5 but not by γ={gamma:g} ({test}; {seeds}){tail}.")
+
+
+def image_noise_verdict(ci: tuple[float, float]) -> str | None:
+    """``clears_test_set_noise`` when the image-bootstrap CI excludes 0, else ``below_…``."""
+    lo, hi = ci
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return "clears_test_set_noise" if (lo > 0 or hi < 0) else "below_test_set_noise"
+
+
+# --------------------------------------------------------------------------- compare
+
+def compare(
+    a: Any,
+    b: Any,
+    *,
+    name_a: str = "A",
+    name_b: str = "B",
+    gamma: float = 0.75,
+    confidence: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    random_state: int | None = 0,
+    nan_policy: str = "raise",
+    metric: str = "top1",
+    correct_a: Any = None,
+    correct_b: Any = None,
+) -> Comparison:
+    """Compare the seed results of A and B (arrays of the metric, one value per seed).
+
+    Mean difference with a BCa bootstrap CI, Welch's t, Mann-Whitney U (the decision test,
+    exact below 10 seeds per arm), P(A>B) with a CI inside [0, 1], and Cohen's d. ``verdict``
+    is ``a_better``/``b_better`` when the rank test rejects at 1 − ``confidence``,
+    ``not_resolvable`` when these arm sizes cannot reach it, else ``within_seed_noise``;
+    *meaningful* (Bouthillier et al. 2021) adds max(P(A>B), 1−P(A>B)) ≥ ``gamma``.
+    ``correct_a``/``correct_b``: optional (seeds × images) per-image correctness of A and B on
+    the same images; they add the paired image-bootstrap CI of the difference
+    (``test_diff_ci_*``) and ``test_set_verdict``.
+    """
+    x = check_values(a, nan_policy, f"values of {name_a}")
+    y = check_values(b, nan_policy, f"values of {name_b}")
+    if len(x) < 2 or len(y) < 2:
+        raise AnalysisError(
+            f"compare needs at least 2 seeds per arm (got {name_a}: {len(x)}, {name_b}: {len(y)})."
+        )
+    if (correct_a is None) != (correct_b is None):
+        raise AnalysisError("pass both correct_a and correct_b (per-image correctness), "
+                            "or neither.")
+    lo, hi, cnote = _bootstrap_cis([x], y, confidence, n_resamples, random_state)
+    test_ci = (NAN, NAN)
+    if correct_a is not None:
+        test_ci = image_bootstrap_ci(correct_a, correct_b, confidence, n_resamples, random_state)
+    return comparison(x, y, float(lo[0]), float(hi[0]), cnote[0], name_a, name_b, gamma,
+                      confidence, metric, test_ci=test_ci)
+
+
+def image_bootstrap_ci(correct_a: Any, correct_b: Any, confidence: float = 0.95,
+                       n_resamples: int = N_RESAMPLES,
+                       random_state: int | None = 0) -> tuple[float, float]:
+    """Paired image-bootstrap CI of mean top-1 A − B (points), :mod:`analysis.example_noise`."""
+    from .example_noise import paired_image_bootstrap
+
+    res = paired_image_bootstrap(correct_a, correct_b, confidence=confidence,
+                                 n_resamples=n_resamples, random_state=random_state)
+    low, high = res.confidence_interval
+    return float(low), float(high)
+
+
+def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *,
+               tests=None, p_decision=None, p_min_decision=None, m=1,
+               test_ci=(NAN, NAN), n_val=None) -> Comparison:
+    """Assemble a :class:`Comparison` from the computed pieces (shared by compare/compare_all)."""
+    t, notes = tests if tests is not None else _tests(x, y, confidence)
+    t = dict(t)
+    notes = list(notes)
+    if cnote:
+        notes.insert(0, "difference CI: " + cnote)
+    t["p_decision"] = t["mwu_p"] if p_decision is None else p_decision
+    t["p_min_decision"] = t["p_min"] if p_min_decision is None else p_min_decision
+    alpha = 1 - confidence
+    verdict, significant, meaningful = _decide(t["p_a_gt_b"], t["p_decision"],
+                                               t["p_min_decision"], gamma, alpha)
+    tv = image_noise_verdict(test_ci)
+    if significant and t["pab_ci_low"] <= 0.5 <= t["pab_ci_high"]:
+        notes.append("the CI of P(A>B) includes 0.5 although the rank test rejects: the CI "
+                     "(Brunner-Munzel variance) is not the inversion of the exact test")
+    diff = float(x.mean() - y.mean())
+    sentence = _sentence(name_a, name_b, len(x), len(y), diff, t, verdict, meaningful, gamma,
+                         alpha, metric, m, test_ci, tv, n_val)
+    better = {"a_better": name_a, "b_better": name_b}.get(verdict)
+    return Comparison(
+        name_a, name_b, len(x), len(y), float(x.mean()), float(y.mean()), diff, lo, hi,
+        t["welch_t"], t["welch_p"], t["mwu_u"], t["mwu_p"], t["mwu_method"], t["p_min"],
+        t["p_a_gt_b"], t["pab_ci_low"], t["pab_ci_high"], t["pab_p"], t["cohen_d"], gamma,
+        confidence, float(t["p_decision"]), float(t["p_min_decision"]), bool(significant),
+        bool(meaningful), better, verdict, float(test_ci[0]), float(test_ci[1]), tv, sentence,
+        tuple(notes),
+    )

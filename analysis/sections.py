@@ -1,0 +1,271 @@
+"""The report's sections as functions: each returns its table(s), its sentences and its JSON.
+
+The report notebook (:mod:`analysis.report`) only calls these and shows what they return;
+:func:`build_report` runs them all without a kernel and returns the dict that becomes
+report.json (less the figures). Every sentence comes from :mod:`analysis.conclusions` or from
+the statistic that computed the number, so it is true for the data given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import conclusions as C
+from ._common import AnalysisError
+from .grid import compare_within, compared_factors
+from .grouped import (
+    compare_all,
+    default_baseline,
+    expected_max_table,
+    normality,
+    outlier_seeds,
+    pooled_std,
+    summarize,
+    test_set_noise,
+)
+from .io import config_columns, metric_columns
+from .provenance import distribution_groups, provenance, restrict
+from .sample_size import seeds_needed_for_p, seeds_needed_table
+from .tables import format_table6, format_table9
+from .variance import variance_components
+
+METRIC = "top1"
+
+
+@dataclass
+class Section:
+    """One report section: ``name`` (report.json key), ``table`` to show, ``sentences``, ``data``."""
+
+    name: str
+    sentences: list[str]
+    table: pd.DataFrame | None = None
+    data: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def provenance_section(df: pd.DataFrame, experiment: Path | str) -> Section:
+    """What ran, with what, on what, at what cost; what the statistics exclude."""
+    prov = provenance(df, experiment)
+    return Section("provenance", C.describe_status(df), prov["cost"], prov)
+
+
+def summary_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
+    """Mean, std, CI of the mean, range, seed 0 per configuration and evaluation set; Table 9."""
+    summary = summarize(df, by=list(by) or None, metric=metric_columns(df, METRIC))
+    top1 = summary[summary["metric"] == METRIC]
+    t9 = format_table9(summary)
+    return Section("summary", C.describe_summary(top1, by), summary, summary,
+                   {"top1": top1, "table9": {"markdown": t9.markdown, "latex": t9.latex}})
+
+
+def normality_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
+    """Shapiro-Wilk (lattice-calibrated when the metric is coarse), K², KS per configuration."""
+    fits = normality(df, by=list(by) or None, metric=METRIC)
+    cols = [*by, "n", "mean", "std", "shapiro_w", "shapiro_p", "shapiro_p_lattice", "step_ratio",
+            "normaltest_p", "ks_p", "skewness", "excess_kurtosis", "notes"]
+    return Section("normality", C.describe_normality(fits, by),
+                   fits[[c for c in cols if c in fits.columns]], fits)
+
+
+def outliers_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
+    """Outlier seeds: robust z and the leave-one-out Gaussian tail, from 10 seeds."""
+    out = outlier_seeds(df, METRIC, by=list(by) or None)
+    flagged = out[out["outlier"]]
+    return Section("outliers", C.describe_outliers(out, METRIC),
+                   flagged if len(flagged) else out.head(5), out)
+
+
+def test_set_noise_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
+    """The binomial upper bound on per-image test-set noise against the seed std."""
+    if "n_val" not in df.columns:
+        return Section("test_set_noise", ["The table has no n_val column: test-set noise cannot "
+                                          "be estimated."])
+    noise = test_set_noise(df, METRIC, by=list(by) or None)
+    return Section("test_set_noise", C.describe_noise(noise, by), noise, noise)
+
+
+def variance_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame) -> Section:
+    """Seed sources (init, data order, augmentation) when the sweep varied them separately."""
+    sentences, fails, data, tables = [], [], [], []
+    groups = distribution_groups(top1, list(by), min_n=3, max_groups=4)[0] if by else [{}]
+    if not groups:
+        sentences.append("No configuration has 3 or more trials: the seed sources cannot be "
+                         "separated.")
+    for g in groups:
+        name = ", ".join(f"{k}={v}" for k, v in g.items())
+        try:
+            vc = variance_components(restrict(df, [g]) if g else df, metric=METRIC)
+        except AnalysisError as e:
+            fails.append((name, str(e)))
+            continue
+        data.append({"group": g, **vc.to_dict()})
+        tables.append(vc.table)
+        sentences.append((f"{name}: " if name else "") + vc.sentence)
+    if len(fails) == 1:
+        sentences.append((f"{fails[0][0]}: " if fails[0][0] else "")
+                         + f"Not identifiable: {fails[0][1]}")
+    elif fails:
+        sentences.append(f"Not identifiable in {len(fails)} configurations; for {fails[0][0]}: "
+                         f"{fails[0][1]}")
+    table = pd.concat(tables, ignore_index=True) if tables else None
+    return Section("variance_components", sentences, table, data)
+
+
+def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
+                        baseline: Any = None, predictions: pd.DataFrame | None = None) -> Section:
+    """Comparisons: every configuration against the baseline (one factor), or each factor
+    within the levels of the others (a grid); evaluation-only factors are skipped."""
+    by = list(by)
+    compared, eval_only = compared_factors(df, by)
+    skipped = []
+    if eval_only:
+        skipped.append(f"{' and '.join(eval_only)} change only the evaluation of a trained model: "
+                       "they are compared paired by trial (compare_paired), not here.")
+    usable_groups = top1[top1["n"] > 0]
+    if not compared or len(usable_groups) < 2:
+        what = ("A single configuration was run: there is nothing to compare."
+                if not by or len(usable_groups) < 2 else
+                "No training factor varies: there is nothing to compare here.")
+        return Section("comparisons", skipped + [what], extra={"design": "none"})
+    extra: dict[str, Any] = {"skipped_factors": eval_only}
+    try:
+        if len(by) == 1:
+            base = baseline if baseline is not None else default_baseline(usable_groups, by)
+            cmp = compare_all(df, base, by=by, metric=METRIC, predictions=predictions)
+            extra.update(design="baseline", baseline={
+                "spec": base, "chosen": "given" if baseline is not None else
+                "automatically: the configuration with the most trials"})
+        else:
+            spec = _baseline_dict(baseline, by)
+            cmp = compare_within(df, by, METRIC, baseline=spec, predictions=predictions)
+            extra.update(design="within", baseline={"spec": spec or None, "chosen": (
+                "given" if spec else "per factor: the level with the most trials")})
+    except AnalysisError as e:
+        return Section("comparisons", skipped + [f"No comparison possible: {e}"],
+                       extra={"design": "none"})
+    cols = [c for c in ("factor", "within", *by) if c in cmp.columns]
+    cols += ["name_a", "name_b", "n_a", "n_b", "diff", "diff_ci_low", "diff_ci_high",
+             "test_diff_ci_low", "test_diff_ci_high", "mwu_p", "mwu_method", "p_decision",
+             "p_a_gt_b", "pab_ci_low", "pab_ci_high", "cohen_d", "verdict", "test_set_verdict",
+             "meaningful"]
+    if predictions is None:
+        cols = [c for c in cols if not c.startswith("test_")]
+    sentences = skipped + C.describe_comparisons(cmp)
+    if len(by) >= 2:
+        lr_wd = [c for c in ("lr", "weight_decay") if c in by]
+        rows = lr_wd if len(lr_wd) == 2 and len(by) > 2 else by[:1]
+        t6 = format_table6(top1, rows=rows, cols=[c for c in by if c not in rows])
+        extra["table6"] = {"markdown": t6.markdown, "latex": t6.latex}
+    return Section("comparisons", sentences, cmp[cols], cmp, extra)
+
+
+def _baseline_dict(baseline: Any, by: Sequence[str]) -> dict[str, Any]:
+    if baseline is None:
+        return {}
+    if isinstance(baseline, dict):
+        return dict(baseline)
+    if isinstance(baseline, str) and "=" in baseline:
+        out = {}
+        for part in baseline.split(","):
+            col, _, val = part.partition("=")
+            try:
+                out[col.strip()] = float(val)
+            except ValueError:
+                out[col.strip()] = val.strip()
+        return out
+    if isinstance(baseline, tuple) and len(baseline) == len(by):
+        return dict(zip(by, baseline))
+    raise AnalysisError(f"baseline {baseline!r}: in a grid give it as 'col=value,...' or a dict.")
+
+
+def seeds_needed_section(top1: pd.DataFrame, comparisons: int = 1) -> Section:
+    """Seeds per arm for 0.1/0.2/0.5-point differences (t-test) and for P(A>B) (Noether)."""
+    std, dof = pooled_std(top1)
+    m = max(1, comparisons)
+    n_for_p = seeds_needed_for_p(comparisons=m)
+    data: dict[str, Any] = {"pooled_std": std, "pooled_dof": dof, "for_p_a_gt_b": n_for_p,
+                            "comparisons": m}
+    if dof > 0 and std > 0:
+        need = seeds_needed_table(std, (0.1, 0.2, 0.5))
+        data["table"] = need
+        return Section("seeds_needed", C.describe_seeds_needed(need, std, n_for_p, comparisons=m),
+                       need, data)
+    return Section("seeds_needed", [
+        "No configuration has two seeds with different results, so the seed std is unknown; "
+        + C.noether_sentence(n_for_p, comparisons=m)], None, data)
+
+
+def expected_max_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame) -> Section:
+    """Expected best of n seeds (without replacement), against the mean."""
+    groups, _ = distribution_groups(top1, list(by), min_n=2)
+    if groups:
+        sub, by_em, over = restrict(df, groups), list(by) or None, "seeds"
+    else:  # one seed per configuration: best-of-n over configurations (Dodge's original use)
+        sub, by_em, over = df, None, "configurations"
+    em = expected_max_table(sub, by=by_em, metric=METRIC)
+    ns = [n for n in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= em["n"].max()]
+    shown = em[em["n"].isin(ns) | (em["n"] == em["n"].max())]
+    return Section("expected_max", C.describe_expected_max(em, list(by) if by_em else [], over),
+                   shown, em, {"subset": sub, "by": by_em})
+
+
+def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
+    """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
+    exp = Path(experiment)
+    if not (exp.is_dir() and (exp / "predictions.parquet").exists()):
+        return None
+    from .predictions import load_predictions
+
+    return load_predictions(exp)
+
+
+def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
+                 predictions: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every section's numbers and sentences, as report.json holds them (without figures)."""
+    by = config_columns(df)
+    report: dict[str, Any] = {"conclusions": {}, "figures": {}}
+    sections = report_sections(df, by, experiment, baseline, predictions)
+    for sec in sections:
+        record(report, sec)
+    return report
+
+
+def report_sections(df, by, experiment, baseline=None, predictions=None) -> list[Section]:
+    """All sections in report order (the notebook calls them one per cell instead)."""
+    summ = summary_section(df, by)
+    top1 = summ.extra["top1"]
+    cmp = comparisons_section(df, by, top1, baseline, predictions)
+    m = family_size(cmp.data)
+    return [provenance_section(df, experiment), summ, normality_section(df, by),
+            outliers_section(df, by), test_set_noise_section(df, by),
+            variance_section(df, by, top1), cmp, seeds_needed_section(top1, m),
+            expected_max_section(df, by, top1)]
+
+
+def family_size(cmp: pd.DataFrame | None) -> int:
+    """The largest Holm family of a comparisons table (one per factor in a grid), at least 1."""
+    if not isinstance(cmp, pd.DataFrame) or not len(cmp):
+        return 1
+    tested = cmp[cmp["verdict"].notna()]
+    if "factor" in tested.columns and len(tested):
+        return int(tested.groupby("factor").size().max())
+    return max(1, len(tested))
+
+
+def record(report: dict[str, Any], sec: Section) -> None:
+    """Put a section's data and sentences into the report dict (report.json's layout)."""
+    report["conclusions"][sec.name] = list(sec.sentences)
+    if sec.data is not None:
+        report[sec.name] = sec.data
+    if sec.name == "summary":
+        report["table9"] = sec.extra["table9"]
+    if sec.name == "comparisons":
+        for k in ("table6", "baseline", "design", "skipped_factors"):
+            if k in sec.extra:
+                report[k] = sec.extra[k]
+

@@ -28,9 +28,10 @@ samples); small-n validity is where plug-in asymptotic sequences fail (28 % fals
 the issue's test). The running intersection over the looks is also a confidence sequence
 (Howard et al. 2021) and is what is reported; the anytime-valid p-value is min(1, 1/max BF(0)).
 
-φ = 1 (a prior effect of about one residual σ; savvi's default) puts the narrowest sequence near
-8–10 seeds (Howard et al. 2021's rule ρ ≈ m / (2 log(1/α) + log(1 + 2 log(1/α)))), the range in
-which a seed study wants its decision. ``benchmarks/sequential_sim.py`` measures the error rates
+φ = 1 (a prior effect of about one residual σ; savvi's default) makes the sequence narrowest near
+n_eff ≈ 8 (Howard et al. 2021's rule for the normal mixture, ρ ≈ m / (2 log(1/α) +
+log(1 + 2 log(1/α))): 8 pairs, or 16 seeds per arm for two samples), the range in which a seed
+study wants its decision. ``benchmarks/sequential_sim.py`` measures the error rates
 and the seeds spent.
 """
 
@@ -259,8 +260,13 @@ def sequential_compare(
     first decided look; the last row's decision is the verdict (``continue``: undecided so far).
     ``attrs`` carry alpha, delta, paired, phi and the method.
     """
-    if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta >= 0):
+    try:
+        delta_ok = math.isfinite(float(delta)) and float(delta) >= 0
+    except (TypeError, ValueError):
+        delta_ok = False
+    if not delta_ok:
         raise AnalysisError(f"delta must be a number ≥ 0 in the metric's units, got {delta!r}.")
+    delta = float(delta)
     pair = resolve_paired(paired)
     x = np.asarray(a, dtype=float)
     y = np.asarray(b, dtype=float)

@@ -256,6 +256,8 @@ def test_unbounded_below_five_pairs_then_zero_spread_collapses_to_the_estimate()
     assert res["n"].iloc[-1] == 5 and res["decision"].iloc[-1] == "equivalent"
     assert res["cs_low"].iloc[-1] == res["cs_high"].iloc[-1] == 0.0
     assert "equivalent within δ = 0.1" in verdict_sentence(res)
+    two = sequential_compare(np.r_[same[:4], 81.0], np.r_[same[:4] - 1, 79.0], delta=0.1)
+    assert np.isinf(two["cs_low"].iloc[:3]).all() and np.isfinite(two["cs_low"].iloc[3])
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -313,7 +313,8 @@ def verdict_sentence(path: pd.DataFrame, *, name_a: str = "A", name_b: str = "B"
               f"{100 * (1 - alpha):g}% confidence sequence [{last['cs_low']:+.2f}, "
               f"{last['cs_high']:+.2f}]")
     else:
-        ci = f"{metric} difference {name_a} − {name_b} = {last['diff']:+.2f}, interval still unbounded"
+        ci = (f"{metric} difference {name_a} − {name_b} = {last['diff']:+.2f}, "
+              "interval still unbounded")
     return f"{head[0].upper()}{head[1:]} ({ci}; {int(last['n_a'])} vs {int(last['n_b'])} seeds)."
 
 

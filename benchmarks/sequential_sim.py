@@ -85,7 +85,7 @@ def sequential_outcome(a, b, *, paired: bool, wave: int, delta: float = DELTA,
 
 
 def peeking_t(a, b, *, paired: bool, wave: int) -> float:
-    """Fraction of sequences in which a t-test at some look has p < α (a false positive under H0)."""
+    """Fraction of sequences where a t-test at some look has p < α (false positive under H0)."""
     hit = np.zeros(a.shape[0], dtype=bool)
     for n in looks_for(wave):
         if n < 2:

@@ -294,7 +294,7 @@ _VERDICT_WORDS = {
     "a_better": "{a} is better than {b}",
     "b_better": "{b} is better than {a}",
     "equivalent": "{a} and {b} are equivalent within δ = {delta:g}",
-    "continue": "undecided after {n} seeds",
+    "continue": "undecided after {n}",
 }
 
 
@@ -306,9 +306,12 @@ def verdict_sentence(path: pd.DataFrame, *, name_a: str = "A", name_b: str = "B"
     last = path.iloc[-1]
     delta = float(path.attrs.get("delta", 0.0))
     alpha = float(path.attrs.get("alpha", 0.05))
+    n = int(last["n"])
     head = _VERDICT_WORDS[last["decision"]].format(a=name_a, b=name_b, delta=delta,
-                                                   n=int(last["n"]))
-    if np.isfinite(last["cs_low"]) and np.isfinite(last["cs_high"]):
+                                                   n=f"{n} seed{'s' * (n != 1)}")
+    if not np.isfinite(last["diff"]):
+        ci = "no usable result in one of the arms yet"
+    elif np.isfinite(last["cs_low"]) and np.isfinite(last["cs_high"]):
         ci = (f"{metric} difference {name_a} − {name_b} = {last['diff']:+.2f}, "
               f"{100 * (1 - alpha):g}% confidence sequence [{last['cs_low']:+.2f}, "
               f"{last['cs_high']:+.2f}]")

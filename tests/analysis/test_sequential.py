@@ -256,6 +256,9 @@ def test_unbounded_below_five_pairs_then_zero_spread_collapses_to_the_estimate()
     assert res["n"].iloc[-1] == 5 and res["decision"].iloc[-1] == "equivalent"
     assert res["cs_low"].iloc[-1] == res["cs_high"].iloc[-1] == 0.0
     assert "equivalent within δ = 0.1" in verdict_sentence(res)
+    empty = sequential_compare(np.r_[np.nan, 1.0], np.r_[1.0, 1.0], looks=[1])
+    assert verdict_sentence(empty) == ("Undecided after 1 seed (no usable result in one of the "
+                                       "arms yet; 0 vs 1 seeds).")
     two = sequential_compare(np.r_[same[:4], 81.0], np.r_[same[:4] - 1, 79.0], delta=0.1)
     assert np.isinf(two["cs_low"].iloc[:3]).all() and np.isfinite(two["cs_low"].iloc[3])
 

@@ -1,81 +1,99 @@
 """rsb-sweep analysis: statistics, tables, figures and report notebooks over a results table.
 
-Pure functions over any table with DESIGN.md's columns (one row per trial); no Ray, no trainer.
+Pure functions over any table with DESIGN.md"s columns (one row per trial); no Ray, no trainer.
 Statistics use the TERMINATED trials with a finite metric and say how many others they left out.
 
 >>> from analysis import load_results, summarize, compare_all, plot_seed_distribution
 >>> from analysis import load_predictions, example_noise  # per-image test-set noise
+
+Imports are lazy (PEP 562): ``import analysis.columns`` (the results contract the driver
+reads) loads no matplotlib or scipy; each name below is imported on first use.
 """
 
-from . import conclusions, sections, synthetic
-from ._common import N_RESAMPLES, AnalysisError, split_usable
-from .comparison import TEST_SET_VERDICTS, VERDICTS, Comparison, compare
-from .example_noise import (
-    ExampleNoise,
-    ImageBootstrapDifference,
-    example_noise,
-    example_noise_components,
-    paired_image_bootstrap,
-)
-from .grid import compare_within, short_label
-from .grouped import (
-    compare_all,
-    default_baseline,
-    expected_max_table,
-    normality,
-    outlier_seeds,
-    pooled_std,
-    resolve_baseline,
-    summarize,
-    test_set_noise,
-)
-from .io import (
-    CONTRACT_COLUMNS,
-    REQUIRED_COLUMNS,
-    config_columns,
-    load_history,
-    load_results,
-    metric_columns,
-)
-from .plots import (
-    plot_expected_max,
-    plot_grid,
-    plot_history,
-    plot_seed_distribution,
-    plot_vs,
-    save_figure,
-)
-from .predictions import (
-    PREDICTION_COLUMNS,
-    PREDICTION_SCHEMA,
-    correctness_matrix,
-    load_predictions,
-    per_trial_top1,
-)
-from .report import ReportPaths, make_report
-from .sample_size import seeds_needed, seeds_needed_for_p, seeds_needed_table
-from .sections import build_report
-from .stats import GaussianFit, expected_max, fit_gaussian
-from .tables import Table, format_table6, format_table9
-from .variance import VarianceComponents, variance_components
+from __future__ import annotations
 
-__all__ = [
-    "conclusions", "sections", "synthetic",
-    "AnalysisError", "N_RESAMPLES", "split_usable",
-    "ExampleNoise", "ImageBootstrapDifference", "example_noise", "example_noise_components",
-    "paired_image_bootstrap",
-    "PREDICTION_COLUMNS", "PREDICTION_SCHEMA", "correctness_matrix", "load_predictions",
-    "per_trial_top1",
-    "CONTRACT_COLUMNS", "REQUIRED_COLUMNS", "config_columns", "load_history", "load_results",
-    "metric_columns",
-    "plot_expected_max", "plot_grid", "plot_history", "plot_seed_distribution", "plot_vs",
-    "save_figure",
-    "ReportPaths", "build_report", "make_report",
-    "Comparison", "GaussianFit", "VERDICTS", "TEST_SET_VERDICTS", "compare", "compare_all",
-    "compare_within", "short_label", "default_baseline", "expected_max",
-    "expected_max_table", "fit_gaussian", "normality", "outlier_seeds", "pooled_std",
-    "resolve_baseline", "seeds_needed", "seeds_needed_for_p", "seeds_needed_table", "summarize",
-    "test_set_noise",
-    "Table", "format_table6", "format_table9",
-    "VarianceComponents", "variance_components",
-]
+import importlib
+from typing import Any
+
+#: Public submodules.
+_SUBMODULES = ("conclusions", "sections", "synthetic", "sequential")
+
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "N_RESAMPLES": "_common",
+    "AnalysisError": "_common",
+    "split_usable": "_common",
+    "TEST_SET_VERDICTS": "comparison",
+    "VERDICTS": "comparison",
+    "Comparison": "comparison",
+    "compare": "comparison",
+    "ExampleNoise": "example_noise",
+    "ImageBootstrapDifference": "example_noise",
+    "example_noise": "example_noise",
+    "example_noise_components": "example_noise",
+    "paired_image_bootstrap": "example_noise",
+    "compare_within": "grid",
+    "short_label": "grid",
+    "compare_all": "grouped",
+    "default_baseline": "grouped",
+    "expected_max_table": "grouped",
+    "normality": "grouped",
+    "outlier_seeds": "grouped",
+    "pooled_std": "grouped",
+    "resolve_baseline": "grouped",
+    "summarize": "grouped",
+    "test_set_noise": "grouped",
+    "CONTRACT_COLUMNS": "io",
+    "REQUIRED_COLUMNS": "io",
+    "config_columns": "io",
+    "load_history": "io",
+    "load_results": "io",
+    "metric_columns": "io",
+    "plot_expected_max": "plots",
+    "plot_grid": "plots",
+    "plot_history": "plots",
+    "plot_seed_distribution": "plots",
+    "plot_vs": "plots",
+    "save_figure": "plots",
+    "PREDICTION_COLUMNS": "predictions",
+    "PREDICTION_SCHEMA": "predictions",
+    "correctness_matrix": "predictions",
+    "load_predictions": "predictions",
+    "per_trial_top1": "predictions",
+    "ReportPaths": "report",
+    "make_report": "report",
+    "seeds_needed": "sample_size",
+    "seeds_needed_for_p": "sample_size",
+    "seeds_needed_table": "sample_size",
+    "build_report": "sections",
+    "GaussianFit": "stats",
+    "expected_max": "stats",
+    "fit_gaussian": "stats",
+    "Table": "tables",
+    "format_table6": "tables",
+    "format_table9": "tables",
+    "VarianceComponents": "variance",
+    "variance_components": "variance",
+    "sequential_compare": "sequential",
+    "plot_stopping_path": "sequential",
+    "verdict_sentence": "sequential",
+    "confidence_sequence": "sequential",
+    "ConfidenceSequence": "sequential",
+}
+
+__all__ = [*_SUBMODULES, *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,7 +2,7 @@
 
 The table has always the eight columns of :data:`PREDICTION_SCHEMA`, one row per (trial,
 evaluation set, crop_pct, test_res, image). It is the ground for per-image test-set noise
-(:mod:`analysis.example_noise`) and for test-set bootstrap CIs of a difference.
+(:mod:`analysis.image_noise`) and for test-set bootstrap CIs of a difference.
 
 ``<experiment>/predictions.parquet`` is a parquet *dataset*: a folder holding one file per
 trial (``<trial_id>.parquet``), because an ImageNet study (Table 9: 120 trials x 50,000

@@ -1,0 +1,24 @@
+"""The package's lazy public names (PEP 562) resolve to what their modules define."""
+
+import importlib
+import subprocess
+import sys
+import types
+
+import analysis
+
+
+def test_every_public_name_resolves_to_its_definition_even_after_submodule_imports():
+    # importing a submodule binds its name in the package: no public function may share a module's name
+    for module in {*analysis._EXPORTS.values(), *analysis._SUBMODULES}:
+        importlib.import_module(f"analysis.{module}")
+    for name, module in analysis._EXPORTS.items():
+        value = getattr(analysis, name)
+        assert not isinstance(value, types.ModuleType), name
+        assert value is getattr(importlib.import_module(f"analysis.{module}"), name)
+
+
+def test_results_contract_imports_without_the_plotting_and_statistics_stack():
+    code = "import sys, analysis.columns; print('matplotlib' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

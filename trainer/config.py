@@ -59,9 +59,11 @@ class TrainConfig:
     drop: float = 0.0
     reprob: float = 0.0
     color_jitter: float = 0.0
-    # timm defaults the paper inherited (timm's train.py), kept explicit
-    warmup_lr: float = 1e-5
-    min_lr: float = 0.0
+    # Not in the paper: the defaults of timm's train.py when the RSB runs were made (Sept 2021;
+    # train.py at 0387e60, the commit that added --bce-target-thresh: --warmup-lr 0.0001,
+    # --min-lr 1e-6). timm changed them to 1e-5 and 0 a year later (b1b024d, 2022-10-07).
+    warmup_lr: float = 1e-4  # LR of the first warm-up epoch
+    min_lr: float = 1e-6  # floor of the cosine decay
     lamb_grad_clip: Optional[float] = 1.0  # timm's Lamb clips the global grad norm at 1.0
     # execution: not part of the recipe, but part of what makes a run reproducible
     cache_images: bool = False  # keep decoded images in memory (small data sets)

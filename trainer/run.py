@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
+from timm.utils import distribute_bn
 
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
@@ -55,9 +56,13 @@ def train(
 
     ``out_dir`` receives config.json, history.jsonl, metrics.json and checkpoints/. With
     ``resume_from`` (a checkpoint folder, or a run folder holding checkpoints/) the run
-    continues exactly where that checkpoint left off.
+    continues exactly where that checkpoint left off; ``config`` must equal the checkpoint's
+    except for :data:`EXECUTION_FIELDS` (checked before anything is written).
+    Under DDP the BN running statistics are averaged over ranks before every evaluation
+    (and so before every checkpoint), as timm's train.py does with ``--dist-bn reduce``.
     """
     wall_start = time.perf_counter()
+    state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     ctx = setup(config.device)
     amp = config.amp if config.amp is not None else ctx.device.type == "cuda"
     channels_last = config.channels_last if config.channels_last is not None else ctx.device.type == "cuda"
@@ -90,8 +95,7 @@ def train(
 
     # resume
     start_epoch, history, prior_seconds, restarts = 0, [], 0.0, 0
-    if resume_from is not None:
-        state = _load_resume_state(Path(resume_from), config)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -102,6 +106,7 @@ def train(
         aug_rng.state = streams["aug"]
         start_epoch, history = state["epoch"], list(state["history"])
         prior_seconds, restarts = state["train_seconds"], state["restarts"] + 1
+        state = None  # release the loaded tensors
         log(f"resumed from {resume_from} at epoch {start_epoch}/{config.epochs}")
     if out is not None and ctx.is_main:
         _rewrite_history(out, history)
@@ -120,6 +125,8 @@ def train(
             scaler=scaler, aug_rng=aug_rng, ctx=ctx, epoch=epoch, amp=amp, channels_last=channels_last,
             max_steps=config.max_steps,
         )
+        if ctx.world_size > 1:  # every rank evaluates its share with the same BN statistics
+            distribute_bn(model, ctx.world_size, reduce=True)
         val, real = evaluate(model=model, loader=val_loader, ctx=ctx, amp=amp, channels_last=channels_last,
                              num_classes=splits.num_classes, real_labels=_real_labels(config, splits.val, ctx))
         row = {
@@ -162,7 +169,9 @@ def _wrap_ddp(model: torch.nn.Module, ctx: Dist) -> torch.nn.Module:
     if ctx.world_size == 1:
         return model
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    # As timm's train.py with --dist-bn reduce: each rank keeps its own BN statistics during
+    # the epoch (no broadcast from rank 0 at every forward); they are averaged before evaluation.
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
 
 
 def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
@@ -170,14 +179,19 @@ def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
     if found is None:
         raise ConfigError(f"no checkpoint found in {path}; expected {path}/checkpoints/epoch_XXXX/state.pt")
     state = ckpt.load_checkpoint(found)
-    saved = {k: v for k, v in state["config"].items() if k not in EXECUTION_FIELDS}
-    now = {k: v for k, v in config.to_dict().items() if k not in EXECUTION_FIELDS}
-    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    diff = config_differences(state["config"], config.to_dict())
     if diff:
         raise ConfigError(
-            f"checkpoint {found} was trained with a different config ({', '.join(diff)}); resume with the same settings"
+            f"checkpoint {found} was trained with a different config: {'; '.join(diff)}. Resume with the "
+            f"stored settings (python -m trainer --resume DIR alone uses them), or start a new run"
         )
     return state
+
+
+def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``field: checkpoint X, given Y`` for every field outside :data:`EXECUTION_FIELDS` that differs."""
+    names = sorted((set(saved) | set(now)) - set(EXECUTION_FIELDS))
+    return [f"{k}: checkpoint {saved.get(k)!r}, given {now.get(k)!r}" for k in names if saved.get(k) != now.get(k)]
 
 
 def _save(out, config, ctx, epoch, model, optimizer, scheduler, scaler, aug_rng, history, train_seconds, restarts):

@@ -33,12 +33,13 @@ def test_cli_run_writes_the_run_folder(tmp_path):
     assert (tmp_path / "checkpoints" / "epoch_0002" / "state.pt").is_file()
 
 
-def test_cli_stop_and_resume(tmp_path):
+def test_cli_stop_and_resume_with_the_folder_alone(tmp_path):
     assert cli(*TINY_ARGS, "--out", str(tmp_path), "--stop-after", "1").returncode == 0
     assert not (tmp_path / "metrics.json").exists()
-    out = cli(*TINY_ARGS, "--out", str(tmp_path), "--resume", str(tmp_path))
+    out = cli("--resume", str(tmp_path))  # stored config, writes into the same folder
     assert out.returncode == 0, out.stderr
-    assert "resumed from" in out.stdout and json.loads((tmp_path / "metrics.json").read_text())["restarts"] == 1
+    assert "resumed from" in out.stdout and "epoch    2/2" in out.stdout
+    assert json.loads((tmp_path / "metrics.json").read_text())["restarts"] == 1
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ call :func:`train`. It knows nothing about Ray: the driver adapts ``report``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import resource
@@ -171,7 +172,11 @@ def _wrap_ddp(model: torch.nn.Module, ctx: Dist) -> torch.nn.Module:
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     # As timm's train.py with --dist-bn reduce: each rank keeps its own BN statistics during
     # the epoch (no broadcast from rank 0 at every forward); they are averaged before evaluation.
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+    # torch 2.14 renamed the switch (and deprecated the old name); torch>=2.4 is supported.
+    ddp = torch.nn.parallel.DistributedDataParallel
+    no_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(ddp).parameters
+               else {"broadcast_buffers": False})
+    return ddp(model, device_ids=ids, **no_sync)
 
 
 def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Optimizer, LR schedule, loss and mixup/cutmix, from timm's factories, as timm's train.py
-wires them for the RSB runs."""
+wires them for the RSB runs (one departure, the loss rule: see :func:`create_loss`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def create_optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim
 
 
 def create_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
-    """timm's per-epoch scheduler: ``warmup_epochs`` linear warm-up, then ``sched`` to ``min_lr``."""
+    """timm's per-epoch scheduler: ``warmup_epochs`` linear warm-up from ``warmup_lr``, then ``sched``
+    to ``min_lr`` at ``epochs``; it stays at ``min_lr`` through the ``cooldown_epochs`` after that."""
     scheduler, _ = create_scheduler_v2(
         optimizer,
         sched=config.sched,
@@ -36,6 +37,7 @@ def create_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
         warmup_epochs=config.warmup_epochs,
         warmup_lr=config.warmup_lr,
         min_lr=config.min_lr,
+        cooldown_epochs=config.cooldown_epochs,
         step_on_epochs=True,
     )
     return scheduler

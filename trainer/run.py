@@ -108,16 +108,16 @@ def train(
         start_epoch, history = state["epoch"], list(state["history"])
         prior_seconds, restarts = state["train_seconds"], state["restarts"] + 1
         state = None  # release the loaded tensors
-        log(f"resumed from {resume_from} at epoch {start_epoch}/{config.epochs}")
+        log(f"resumed from {resume_from} at epoch {start_epoch}/{config.total_epochs}")
     if out is not None and ctx.is_main:
         _rewrite_history(out, history)
 
-    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    last_epoch = config.total_epochs if stop_after is None else min(config.total_epochs, stop_after)
     metrics: dict[str, Any] = {}
     if history:  # resumed: a checkpoint of the last epoch already holds the final metrics
         metrics = _final_metrics(config, history[-1], ctx, prior_seconds, restarts, epochs_done=len(history))
     for epoch in range(start_epoch, last_epoch):
-        scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included
+        scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included; min_lr past `epochs` (cool-down)
         lr = optimizer.param_groups[0]["lr"]
         data_mod.set_sampler_epoch(sampler, config, epoch)
         loader_gen.manual_seed(derive_seed(config.seed_aug, epoch, ctx.rank))
@@ -153,7 +153,7 @@ def train(
         if report is not None:
             report(dict(metrics), state_dir)
 
-    completed = len(history) >= config.epochs
+    completed = len(history) >= config.total_epochs
     if out is not None and ctx.is_main and completed:
         _write_json_atomic(out / "metrics.json", metrics)
     barrier(ctx)
@@ -228,7 +228,7 @@ def _final_metrics(config: TrainConfig, row: dict[str, Any], ctx: Dist, seconds:
     metrics = {k: v for k, v in row.items() if k not in ("lr", "epoch_seconds", "images_per_second")}
     metrics.update(
         epochs_done=epochs_done, restarts=restarts, train_hours=seconds / 3600.0, n_workers=ctx.world_size,
-        device=_device_name(ctx), peak_mem_gb=_peak_mem_gb(ctx), done=epochs_done >= config.epochs,
+        device=_device_name(ctx), peak_mem_gb=_peak_mem_gb(ctx), done=epochs_done >= config.total_epochs,
     )
     return metrics
 
@@ -261,7 +261,7 @@ def _write_json_atomic(path: Path, value: dict[str, Any]) -> None:
 
 def _progress_line(config: TrainConfig, row: dict[str, Any]) -> str:
     return (
-        f"epoch {row['epoch']:>4}/{config.epochs}  lr {row['lr']:.2e}  train_loss {row['train_loss']:.4f}  "
+        f"epoch {row['epoch']:>4}/{config.total_epochs}  lr {row['lr']:.2e}  train_loss {row['train_loss']:.4f}  "
         f"top1 {row['top1']:6.2f}  top5 {row['top5']:6.2f}  {row['images_per_second']:8.1f} img/s  "
         f"{row['epoch_seconds']:6.1f} s"
     )

@@ -69,8 +69,24 @@ def find_checkpoint(path: Path) -> Optional[Path]:
     return None
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """The state saved in checkpoint folder ``path`` (on CPU)."""
+def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
+    """The state saved in checkpoint folder ``path`` (on CPU); ``mmap`` reads tensors lazily."""
     import torch
 
-    return torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False)
+    return torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False, mmap=mmap)
+
+
+def run_folder(path: Path) -> Path:
+    """The run folder that ``path`` (a run folder, its ``checkpoints/`` or one checkpoint) belongs to."""
+    path = Path(path)
+    if path.name.startswith(PREFIX) and path.parent.name == CHECKPOINTS_DIR:
+        return path.parent.parent
+    if path.name == CHECKPOINTS_DIR:
+        return path.parent
+    return path
+
+
+def stored_config(path: Path) -> Optional[dict[str, Any]]:
+    """The config the newest checkpoint at ``path`` was trained with, or None without a checkpoint."""
+    found = find_checkpoint(path)
+    return None if found is None else load_checkpoint(found, mmap=True)["config"]

@@ -1,35 +1,50 @@
-"""``python -m trainer``: one run from the command line (torchrun-compatible)."""
+"""``python -m trainer``: one run from the command line (torchrun-compatible).
+
+``--resume DIR`` alone continues the run in DIR with the config its checkpoint was trained
+with and writes into DIR. Only the flags typed on the command line count as overrides: the
+execution ones (``--workers``, ``--data``, ``--device``, ...) are applied, any other must
+equal the stored value, or the run stops before it starts and names the differing fields.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from trainer.config import FIELD_NAMES, parse_value, resolve_config
+from trainer.checkpoint import run_folder, stored_config
+from trainer.config import FIELD_NAMES, TrainConfig, parse_value, resolve_config, validate
 from trainer.errors import ConfigError, TrainerError
 from trainer.presets import describe_preset
 from trainer.recipes import RECIPES, get_recipe
 
 #: Fields with their own flags (or none) rather than the generic override.
 _SPECIAL = {"recipe", "data", "eval_sets", "dataset"}
+DEFAULT_RECIPE = "a2"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """``--recipe``, ``--data``, ``--out``, ``--resume`` and one ``--<field>`` per config field."""
+    """``--recipe``, ``--data``, ``--out``, ``--resume`` and one ``--<field>`` per config field.
+
+    Every default is None, so that :func:`typed_overrides` sees exactly what the user typed.
+    """
     p = argparse.ArgumentParser(
         prog="python -m trainer",
         description="Train one model with an RSB recipe (A1/A2/A3) on an ImageFolder or the embedded digits.",
     )
-    p.add_argument("--recipe", default="a2", help=f"one of {', '.join(RECIPES)} (default a2)")
+    p.add_argument("--recipe", default=None, help=f"one of {', '.join(RECIPES)} (default {DEFAULT_RECIPE})")
     p.add_argument("--data", default=None, help="ImageFolder root with train/ and val/ (default: embedded digits)")
-    p.add_argument("--out", default=None, help="run folder: config.json, history.jsonl, metrics.json, checkpoints/")
-    p.add_argument("--resume", default=None, metavar="DIR", help="continue from the newest checkpoint in DIR")
+    p.add_argument("--out", default=None, help="run folder: config.json, history.jsonl, metrics.json, checkpoints/ "
+                                               "(default with --resume: the resumed run's folder)")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run in DIR from its newest checkpoint, with its stored config; "
+                        "flags typed as well must agree with it (execution flags such as --workers may change)")
     p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N epochs (resume later)")
-    p.add_argument("--eval-set", action="append", default=[], metavar="NAME=PATH", help="extra ImageFolder evaluation set")
+    p.add_argument("--eval-set", action="append", default=None, metavar="NAME=PATH", help="extra ImageFolder evaluation set")
     p.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     group = p.add_argument_group("overrides (any config field; 'none' unsets an optional one)")
     for name in FIELD_NAMES:
@@ -38,23 +53,51 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def typed_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields given on the command line, converted to their types."""
+    overrides = {n: parse_value(n, getattr(args, n)) for n in FIELD_NAMES if n not in _SPECIAL and getattr(args, n) is not None}
+    if args.eval_set is not None:
+        overrides["eval_sets"] = tuple(_split_eval_set(s) for s in args.eval_set)
+    return overrides
+
+
+def resume_config(path: Path, recipe: Optional[str], data: Optional[str], overrides: dict[str, Any]) -> TrainConfig:
+    """The config stored with the newest checkpoint at ``path``, with the typed flags applied.
+
+    Whether the typed flags agree with the checkpoint is checked by :func:`trainer.run.train`,
+    which names every differing field.
+    """
+    saved = stored_config(path)
+    if saved is None:
+        raise ConfigError(f"--resume {path}: no checkpoint found; expected {path}/checkpoints/epoch_XXXX/state.pt")
+    changes = dict(overrides)
+    if recipe is not None:
+        changes["recipe"] = recipe.lower()
+    if data is not None:
+        changes["data"] = str(data)
+    config = dataclasses.replace(TrainConfig.from_dict(saved), **changes)
+    validate(config)
+    return config
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        overrides = {n: parse_value(n, getattr(args, n)) for n in FIELD_NAMES if n not in _SPECIAL and getattr(args, n) is not None}
-        if args.eval_set:
-            overrides["eval_sets"] = tuple(_split_eval_set(s) for s in args.eval_set)
-        config = resolve_config(args.recipe, data=args.data, **overrides)
+        overrides = typed_overrides(args)
+        if args.resume is not None:
+            config = resume_config(Path(args.resume), args.recipe, args.data, overrides)
+        else:
+            config = resolve_config(args.recipe or DEFAULT_RECIPE, data=args.data, **overrides)
         if args.print_config:
             print(json.dumps(config.to_dict(), indent=2))
             return 0
-        if config.data is None:
+        if config.data is None and args.resume is None:
             print(describe_preset(config.to_dict(), asdict(get_recipe(config.recipe))), flush=True)
+        out = Path(args.out) if args.out else (run_folder(Path(args.resume)) if args.resume else None)
         from trainer.run import train
 
-        result = train(config, out_dir=Path(args.out) if args.out else None,
-                       resume_from=Path(args.resume) if args.resume else None, stop_after=args.stop_after,
-                       log=lambda line: print(line, flush=True))
+        result = train(config, out_dir=out, resume_from=Path(args.resume) if args.resume else None,
+                       stop_after=args.stop_after, log=lambda line: print(line, flush=True))
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
 """Optimizer, LR schedule, loss and mixup/cutmix, from timm's factories, as timm's train.py
-wires them for the RSB runs."""
+wires them for the RSB runs (one departure, the loss rule: see :func:`create_loss`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def create_optimizer(config: TrainConfig, model: torch.nn.Module) -> torch.optim
 
 
 def create_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
-    """timm's per-epoch scheduler: ``warmup_epochs`` linear warm-up, then ``sched`` to ``min_lr``."""
+    """timm's per-epoch scheduler: ``warmup_epochs`` linear warm-up from ``warmup_lr``, then ``sched``
+    to ``min_lr`` at ``epochs``; it stays at ``min_lr`` through the ``cooldown_epochs`` after that."""
     scheduler, _ = create_scheduler_v2(
         optimizer,
         sched=config.sched,
@@ -36,6 +37,7 @@ def create_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer):
         warmup_epochs=config.warmup_epochs,
         warmup_lr=config.warmup_lr,
         min_lr=config.min_lr,
+        cooldown_epochs=config.cooldown_epochs,
         step_on_epochs=True,
     )
     return scheduler
@@ -49,11 +51,17 @@ def create_mixup(config: TrainConfig, num_classes: int) -> Optional[Mixup]:
 
 
 def create_loss(config: TrainConfig, mixup_active: bool) -> torch.nn.Module:
-    """The training loss, chosen as timm's train.py chooses it.
+    """The training loss named by ``config.loss``: BCE (the RSB recipes) or cross-entropy.
 
-    With mixup the targets are already soft (smoothing applied by Mixup): BCE with the
-    target threshold, or soft-target CE. Without mixup: BCE with smoothing, or CE with
-    label smoothing when ``smoothing`` > 0.
+    ``loss="bce"`` always trains timm's ``BinaryCrossEntropy``, with the target threshold;
+    label smoothing is applied here only without mixup (with mixup, Mixup already smoothed
+    the targets). ``loss="ce"`` chooses as timm's train.py does: soft-target CE with mixup,
+    label-smoothing CE with ``smoothing`` > 0, else plain CE.
+
+    Departure from timm's train.py: with ``--bce-loss`` but mixup and cutmix off and
+    smoothing 0, timm falls back to plain cross-entropy (train.py at 0387e60, lines 571-572,
+    unchanged at v1.0). The recipes name BCE as *the* loss (paper, Table 2), so an ablation
+    that turns mixup/cutmix off must still train BCE here, or it would change two things at once.
     """
     if config.loss == "bce":
         smoothing = 0.0 if mixup_active else config.smoothing

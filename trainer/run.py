@@ -6,6 +6,7 @@ call :func:`train`. It knows nothing about Ray: the driver adapts ``report``.
 
 from __future__ import annotations
 
+import inspect
 import json
 import resource
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
+from timm.utils import distribute_bn
 
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
@@ -57,9 +59,13 @@ def train(
     ``out_dir`` receives config.json, history.jsonl, metrics.json, checkpoints/ and, once the
     last epoch is done, predictions.parquet (:mod:`trainer.predictions`). With
     ``resume_from`` (a checkpoint folder, or a run folder holding checkpoints/) the run
-    continues exactly where that checkpoint left off.
+    continues exactly where that checkpoint left off; ``config`` must equal the checkpoint's
+    except for :data:`EXECUTION_FIELDS` (checked before anything is written).
+    Under DDP the BN running statistics are averaged over ranks before every evaluation
+    (and so before every checkpoint), as timm's train.py does with ``--dist-bn reduce``.
     """
     wall_start = time.perf_counter()
+    state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     ctx = setup(config.device)
     amp = config.amp if config.amp is not None else ctx.device.type == "cuda"
     channels_last = config.channels_last if config.channels_last is not None else ctx.device.type == "cuda"
@@ -92,8 +98,7 @@ def train(
 
     # resume
     start_epoch, history, prior_seconds, restarts = 0, [], 0.0, 0
-    if resume_from is not None:
-        state = _load_resume_state(Path(resume_from), config)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -104,26 +109,29 @@ def train(
         aug_rng.state = streams["aug"]
         start_epoch, history = state["epoch"], list(state["history"])
         prior_seconds, restarts = state["train_seconds"], state["restarts"] + 1
-        log(f"resumed from {resume_from} at epoch {start_epoch}/{config.epochs}")
+        state = None  # release the loaded tensors
+        log(f"resumed from {resume_from} at epoch {start_epoch}/{config.total_epochs}")
     if out is not None and ctx.is_main:
         _rewrite_history(out, history)
 
-    last_epoch = config.epochs if stop_after is None else min(config.epochs, stop_after)
+    last_epoch = config.total_epochs if stop_after is None else min(config.total_epochs, stop_after)
     metrics: dict[str, Any] = {}
     final: dict[str, EvalStats] = {}  # eval set -> the last epoch's evaluation, with per-image predictions
     if history:  # resumed: a checkpoint of the last epoch already holds the final metrics
         metrics = _final_metrics(config, history[-1], ctx, prior_seconds, restarts, epochs_done=len(history))
     for epoch in range(start_epoch, last_epoch):
-        scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included
+        scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included; min_lr past `epochs` (cool-down)
         lr = optimizer.param_groups[0]["lr"]
         data_mod.set_sampler_epoch(sampler, config, epoch)
         loader_gen.manual_seed(derive_seed(config.seed_aug, epoch, ctx.rank))
-        per_image = epoch + 1 == config.epochs
+        per_image = epoch + 1 == config.total_epochs
         stats = train_one_epoch(
             model=train_model, loader=train_loader, optimizer=optimizer, loss_fn=loss_fn, mixup=mixup,
             scaler=scaler, aug_rng=aug_rng, ctx=ctx, epoch=epoch, amp=amp, channels_last=channels_last,
             max_steps=config.max_steps,
         )
+        if ctx.world_size > 1:  # every rank evaluates its share with the same BN statistics
+            distribute_bn(model, ctx.world_size, reduce=True)
         val, real = evaluate(model=model, loader=val_loader, ctx=ctx, amp=amp, channels_last=channels_last,
                              num_classes=splits.num_classes, real_labels=_real_labels(config, splits.val, ctx),
                              per_image=per_image)
@@ -153,7 +161,7 @@ def train(
         if report is not None:
             report(dict(metrics), state_dir)
 
-    completed = len(history) >= config.epochs
+    completed = len(history) >= config.total_epochs
     if out is not None and completed:  # before metrics.json: a finished run always has its predictions
         if not final:  # resumed after the last epoch: the final weights give the same predictions again
             final = {name: evaluate(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
@@ -177,7 +185,13 @@ def _wrap_ddp(model: torch.nn.Module, ctx: Dist) -> torch.nn.Module:
     if ctx.world_size == 1:
         return model
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    # As timm's train.py with --dist-bn reduce: each rank keeps its own BN statistics during
+    # the epoch (no broadcast from rank 0 at every forward); they are averaged before evaluation.
+    # torch 2.14 renamed the switch (and deprecated the old name); torch>=2.4 is supported.
+    ddp = torch.nn.parallel.DistributedDataParallel
+    no_sync = ({"forward_sync_buffers": False} if "forward_sync_buffers" in inspect.signature(ddp).parameters
+               else {"broadcast_buffers": False})
+    return ddp(model, device_ids=ids, **no_sync)
 
 
 def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
@@ -185,14 +199,19 @@ def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
     if found is None:
         raise ConfigError(f"no checkpoint found in {path}; expected {path}/checkpoints/epoch_XXXX/state.pt")
     state = ckpt.load_checkpoint(found)
-    saved = {k: v for k, v in state["config"].items() if k not in EXECUTION_FIELDS}
-    now = {k: v for k, v in config.to_dict().items() if k not in EXECUTION_FIELDS}
-    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    diff = config_differences(state["config"], config.to_dict())
     if diff:
         raise ConfigError(
-            f"checkpoint {found} was trained with a different config ({', '.join(diff)}); resume with the same settings"
+            f"checkpoint {found} was trained with a different config: {'; '.join(diff)}. Resume with the "
+            f"stored settings (python -m trainer --resume DIR alone uses them), or start a new run"
         )
     return state
+
+
+def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """``field: checkpoint X, given Y`` for every field outside :data:`EXECUTION_FIELDS` that differs."""
+    names = sorted((set(saved) | set(now)) - set(EXECUTION_FIELDS))
+    return [f"{k}: checkpoint {saved.get(k)!r}, given {now.get(k)!r}" for k in names if saved.get(k) != now.get(k)]
 
 
 def _save(out, config, ctx, epoch, model, optimizer, scheduler, scaler, aug_rng, history, train_seconds, restarts):
@@ -224,7 +243,7 @@ def _final_metrics(config: TrainConfig, row: dict[str, Any], ctx: Dist, seconds:
     metrics = {k: v for k, v in row.items() if k not in ("lr", "epoch_seconds", "images_per_second")}
     metrics.update(
         epochs_done=epochs_done, restarts=restarts, train_hours=seconds / 3600.0, n_workers=ctx.world_size,
-        device=_device_name(ctx), peak_mem_gb=_peak_mem_gb(ctx), done=epochs_done >= config.epochs,
+        device=_device_name(ctx), peak_mem_gb=_peak_mem_gb(ctx), done=epochs_done >= config.total_epochs,
     )
     return metrics
 
@@ -255,7 +274,7 @@ def _rewrite_history(out: Path, history: list[dict[str, Any]]) -> None:
 
 def _progress_line(config: TrainConfig, row: dict[str, Any]) -> str:
     return (
-        f"epoch {row['epoch']:>4}/{config.epochs}  lr {row['lr']:.2e}  train_loss {row['train_loss']:.4f}  "
+        f"epoch {row['epoch']:>4}/{config.total_epochs}  lr {row['lr']:.2e}  train_loss {row['train_loss']:.4f}  "
         f"top1 {row['top1']:6.2f}  top5 {row['top5']:6.2f}  {row['images_per_second']:8.1f} img/s  "
         f"{row['epoch_seconds']:6.1f} s"
     )

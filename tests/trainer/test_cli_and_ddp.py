@@ -10,6 +10,10 @@ import pytest
 import torch
 
 from tests.trainer.helpers import assert_same_weights, final_weights, run, tiny_config
+from trainer.checkpoint import find_checkpoint, load_checkpoint
+from trainer.config import TrainConfig
+from trainer.data import build_datasets
+from trainer.model import create_model
 
 TINY_ARGS = ["--recipe", "a2", "--seed", "0", "--epochs", "2", "--warmup-epochs", "1", "--max-steps", "2",
              "--batch-size", "16"]
@@ -33,12 +37,13 @@ def test_cli_run_writes_the_run_folder(tmp_path):
     assert (tmp_path / "checkpoints" / "epoch_0002" / "state.pt").is_file()
 
 
-def test_cli_stop_and_resume(tmp_path):
+def test_cli_stop_and_resume_with_the_folder_alone(tmp_path):
     assert cli(*TINY_ARGS, "--out", str(tmp_path), "--stop-after", "1").returncode == 0
     assert not (tmp_path / "metrics.json").exists()
-    out = cli(*TINY_ARGS, "--out", str(tmp_path), "--resume", str(tmp_path))
+    out = cli("--resume", str(tmp_path))  # stored config, writes into the same folder
     assert out.returncode == 0, out.stderr
-    assert "resumed from" in out.stdout and json.loads((tmp_path / "metrics.json").read_text())["restarts"] == 1
+    assert "resumed from" in out.stdout and "epoch    2/2" in out.stdout
+    assert json.loads((tmp_path / "metrics.json").read_text())["restarts"] == 1
 
 
 @pytest.mark.slow
@@ -58,3 +63,34 @@ def test_torchrun_two_workers_trains_and_resumes_bit_exactly(tmp_path):
     assert_same_weights(final_weights(tmp_path / "part"), final_weights(tmp_path / "full"))
     state = torch.load(Path(tmp_path / "full" / "checkpoints" / "epoch_0003" / "state.pt"), weights_only=False)
     assert len(state["rng"]) == 2 and state["world_size"] == 2
+
+
+def evaluate_alone(run_dir: Path) -> tuple[float, float]:
+    """Top-1 and mean cross-entropy of the newest checkpoint in ``run_dir``, one process, plain torch."""
+    state = load_checkpoint(find_checkpoint(run_dir))
+    config = TrainConfig.from_dict(state["config"])
+    val = build_datasets(config).val
+    model = create_model(config, num_classes=10)
+    model.load_state_dict(state["model"])
+    model.eval()
+    hits = loss = 0.0
+    with torch.no_grad():
+        for x, y in torch.utils.data.DataLoader(val, batch_size=64):
+            logits = model(x)
+            hits += (logits.argmax(1) == y).sum().item()
+            loss += torch.nn.functional.cross_entropy(logits, y, reduction="sum").item()
+    return 100.0 * hits / len(val), loss / len(val)
+
+
+@pytest.mark.slow
+def test_torchrun_rank0_checkpoint_alone_gives_the_reported_metrics(tmp_path):
+    # BN running statistics are averaged over ranks before evaluation (timm's --dist-bn reduce);
+    # without it each rank evaluates its half of the images with its own statistics, and the
+    # checkpoint (rank 0's) re-evaluates differently from the reported number.
+    out = cli(*TINY_ARGS, "--epochs", "3", "--max-steps", "4", "--seed", "2", "--out", str(tmp_path), torchrun=2)
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n_workers"] == 2
+    top1, loss = evaluate_alone(tmp_path)
+    assert top1 == metrics["top1"]
+    assert loss == pytest.approx(metrics["eval_loss"], rel=1e-6)

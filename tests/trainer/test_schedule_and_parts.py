@@ -47,7 +47,8 @@ def test_full_recipe_schedule_equals_timm(recipe, image_folder):
         ours.append(optimizer.param_groups[0]["lr"])
     assert ours == timm_lr_per_epoch(config.epochs, 5, config.lr, config.warmup_lr, config.min_lr)
     # hand-computed: after warm-up timm's cosine runs over all epochs (no warm-up prefix)
-    assert ours[5] == pytest.approx(0.5 * config.lr * (1 + math.cos(math.pi * 5 / config.epochs)), rel=1e-12)
+    cosine = 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * 5 / config.epochs))
+    assert ours[5] == pytest.approx(config.min_lr + cosine, rel=1e-12)
 
 
 def test_lamb_keeps_timm_gradient_clip_unless_turned_off(image_folder):

@@ -199,7 +199,8 @@ def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
     if found is None:
         raise ConfigError(f"no checkpoint found in {path}; expected {path}/checkpoints/epoch_XXXX/state.pt")
     state = ckpt.load_checkpoint(found)
-    diff = config_differences(state["config"], config.to_dict())
+    # a field added since the checkpoint was written counts as its default (what that run did)
+    diff = config_differences(TrainConfig.from_dict(state["config"]).to_dict(), config.to_dict())
     if diff:
         raise ConfigError(
             f"checkpoint {found} was trained with a different config: {'; '.join(diff)}. Resume with the "

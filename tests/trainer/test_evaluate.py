@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import analysis
+from analysis.paired import compare_paired
 from tests.trainer.helpers import run, tiny_config
 from trainer.checkpoint import list_checkpoints
 from trainer.errors import ConfigError
@@ -49,6 +50,12 @@ def test_own_setting_reproduces_the_final_metrics_and_predictions_and_draws_no_r
     assert (other.crop_pct, other.test_res, other.n_val) == (1.0, config.test_res, metrics["n_val"])
     np.testing.assert_array_equal(other.targets, own.targets)  # the same images, in the same order
     assert other.top1 == pytest.approx(100 * np.mean(other.preds == other.targets), abs=1e-9)
+
+    # a real (one-trial) evaluations table goes straight into the paired analysis
+    table = pd.DataFrame([{**e.row(), "trial_id": out.name, "recipe": config.recipe, "status": "TERMINATED"}
+                          for e in (own, other)])
+    paired = compare_paired(table, baseline=config.crop_pct).iloc[0]
+    assert (paired["n_pairs"], paired["diff"], paired["verdict"]) == (1, other.top1 - own.top1, "not_resolvable")
 
 
 def test_command_line_prints_one_json_row_per_evaluation_and_writes_the_contract(trained, tmp_path, capsys):

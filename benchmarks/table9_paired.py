@@ -150,7 +150,7 @@ def main() -> None:
     comparisons = compare_paired(crop_only, factor="crop_pct", baseline=0.95, within=["recipe"])
     table = format_table9_paired(crop_only, comparisons, factor="crop_pct", baseline=0.95)
     fig = plot_test_res(evaluations[np.isclose(evaluations.crop_pct, own.crop_pct)])
-    save_figure(fig, Path(args.out).with_name("fig4_test_res"))
+    save_figure(fig, Path(f"{args.out}_fig4"))
 
     train_total_before = 10 * 4 * sum(r["run_seconds"] for r in recipes.values())
     train_total_after = 10 * sum(r["run_seconds"] for r in recipes.values())

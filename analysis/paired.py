@@ -118,7 +118,10 @@ def paired_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
     w = w_p = nan
     method = "none (no non-zero difference)"
     signed = 0.0
-    if nz:
+    if nz and n == 1:  # one pair: its two sign flips are equally extreme (scipy needs two)
+        w, w_p, method = 0.0, 1.0, "exact (all sign flips)"
+        signed = float(np.sign(d[0]))
+    elif nz:
         ranks = stats.rankdata(np.abs(d[d != 0]))
         signed = float(np.sum(np.sign(d[d != 0]) * ranks))
         exact = n <= EXACT_UP_TO
@@ -385,7 +388,7 @@ def plot_test_res(
             ax.plot(mean.index, mean.to_numpy(), color=c, lw=2.4, marker="o", ms=5, zorder=3)
             best = mean.idxmax()
             ax.annotate(f"mean peaks at {_fmt(best)} px", (best, mean.max()), textcoords="offset points", xytext=(0, 8),
-                        ha="center", fontsize=8, color=c)
+                        ha="center", fontsize=8, color=c, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1), zorder=4)
             if "train_res" in g.columns:
                 for res in _sorted_unique(g["train_res"].dropna()):
                     ax.axvline(res, color="0.3", ls=":", lw=1.3, zorder=1)

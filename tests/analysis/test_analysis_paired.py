@@ -138,3 +138,14 @@ def test_figure4_draws_a_line_per_seed_the_mean_and_the_train_resolution():
         assert any(list(ln.get_xdata()) == [32, 32] for ln in lines)  # train resolution
     with pytest.raises(AnalysisError, match="one crop_pct at a time"):
         plot_test_res(table)
+
+
+def test_a_group_without_pairs_or_with_one_pair_is_not_resolvable_and_says_why():
+    table = evaluations(n_seeds=4, recipes=("a1", "a2"))
+    table = table[~((table.recipe == "a2") & (table.crop_pct == 0.95))]
+    out = compare_paired(table)
+    a2 = out[out.recipe == "a2"]
+    assert (a2["n_pairs"] == 0).all() and (a2["n_unpaired"] == 4).all() and (a2["verdict"] == "not_resolvable").all()
+    assert "no trial is evaluated at both; 4 trial(s) evaluated at only one" in a2["sentence"].iloc[0]
+    one = compare_paired(evaluations(n_seeds=1)).iloc[0]
+    assert (one["n_pairs"], one["wilcoxon_p"], one["verdict"]) == (1, 1.0, "not_resolvable")

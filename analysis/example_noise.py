@@ -22,9 +22,12 @@ evaluation, ``A_t = mean_i C[t, i]`` trial t's top-1, ``p̂_i = mean_t C[t, i]``
   ``Var(A_D)``. It can be negative by chance; it is reported as computed (a reader's text
   may floor it at 0, the number never is).
 
-Everything above is a function of the k x k Gram matrix ``C C^T`` (images both trials got
-right), so the bootstrap over trials for the CI of ``distribution_var`` costs O(k^2) per
-resample, also for ImageNet-sized sets.
+The CI of ``distribution_var`` is the chi-square interval (k-1 degrees of freedom) of
+``observed_var`` minus ``independent_example_var``, times n/(n-1): each trial's top-1 is a
+mean over n images, close to Gaussian, and the independent-example part, averaged over n
+images, is known far more precisely than the variance of k trials. Simulated coverage
+(docs/analysis/per_image_noise.md) is 0.90-0.97 from 5 to 50 trials, where a bootstrap over
+trials covered 0.70 at 5 trials and 0.85 at 10.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from .predictions import EVALUATION_KEY, as_correctness, correctness_matrix, val
 
 #: Percent points: top-1 is reported in percent, so variances are in points squared.
 _PCT = 100.0
-#: Bootstrap resamples handed to the statistic at once (bounds memory: batch x k x k floats).
+#: Bootstrap resamples handed to the statistic at once (bounds memory: batch x n floats).
 _BATCH = 256
 #: Above this many images the image bootstraps use percentile CIs: BCa's jackknife costs O(n^2).
 _BCA_MAX_IMAGES = 5000
@@ -101,26 +104,6 @@ class ImageBootstrapDifference:
         return bool(low > 0 or high < 0)
 
 
-def _gram(correct: np.ndarray) -> np.ndarray:
-    x = correct.astype(np.float64)
-    return x @ x.T
-
-
-def _from_gram(gram: np.ndarray, n: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(observed_var, independent_example_var, distribution_var), fractions², for trial index rows ``idx``.
-
-    ``idx`` has shape (..., k'): each row a multiset of trials (a bootstrap resample or all of them).
-    """
-    k = idx.shape[-1]
-    acc = np.diagonal(gram)[idx] / n
-    observed = acc.var(axis=-1, ddof=1)
-    s1 = n * acc.mean(axis=-1)  # sum_i p̂_i
-    s2 = gram[idx[..., :, None], idx[..., None, :]].sum(axis=(-2, -1)) / k**2  # sum_i p̂_i²
-    independent = k / (k - 1) * (s1 - s2) / n**2
-    distribution = n / (n - 1) * (observed - independent)
-    return observed, independent, distribution
-
-
 def example_noise_components(
     correct: Any,
     confidence: float = 0.95,
@@ -132,56 +115,36 @@ def example_noise_components(
     ``correct``: (trials x images) correctness of one configuration's trials on the same
     images. Returns :class:`ExampleNoise`: ``observed_var``, ``independent_example_var``
     (finite-trial corrected), ``distribution_var`` (unbiased for the variance on the test
-    distribution; may be negative) with a BCa bootstrap CI over trials, and
-    ``test_sampling_std`` (bootstrap over images of the mean top-1). See the module note.
-    NaN fields carry the reason in ``note`` (fewer than 2 trials, or 2 images).
+    distribution; may be negative) with a chi-square CI, and ``test_sampling_std``
+    (bootstrap over images of the mean top-1). See the module note. NaN fields carry the
+    reason in ``note`` (fewer than 2 trials or 2 images).
     """
     c = as_correctness(correct, "correct")
     k, n = c.shape
     p_hat = c.mean(axis=0)
     mean_top1 = _PCT * float(p_hat.mean())
-    notes = []
     nan = math.nan
     observed = independent = distribution = nan
     ci = Interval(nan, nan)
+    note = ""
     if k >= 2 and n >= 2:
-        gram = _gram(c)
-        o, i, d = _from_gram(gram, n, np.arange(k))
-        observed, independent, distribution = (_PCT**2 * float(v) for v in (o, i, d))
-        if k >= 3:
-            ci, ci_note = _trial_bootstrap_ci(gram, n, k, confidence, n_resamples, random_state)
-            notes += [ci_note] if ci_note else []
-        else:
-            notes.append("the CI of distribution_var needs at least 3 trials")
+        observed = _PCT**2 * float(c.mean(axis=1).var(ddof=1))
+        independent = _PCT**2 * k / (k - 1) * float(np.sum(p_hat * (1 - p_hat))) / n**2
+        scale = n / (n - 1)
+        distribution = scale * (observed - independent)
+        chi2 = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], k - 1)
+        low, high = (k - 1) * observed / chi2
+        ci = Interval(scale * (low - independent), scale * (high - independent))
     else:
-        notes.append("variances need at least 2 trials and 2 images")
-    test_std = _image_bootstrap(p_hat, confidence, n_resamples, random_state)[0].standard_error * _PCT if n >= 2 else nan
+        note = "variances need at least 2 trials and 2 images"
+    test_std = nan
+    if n >= 2:
+        test_std = _PCT * _image_bootstrap(p_hat, confidence, n_resamples, random_state)[0].standard_error
     return ExampleNoise(
         n_trials=k, n_images=n, mean_top1=mean_top1, observed_var=observed,
         independent_example_var=independent, distribution_var=distribution, distribution_var_ci=ci,
-        test_sampling_std=float(test_std), confidence_level=confidence, note="; ".join(notes),
+        test_sampling_std=float(test_std), confidence_level=confidence, note=note,
     )
-
-
-def _trial_bootstrap_ci(gram, n, k, confidence, n_resamples, random_state) -> tuple[Interval, str]:
-    """BCa CI of distribution_var, resampling trials (falls back to percentile if BCa is undefined)."""
-
-    def statistic(idx, axis=-1):
-        return _PCT**2 * _from_gram(gram, n, np.moveaxis(idx, axis, -1).astype(np.intp))[2]
-
-    note = ""
-    for method in ("BCa", "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.bootstrap(
-                (np.arange(k),), statistic, vectorized=True, n_resamples=n_resamples, batch=_BATCH,
-                confidence_level=confidence, method=method, **rng_kwargs(random_state),
-            )
-        low, high = res.confidence_interval
-        if np.isfinite(low) and np.isfinite(high):
-            return Interval(float(low), float(high)), note
-        note = "BCa undefined for these trials; percentile CI of distribution_var"
-    return Interval(math.nan, math.nan), "the bootstrap CI of distribution_var is undefined (all trials alike)"
 
 
 def _image_bootstrap(values: np.ndarray, confidence: float, n_resamples: int, random_state):
@@ -274,7 +237,7 @@ def example_noise(
     ``independent_example_var`` (Σ p̂_i(1-p̂_i)/n² with the finite-trial correction,
     points²), ``distribution_var`` (observed minus the independent-example part, scaled by
     n/(n-1): unbiased for the variance on the test distribution, points², not floored at 0)
-    with ``distribution_var_ci_low``/``_high`` (BCa bootstrap over trials),
+    with ``distribution_var_ci_low``/``_high`` (chi-square interval, see the module note),
     ``test_sampling_std`` (bootstrap over images of the mean top-1, points) and ``note``
     (why a value is NaN). Cites Jordan, arXiv 2304.01910; see the module note for the
     estimator.
@@ -283,11 +246,13 @@ def example_noise(
     bys = as_list(by)
     if bys:
         if results is None:
-            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) to supply them.")
+            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) "
+                                "to supply them.")
         require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
         clash = [c for c in bys if c in EVALUATION_KEY]
         if clash:
-            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; drop them from by=.")
+            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; "
+                                "drop them from by=.")
         config = results.loc[:, ["trial_id", *bys]].astype({"trial_id": "string"}).drop_duplicates("trial_id")
         missing = sorted(set(preds["trial_id"]) - set(config["trial_id"]))
         if missing:

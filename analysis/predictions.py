@@ -19,6 +19,7 @@ by dtype.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -100,15 +101,42 @@ def validate_predictions(df: pd.DataFrame, what: str = "the predictions table") 
     return out
 
 
-def correctness_matrix(predictions: pd.DataFrame, what: str = "this evaluation") -> pd.DataFrame:
+def correctness_matrix(
+    predictions: pd.DataFrame,
+    trial_ids: Iterable[str] | None = None,
+    eval_set: str | None = None,
+    crop_pct: float | None = None,
+    test_res: int | None = None,
+    what: str = "this evaluation",
+) -> pd.DataFrame:
     """Trials x images boolean matrix (index ``trial_id``, columns ``image``) of one evaluation.
 
-    ``predictions`` must hold one evaluation (one eval_set, crop_pct, test_res) of any number
-    of trials; every trial must have been scored on the same images, else the per-image
-    rates would mix different test sets (:class:`AnalysisError` names the trials).
+    The rows of ``predictions`` are first narrowed to ``trial_ids`` and to the given
+    ``eval_set``/``crop_pct``/``test_res`` (None: any); what remains must be one evaluation
+    (one eval_set, crop_pct, test_res), and every trial must have been scored on the same
+    images, else the per-image rates would mix test sets (:class:`AnalysisError` says which).
+    Feed two of these to :func:`analysis.paired_image_bootstrap`.
     """
-    require_columns(predictions, ("trial_id", "image", "correct"), what)
-    wide = predictions.pivot(index="trial_id", columns="image", values="correct")
+    require_columns(predictions, ("trial_id", "image", "correct", *EVALUATION_KEY), what)
+    keep = np.ones(len(predictions), dtype=bool)
+    if trial_ids is not None:
+        wanted = [str(t) for t in trial_ids]
+        missing = sorted(set(wanted) - set(predictions["trial_id"].astype(str)))
+        if missing:
+            raise AnalysisError(f"{what}: no predictions for trials {', '.join(missing[:5])}; were they run with "
+                                "a trainer that writes predictions.parquet, and gathered?")
+        keep &= predictions["trial_id"].astype(str).isin(wanted).to_numpy()
+    for col, value in (("eval_set", eval_set), ("crop_pct", crop_pct), ("test_res", test_res)):
+        if value is not None:
+            keep &= np.isclose(predictions[col], value) if col == "crop_pct" else (predictions[col] == value).to_numpy()
+    rows = predictions.loc[keep]
+    evaluations = rows.loc[:, list(EVALUATION_KEY)].drop_duplicates()
+    if len(evaluations) != 1:
+        found = "; ".join(", ".join(f"{c}={v}" for c, v in zip(EVALUATION_KEY, e))
+                          for e in evaluations.itertuples(index=False))
+        raise AnalysisError(f"{what}: expected the rows of one evaluation, found {len(evaluations)} "
+                            f"({found or 'none'}); pass eval_set=, crop_pct=, test_res= to pick one.")
+    wide = rows.pivot(index="trial_id", columns="image", values="correct")
     if wide.isna().to_numpy().any():
         short = wide.index[wide.isna().any(axis=1)].tolist()
         raise AnalysisError(

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -145,22 +144,17 @@ def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None
     rows; ``analysis.load_predictions`` reads it. ``trial_id`` is set from the manifest
     (the trainer writes its run folder's name there).
     """
-    from trainer.predictions import PREDICTIONS_FILE
+    from trainer.predictions import PREDICTIONS_FILE, with_trial_id, write_predictions
 
-    fs = exp.store.fs
     for trial_id, f in files.items():
-        src = fs.get_file_info(exp.store.path(trial_id, PREDICTIONS_FILE))
+        src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS_FILE))
         if f.status != TERMINATED or src.type != pafs.FileType.File:
             continue
         dest = exp.root / PREDICTIONS_FILE / f"{trial_id}.parquet"
         if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
             continue
-        table = pq.read_table(src.path, filesystem=fs)
-        table = table.set_column(0, "trial_id", pa.array([trial_id] * table.num_rows, type=table.schema.field(0).type))
-        buf = pa.BufferOutputStream()
-        pq.write_table(table, buf)
         dest.parent.mkdir(exist_ok=True)
-        atomic_write_bytes(dest, buf.getvalue().to_pybytes())
+        write_predictions(dest, with_trial_id(pq.read_table(src.path, filesystem=exp.store.fs), trial_id))
 
 
 def write_frame(df: pd.DataFrame, path: Path) -> None:

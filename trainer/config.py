@@ -206,6 +206,16 @@ def validate(config: TrainConfig) -> None:
         raise ConfigError(f"unknown model {config.model!r}: not a timm model name{hint}")
     _check_optimizer(config.opt)
     _check_auto_augment(config.auto_augment)
+    _check_eval_set_names([name for name, _ in config.eval_sets])
+
+
+def _check_eval_set_names(names: list[str]) -> None:
+    """Extra sets name columns (``top1_<name>``) and predictions rows: unique, and not the main set's."""
+    taken = {"val", "real"}  # the main set in predictions.parquet; ImageNet-ReaL's top1_real
+    clash = sorted({n for n in names if n in taken or names.count(n) > 1})
+    if clash:
+        raise ConfigError(f"evaluation set name(s) {', '.join(clash)} repeat or are reserved (val, real); "
+                          "give each --eval-set its own NAME")
 
 
 def _check_optimizer(name: str) -> None:

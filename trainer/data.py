@@ -208,6 +208,10 @@ def eval_loader(config: TrainConfig, dataset, world_size: int, rank: int) -> Dat
 
     Padding (as ``DistributedSampler`` does) would count some images twice; summing exact
     counts over workers gives the same metrics at any worker count.
+
+    The loader has its own generator: without one, every pass draws its worker base seed
+    from torch's global generator, which drop-path also uses, so adding an evaluation set
+    changed training. Evaluation transforms are deterministic; the seed only feeds workers.
     """
     indices = list(range(rank, len(dataset), world_size))
     return DataLoader(
@@ -216,4 +220,5 @@ def eval_loader(config: TrainConfig, dataset, world_size: int, rank: int) -> Dat
         shuffle=False,
         num_workers=config.workers,
         drop_last=False,
+        generator=torch.Generator().manual_seed(0),
     )

@@ -97,9 +97,20 @@ def prediction_table(trial_id: str, sets: Sequence[SetPredictions]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)
 
 
+def with_trial_id(table: pa.Table, trial_id: str) -> pa.Table:
+    """``table`` with every row's ``trial_id`` set to ``trial_id`` (the gatherer's manifest id)."""
+    column = pa.array([trial_id] * table.num_rows, type=PREDICTION_SCHEMA.field("trial_id").type)
+    return table.set_column(table.schema.get_field_index("trial_id"), "trial_id", column)
+
+
 def write_predictions(path: Path, table: pa.Table) -> None:
-    """Write ``table`` to ``path`` atomically (a dot-named temporary file, then a rename)."""
+    """Write ``table`` to ``path`` atomically (serialised in memory, a dot-named temporary file, a rename)."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
+    with open(tmp, "wb") as fh:
+        fh.write(buf.getvalue().to_pybytes())
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -41,7 +41,8 @@ def _targets(config, name_or_val="val"):
 
 
 def test_tiny_run_writes_every_image_of_every_set(tmp_path):
-    config = tiny_config(epochs=2, seed=1, eval_sets=(("again", str(data_mod.data_root(tiny_config()))),))
+    digits = str(data_mod.data_root(tiny_config()))
+    config = tiny_config(epochs=1, warmup_epochs=0, seed=1, eval_sets=(("again", digits),))
     result = run(config, tmp_path / "trial_a")
     preds = analysis.load_predictions(tmp_path / "trial_a")
     assert set(preds.trial_id) == {"trial_a"}  # the run folder's name
@@ -102,3 +103,11 @@ def test_two_rank_predictions_are_in_image_order(tmp_path):
     # before evaluation) makes them equal, and this line can become exact.
     assert np.mean(preds.pred.to_numpy()[1::2] == expected[1::2]) >= 0.95
     shutil.rmtree(tmp_path / "ddp", ignore_errors=True)
+
+
+@pytest.mark.parametrize("names", [("val",), ("v2", "v2"), ("real",)])
+def test_eval_set_names_must_not_collide(names):
+    from trainer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reserved"):
+        tiny_config(eval_sets=tuple((n, "/tmp") for n in names))

@@ -91,14 +91,25 @@ def build_datasets(config: TrainConfig) -> DataSplits:
     root = data_root(config)
     classes = check_image_folder(root)
     class_map = {name: i for i, name in enumerate(classes)}
-    cache = config.cache_images
-    train = StrictImageDataset(str(root / "train"), cache, class_map=class_map, transform=train_transform(config))
-    val = StrictImageDataset(str(root / "val"), cache, class_map=class_map, transform=eval_transform(config))
+    train = StrictImageDataset(str(root / "train"), config.cache_images, class_map=class_map,
+                               transform=train_transform(config))
+    val, extra = build_eval_datasets(config, root, classes)
+    return DataSplits(train=train, val=val, extra=extra, num_classes=len(classes), root=root)
+
+
+def build_eval_datasets(
+    config: TrainConfig, root: Path, classes: list[str]
+) -> tuple[StrictImageDataset, tuple[tuple[str, StrictImageDataset], ...]]:
+    """The validation set and each extra evaluation set (``config.eval_sets``), with the
+    evaluation transform; also used alone to re-evaluate a finished run (:mod:`trainer.evaluate`)."""
+    class_map = {name: i for i, name in enumerate(classes)}
+    val = StrictImageDataset(str(root / "val"), config.cache_images, class_map=class_map,
+                             transform=eval_transform(config))
     extra = []
     for name, path in config.eval_sets:
         folder = check_eval_set(name, path, classes)
         extra.append((name, StrictImageDataset(str(folder), class_map=class_map, transform=eval_transform(config))))
-    return DataSplits(train=train, val=val, extra=tuple(extra), num_classes=len(classes), root=root)
+    return val, tuple(extra)
 
 
 def train_transform(config: TrainConfig):

@@ -16,10 +16,15 @@ import importlib
 from typing import Any
 
 #: Public submodules.
-_SUBMODULES = ("conclusions", "sections", "synthetic", "sequential")
+_SUBMODULES = ("conclusions", "sections", "synthetic", "sequential", "paired")
 
 #: Public name -> the submodule that defines it.
 _EXPORTS = {
+    "compare_paired": "paired",
+    "paired_test": "paired",
+    "PairedTest": "paired",
+    "format_table9_paired": "paired",
+    "plot_test_res": "paired",
     "N_RESAMPLES": "_common",
     "AnalysisError": "_common",
     "split_usable": "_common",

@@ -55,11 +55,10 @@ from ._common import (
     require_columns,
     split_usable,
 )
+from .comparison import VERDICTS
 from .plots import _COLORS, _STYLE, _excluded_note, _metric_label
 from .tables import Table, _mean_std, _num, latex, markdown
 
-#: Verdicts of a comparison, as in the statistics module (A = the level, B = the baseline).
-VERDICTS = ("a_better", "b_better", "within_seed_noise", "not_resolvable")
 #: Columns that change evaluation only; the ones that are not the factor are held fixed.
 EVAL_ONLY_COLUMNS = ("eval_set", "crop_pct", "test_res")
 #: Up to this many pairs the signed-rank p-value enumerates all 2^n sign flips.

@@ -32,11 +32,12 @@ from trainer.checkpoint import (CHECKPOINTS_DIR, STATE_FILE, checkpoint_epoch, c
                                 list_checkpoints)
 from trainer.files import atomic_write_bytes
 
-#: Files the trainer writes into its run folder (names from trainer.run; checkpoints from trainer.checkpoint).
-CONFIG, HISTORY, METRICS = "config.json", "history.jsonl", "metrics.json"
+#: Files the trainer writes into its run folder (names from trainer.run and trainer.predictions;
+#: checkpoints from trainer.checkpoint).
+CONFIG, HISTORY, METRICS, PREDICTIONS = "config.json", "history.jsonl", "metrics.json", "predictions.parquet"
 #: Files the sweep adds to a trial folder.
 ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
-_SMALL_FILES = (CONFIG, HISTORY, METRICS, LOG)
+_SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)
 
 TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
 

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from trainer.distributed import Dist, all_gather
 from trainer.files import atomic_write_bytes
+
+if TYPE_CHECKING:  # torch stays out of the driver's file-only commands (`rsb-sweep results`)
+    from trainer.distributed import Dist
 
 #: File name inside a run folder.
 PREDICTIONS_FILE = "predictions.parquet"
@@ -66,6 +68,8 @@ def gather_in_image_order(local: np.ndarray, indices: Sequence[int], ctx: Dist) 
     ``indices`` are this rank's dataset indices; the ranks' shares must cover 0..N-1 exactly
     once (no padding), which is checked.
     """
+    from trainer.distributed import all_gather
+
     parts = all_gather((np.asarray(indices, dtype=np.int64), np.asarray(local)), ctx)
     idx = np.concatenate([p[0] for p in parts])
     values = np.concatenate([p[1] for p in parts])

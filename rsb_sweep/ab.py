@@ -174,11 +174,13 @@ def _with_end(settings: AbSettings, end: int) -> AbSettings:
 
 def spec_of(exp: "Experiment") -> "SweepSpec":
     """The experiment's :class:`SweepSpec`, rebuilt from its manifest (to expand the next wave)."""
+    from rsb_sweep.fields import coerce
     from rsb_sweep.spec import SeedAxis, SweepSpec
 
     d = exp.manifest["spec"]
     s = d["seeds"]
-    return SweepSpec(name=d["name"], recipe=d["recipe"], data=d["data"], overrides=d["overrides"],
+    overrides = {k: coerce(k, v) for k, v in d["overrides"].items()}  # JSON lists back to the fields' types
+    return SweepSpec(name=d["name"], recipe=d["recipe"], data=d["data"], overrides=overrides,
                      seeds=SeedAxis(n=s["n"], start=s["start"], vary=tuple(s["vary"])), description=d["description"],
                      source=d["source"])
 

@@ -64,9 +64,10 @@ class AbSettings:
         return self.a if name == "a" else self.b
 
     def name(self, arm: str) -> str:
-        """``A (lr=0.005)``: the arm's label in sentences and figures."""
+        """``A [lr=0.005]``: the arm's label in sentences and figures (no parentheses: the verdict
+        sentence puts its interval in them)."""
         fields = ", ".join(f"{k}={_text(v)}" for k, v in self.arm(arm).items())
-        return f"{arm.upper()} ({fields})"
+        return f"{arm.upper()} [{fields}]"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -197,6 +198,8 @@ def arm_values(results: "pd.DataFrame", trials: list[Mapping[str, Any]], metric:
     """The arms' metric over the first ``n`` seeds, in seed order (NaN where a trial did not finish)."""
     import numpy as np
 
+    if metric not in results.columns:  # an extra set's column appears with its first finished trial
+        return np.full(n, math.nan), np.full(n, math.nan)
     value = dict(zip(results["trial_id"], results[metric].where(results["status"] == "TERMINATED")))
     seeds = _seeds(trials)[:n]
     out = []

@@ -99,6 +99,8 @@ def test_arms_that_differ_only_in_evaluation_are_refused_with_exit_2_naming_eval
     assert res.exit_code == ExitStatus.USAGE
     assert "differ only in crop_pct, test_res" in res.output and "evaluation axes" in res.output
     assert not (tmp_path / "x").exists()  # nothing was written
+    helptext = " ".join(CliRunner().invoke(main, ["ab", "--help"]).output.split())
+    assert "Exit status: 0 every trial finished, whatever the verdict" in helptext and "1 some trial failed" in helptext
     ok = CliRunner().invoke(main, ["ab", "--a", "lr=1e-2", "--b", "lr=1e-3", "--wave", "3", *FAST, "--dry-run"])
     assert ok.exit_code == 0, ok.output
     assert [l.strip() for l in ok.output.splitlines() if "-arm" in l] == [

@@ -330,7 +330,7 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             doc = decide(outcome.results, exp.trials, settings)
             write_decision(exp, doc)
             if not options.quiet:
-                console.print(describe(doc), highlight=False)
+                console.print(describe(doc), highlight=False, markup=False)
             done = settings.wave_ends[-1] if settings.wave_ends else 0
             unfinished = outcome.counts["RUNNING"] + outcome.counts["PENDING"]
             if unfinished or doc["decision"] != "running" or failed - failed_before or done >= settings.max_seeds:

@@ -439,7 +439,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
         from rsb_sweep.ab import DECISION_FILE
 
         console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
-                      highlight=False)
+                      highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
     if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")

@@ -190,6 +190,8 @@ def test_ab_on_ray_interrupted_resumed_status_and_report(tmp_path):
     doc = json.loads((exp / "decision.json").read_text())
     assert doc["decision"] != "running" and [l["n"] for l in doc["looks"]] == [2, 4]
     assert f"decision: {doc['decision']}" in resumed.stdout and len(manifest(exp)["trials"]) == 8
+    assert doc["sentence"] in " ".join(resumed.stdout.split())  # printed as is (arm labels hold brackets)
+    assert "A [lr=0.01]" in doc["sentence"] and "B [lr=1e-05]" in doc["sentence"]
     df = results(exp)
     assert (df["status"] == "TERMINATED").all() and len(df) == 8
 

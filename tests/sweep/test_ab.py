@@ -143,6 +143,10 @@ def test_the_loop_stops_at_the_first_decided_look_and_writes_every_look(tmp_path
     said = report["conclusions"]["stopping_path"]
     assert said[0] == doc["sentence"] and "after 4 seeds per arm" in said[1]
 
+    status = CliRunner().invoke(main, ["status", str(exp.root)])
+    assert status.exit_code == 0 and "ab decision: equivalent after 4 of at most 10 seeds per arm" in status.output
+    assert doc["sentence"] in " ".join(status.output.split())
+
     again, doc2 = _ab(exp)  # resuming a decided ab runs nothing and keeps the verdict
     assert len(exp.trials) == 8 and doc2["looks"] == doc["looks"]
 

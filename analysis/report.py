@@ -213,8 +213,8 @@ if BY and len(top1[top1["n"] > 0]) > 1:
     if (experiment / DECISION_FILE).is_file():
         cells += [
             ("md", "## 8b. Stopping path\nAn `rsb-sweep ab` comparison: the anytime-valid "
-                   "confidence sequence of A − B after each wave (Lindon et al. 2022), 0 and ±δ "
-                   "marked, and the verdict of decision.json."),
+                   "confidence sequence of A − B after each wave (Lindon et al. 2022), 0 and "
+                   "±δ marked, and the verdict of decision.json."),
             ("code", """\
 sec = S.stopping_path_section(S.find_decision(EXPERIMENT))
 present(REPORT, sec)

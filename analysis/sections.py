@@ -225,16 +225,18 @@ def find_decision(experiment: Path | str) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
     except ValueError as e:
-        raise AnalysisError(f"{path} is not valid JSON ({e}); rerun `rsb-sweep resume` to rewrite it.") from None
+        raise AnalysisError(f"{path} is not valid JSON ({e}); rerun `rsb-sweep resume` to "
+                            "rewrite it.") from None
 
 
 def decision_path(decision: dict[str, Any]) -> pd.DataFrame:
-    """decision.json's looks as :func:`analysis.sequential_compare`'s DataFrame (null bounds are ±inf;
-    ``running``/``undecided`` are that function's ``continue``), for its figure and sentence."""
+    """decision.json's looks as :func:`analysis.sequential_compare`'s DataFrame (null bounds
+    are ±inf; ``running``/``undecided`` are its ``continue``), for its figure and sentence."""
     looks = decision.get("looks") or []
     path = pd.DataFrame({
         "n": [int(e["n"]) for e in looks],
-        "n_a": [int(e["n_seeds"]["a"]) for e in looks], "n_b": [int(e["n_seeds"]["b"]) for e in looks],
+        "n_a": [int(e["n_seeds"]["a"]) for e in looks],
+        "n_b": [int(e["n_seeds"]["b"]) for e in looks],
         "diff": [float("nan") if e["diff"] is None else e["diff"] for e in looks],
         "cs_low": [-float("inf") if e["cs_low"] is None else e["cs_low"] for e in looks],
         "cs_high": [float("inf") if e["cs_high"] is None else e["cs_high"] for e in looks],
@@ -258,8 +260,8 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
     metric = decision.get("metric", METRIC)
     verdict = decision["decision"]
     if path.empty:
-        return Section("stopping_path", ["No wave of the comparison has finished yet: there is no "
-                                         "look to report."], data=decision, extra={"path": path, "names": names})
+        said = ["No wave of the comparison has finished yet: there is no look to report."]
+        return Section("stopping_path", said, data=decision, extra={"path": path, "names": names})
     alpha = 100 * (1 - float(decision["alpha"]))
     sentences = [verdict_sentence(path, name_a=names["a"], name_b=names["b"], metric=metric)]
     n, looks = int(path["n"].iloc[-1]), len(path)
@@ -270,12 +272,13 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
             "every look at once (anytime-valid), so stopping when it decides keeps the error rate.")
     elif verdict == "undecided":
         sentences.append(f"Stopped at the cap of {decision['max_seeds']} seeds per arm without a "
-                         "decision: the interval still contains 0 and reaches beyond ±δ, so deciding "
-                         "needs more seeds (a higher --max-seeds) or a wider δ.")
+                         "decision: the interval still contains 0 and reaches beyond ±δ, so "
+                         "deciding needs more seeds (a higher --max-seeds) or a wider δ.")
     else:
         sentences.append(f"Still running: {looks} look{'s' * (looks != 1)} so far; "
                          "`rsb-sweep resume` continues it.")
-    sentences.append(("Each seed's results are compared paired (the arms differ in evaluation only)."
+    sentences.append(("Each seed's results are compared paired (the arms differ in evaluation "
+                      "only)."
                       if decision.get("paired") else
                       "The arms are two independent samples of seeds (they train differently, so "
                       "sharing a seed does not correlate them)."))

@@ -285,7 +285,8 @@ def read_decision(exp: "Experiment") -> Optional[dict[str, Any]]:
 
 def describe(doc: Mapping[str, Any]) -> str:
     """One line for ``status`` and the end of a run: the verdict and the current interval."""
-    return f"ab decision: {doc['decision']} after {doc['n']} of at most {doc['max_seeds']} seeds per arm. {doc['sentence']}"
+    return (f"ab decision: {doc['decision']} after {doc['n']} of at most {doc['max_seeds']} seeds per arm. "
+            f"{doc['sentence']}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -293,7 +294,8 @@ def describe(doc: Mapping[str, Any]) -> str:
 
 
 def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_dispatch: Callable[[], None],
-           launch: Optional[Callable[["LaunchOptions"], "SweepOutcome"]] = None) -> tuple["SweepOutcome", dict[str, Any]]:
+           launch: Optional[Callable[["LaunchOptions"], "SweepOutcome"]] = None
+           ) -> tuple["SweepOutcome", dict[str, Any]]:
     """Run the unfinished trials of ``exp``, look, add a wave, … until decided (see the module docstring).
 
     ``launch(options)`` runs the experiment's unfinished trials; by default

@@ -52,7 +52,8 @@ def _pack_launch(exp, broken=None):
             run_pack(PackJob(pack=0, members=members, store_root=exp.store.root), RecordingReporter())
         table = write_tables(exp)
         counts = table["status"].value_counts().to_dict()
-        return SweepOutcome(table, {k: int(counts.get(k, 0)) for k in ("TERMINATED", "ERROR", "RUNNING", "PENDING")}, 0.0)
+        states = ("TERMINATED", "ERROR", "RUNNING", "PENDING")
+        return SweepOutcome(table, {k: int(counts.get(k, 0)) for k in states}, 0.0)
     return launch
 
 

@@ -11,6 +11,8 @@ from typing import Iterable
 
 #: File stems of the tables in an experiment folder (``.parquet``, and ``.csv`` for results).
 RESULTS_STEM, HISTORY_STEM = "results", "history"
+#: ``rsb-sweep ab``'s verdict and looks, in the experiment folder (read by the report).
+DECISION_FILE = "decision.json"
 
 IDENTITY_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset")
 SEED_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ._common import AnalysisError
 from .io import PathLike, _resolve, load_results
+from .columns import DECISION_FILE
 from .sections import Section, record
 
 @dataclass(frozen=True)
@@ -208,6 +209,25 @@ if BY and len(top1[top1["n"] > 0]) > 1:
     REPORT["figures"]["comparison"] = paths
     display(Image(filename=str(paths[0]), width=800))
 """),
+    ]
+    if (experiment / DECISION_FILE).is_file():
+        cells += [
+            ("md", "## 8b. Stopping path\nAn `rsb-sweep ab` comparison: the anytime-valid "
+                   "confidence sequence of A − B after each wave (Lindon et al. 2022), 0 and "
+                   "±δ marked, and the verdict of decision.json."),
+            ("code", """\
+sec = S.stopping_path_section(S.find_decision(EXPERIMENT))
+present(REPORT, sec)
+if len(sec.extra["path"]):
+    names = sec.extra["names"]
+    fig = A.plot_stopping_path(sec.extra["path"], name_a=names["a"], name_b=names["b"],
+                               metric=sec.data.get("metric", METRIC))
+    paths = A.save_figure(fig, FIGURES / "stopping_path")
+    REPORT["figures"]["stopping_path"] = paths
+    display(Image(filename=str(paths[0]), width=700))
+"""),
+        ]
+    cells += [
         ("md", "## 9. Seeds needed\nSeeds per arm to detect a 0.1 / 0.2 / 0.5-point difference "
                "at the observed (pooled) seed std, and for the rank test this report runs to show "
                "P(A>B) ≠ 0.5 when it is 0.75."),

@@ -28,6 +28,7 @@ from .grouped import (
     summarize,
     test_set_noise,
 )
+from .columns import DECISION_FILE
 from .io import config_columns, metric_columns
 from .provenance import distribution_groups, provenance, restrict
 from .sample_size import seeds_needed_for_p, seeds_needed_table
@@ -214,6 +215,77 @@ def expected_max_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame
                    shown, em, {"subset": sub, "by": by_em})
 
 
+def find_decision(experiment: Path | str) -> dict[str, Any] | None:
+    """The experiment's ``decision.json`` (an ``rsb-sweep ab`` comparison), or None without one."""
+    import json
+
+    path = Path(experiment) / DECISION_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as e:
+        raise AnalysisError(f"{path} is not valid JSON ({e}); rerun `rsb-sweep resume` to "
+                            "rewrite it.") from None
+
+
+def decision_path(decision: dict[str, Any]) -> pd.DataFrame:
+    """decision.json's looks as :func:`analysis.sequential_compare`'s DataFrame (null bounds
+    are ±inf; ``running``/``undecided`` are its ``continue``), for its figure and sentence."""
+    looks = decision.get("looks") or []
+    path = pd.DataFrame({
+        "n": [int(e["n"]) for e in looks],
+        "n_a": [int(e["n_seeds"]["a"]) for e in looks],
+        "n_b": [int(e["n_seeds"]["b"]) for e in looks],
+        "diff": [float("nan") if e["diff"] is None else e["diff"] for e in looks],
+        "cs_low": [-float("inf") if e["cs_low"] is None else e["cs_low"] for e in looks],
+        "cs_high": [float("inf") if e["cs_high"] is None else e["cs_high"] for e in looks],
+        "decision": ["continue" if e["decision"] in ("running", "undecided") else e["decision"]
+                     for e in looks],
+    })
+    path.attrs.update(alpha=float(decision["alpha"]), delta=float(decision["delta"]))
+    return path
+
+
+def stopping_path_section(decision: dict[str, Any]) -> Section:
+    """An ``rsb-sweep ab`` comparison: the confidence sequence at each look and the verdict.
+
+    ``extra["path"]`` is the looks as :func:`analysis.sequential_compare` returns them (for
+    :func:`analysis.plot_stopping_path`), ``extra["names"]`` the arms' labels.
+    """
+    from .sequential import verdict_sentence
+
+    path = decision_path(decision)
+    names = decision.get("names") or {"a": "A", "b": "B"}
+    metric = decision.get("metric", METRIC)
+    verdict = decision["decision"]
+    if path.empty:
+        said = ["No wave of the comparison has finished yet: there is no look to report."]
+        return Section("stopping_path", said, data=decision, extra={"path": path, "names": names})
+    alpha = 100 * (1 - float(decision["alpha"]))
+    sentences = [verdict_sentence(path, name_a=names["a"], name_b=names["b"], metric=metric)]
+    n, looks = int(path["n"].iloc[-1]), len(path)
+    if verdict in ("a_better", "b_better", "equivalent"):
+        sentences.append(
+            f"Decided at look {looks} of the waves, after {n} seeds per arm (at most "
+            f"{decision['max_seeds']} were allowed): the {alpha:g}% confidence sequence holds at "
+            "every look at once (anytime-valid), so stopping when it decides keeps the error rate.")
+    elif verdict == "undecided":
+        sentences.append(f"Stopped at the cap of {decision['max_seeds']} seeds per arm without a "
+                         "decision: the interval still contains 0 and reaches beyond ±δ, so "
+                         "deciding needs more seeds (a higher --max-seeds) or a wider δ.")
+    else:
+        sentences.append(f"Still running: {looks} look{'s' * (looks != 1)} so far; "
+                         "`rsb-sweep resume` continues it.")
+    sentences.append(("Each seed's results are compared paired (the arms differ in evaluation "
+                      "only)."
+                      if decision.get("paired") else
+                      "The arms are two independent samples of seeds (they train differently, so "
+                      "sharing a seed does not correlate them)."))
+    table = path.assign(decision=[e["decision"] for e in decision["looks"]])
+    return Section("stopping_path", sentences, table, decision, {"path": path, "names": names})
+
+
 def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
     """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
     exp = Path(experiment)
@@ -241,9 +313,11 @@ def report_sections(df, by, experiment, baseline=None, predictions=None) -> list
     top1 = summ.extra["top1"]
     cmp = comparisons_section(df, by, top1, baseline, predictions)
     m = family_size(cmp.data)
+    decision = find_decision(experiment) if Path(experiment).is_dir() else None
+    stopping = [stopping_path_section(decision)] if decision is not None else []
     return [provenance_section(df, experiment), summ, normality_section(df, by),
             outliers_section(df, by), test_set_noise_section(df, by),
-            variance_section(df, by, top1), cmp, seeds_needed_section(top1, m),
+            variance_section(df, by, top1), cmp, *stopping, seeds_needed_section(top1, m),
             expected_max_section(df, by, top1)]
 
 

@@ -1,6 +1,6 @@
 """``rsb-sweep``: seed studies and ablation grids of the RSB recipes on Ray Tune.
 
-Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``resume``, ``status``, ``results``,
+Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``ab`` (seeds until a comparison is decided), ``resume``, ``status``, ``results``,
 ``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
 them, so that ``status`` answers quickly and never starts Ray. Every command body runs in
 :func:`rsb_sweep.exitstatus.run_command`, which gives the exit status (documented there and
@@ -204,6 +204,46 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
     _launch(build, kwargs, ctx.args, base_execution=load)
 
 
+@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP.replace(
+    "Exit status: 0 every trial finished", "Exit status: 0 every trial finished, whatever the verdict (it is in "
+    "decision.json; `undecided` included)"))
+@click.option("--a", "arm_a", required=True, metavar="FIELD=V[,…]", help="arm A's fields, e.g. lr=5e-3")
+@click.option("--b", "arm_b", required=True, metavar="FIELD=V[,…]", help="arm B's fields, e.g. lr=5e-4")
+@click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3 (both arms; an arm may set recipe=…)")
+@click.option("--delta", type=float, default=0.1, show_default=True,
+              help="equivalence margin, in points of the metric: |A − B| < δ is 'equivalent'")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="error rate of the confidence sequence")
+@click.option("--wave", type=int, default=2, show_default=True, help="seeds per arm added between two looks")
+@click.option("--max-seeds", type=int, default=50, show_default=True, help="stop 'undecided' at this many seeds per arm")
+@click.option("--metric", default="top1", show_default=True, help="top1, top5, eval_loss or top1_<eval set>")
+@click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
+@click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
+@_launch_options
+@_extra_fields
+def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, alpha: float, wave: int, max_seeds: int,
+       metric: str, seed_start: int, vary: str, **kwargs: Any) -> None:
+    """Is B better than A? Both arms on the same seeds, a wave at a time, until an anytime-valid confidence
+    sequence decides (b_better, a_better, equivalent within δ) or --max-seeds is reached (undecided):
+    `rsb-sweep ab --a lr=5e-3 --b lr=5e-4`. The verdict and every look are in <experiment>/decision.json."""
+    from rsb_sweep.ab import first_wave, make_settings, parse_arm
+    from rsb_sweep.spec import SeedAxis, SweepSpec
+
+    def build(overrides: dict[str, Any]) -> Any:
+        single = _single_values(overrides)
+        name = kwargs["name"] or f"ab-{recipe.lower()}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single,
+                         seeds=SeedAxis(n=wave, start=seed_start, vary=_vary(vary)),
+                         source=f"ab: first wave of {wave} seeds per arm, at most {max_seeds}")
+
+    def plan(spec: Any) -> tuple[list, dict[str, Any]]:
+        a, b = parse_arm(arm_a, "--a"), parse_arm(arm_b, "--b")
+        settings = make_settings(spec, a, b, delta=delta, alpha=alpha, wave=wave, max_seeds=max_seeds, metric=metric)
+        trials, settings = first_wave(spec, settings)
+        return trials, {"ab": settings.to_dict()}
+
+    _launch(build, kwargs, ctx.args, plan=plan)
+
+
 # ------------------------------------------------------------------------------------------
 # experiment commands
 
@@ -240,6 +280,12 @@ def status(experiment_dir: Path) -> None:
     def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
+        if exp.manifest.get("ab"):
+            from rsb_sweep.ab import describe, read_decision
+
+            doc = read_decision(exp)
+            console.print("  " + (describe(doc) if doc else "ab decision: none yet (no wave has finished)"),
+                          highlight=False, markup=False)
 
     _guard(go)
 
@@ -304,8 +350,12 @@ def fields(recipe: str, data: Optional[str]) -> None:
 
 
 def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extra: list[str],
-            base_execution: Any = None) -> None:
-    """Make paths absolute, parse overrides, build and expand the spec, check the data, write the manifest, run."""
+            base_execution: Any = None, plan: Optional[Callable[[Any], tuple[list, dict[str, Any]]]] = None) -> None:
+    """Make paths absolute, parse overrides, build and expand the spec, check the data, write the manifest, run.
+
+    ``plan(spec)`` replaces the expansion: it returns the trials to start with and more manifest
+    keys (``ab`` starts with its first wave).
+    """
 
     def go(run: CommandRun) -> int:
         from rsb_sweep.execution import Execution
@@ -319,7 +369,7 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
                 kwargs[key] = absolute_path(kwargs[key])
         base = base_execution() if base_execution is not None else Execution()
         spec = build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set"))))
-        trials = expand(spec)
+        trials, more = plan(spec) if plan is not None else (expand(spec), None)
         execution = base.with_overrides(**{k: kwargs.get(k) for k in _EXECUTION_OPTIONS})
         if not kwargs.get("address"):  # with --address the data lives on the cluster: checked there
             check_data_here(t.config.to_dict() for t in trials)
@@ -331,7 +381,8 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
                 console.print(f"  … and {len(trials) - 20} more")
             return ExitStatus.OK
         root = Path(kwargs["out"]) if kwargs["out"] else Path(absolute_path(Path("experiments") / spec.name))
-        return _execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"]), kwargs, run,
+        return _execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"],
+                                                          extra=more), kwargs, run,
                         data_checked=not kwargs.get("address"))
 
     _guard(go)
@@ -361,8 +412,14 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
         address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")), max_concurrent=kwargs.get("max_concurrent"),
         max_failures=kwargs.get("max_failures"), pack=kwargs.get("pack"), num_cpus=kwargs.get("num_cpus"),
         retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")), data_checked=data_checked)
+    decision = None
     try:
-        outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
+        if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.ab)
+            from rsb_sweep.ab import run_ab
+
+            outcome, decision = run_ab(exp, options, console, on_dispatch=run.dispatching)
+        else:
+            outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
     except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
         write_tables(exp)
         raise
@@ -378,6 +435,11 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
                           "lists them all")
     if outcome.unstarted_error:
         err_console.print(f"error: {outcome.unstarted_error}", markup=False)
+    if decision is not None:
+        from rsb_sweep.ab import DECISION_FILE
+
+        console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
+                      highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
     if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")

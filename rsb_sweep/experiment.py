@@ -56,8 +56,9 @@ class Experiment:
     # -- creation and opening -------------------------------------------------------------
     @classmethod
     def create(cls, root: Path, spec: "SweepSpec", execution: Execution, trials: "list[TrialSpec]",
-               storage: Optional[str] = None) -> "Experiment":
-        """Write the manifest of a new experiment; refuse to overwrite an existing one."""
+               storage: Optional[str] = None, extra: Optional[dict[str, Any]] = None) -> "Experiment":
+        """Write the manifest of a new experiment (``extra``: more top-level keys, e.g. ``ab``);
+        refuse to overwrite an existing one."""
         from rsb_sweep.spec import describe
 
         root = Path(root).expanduser().resolve()
@@ -81,16 +82,23 @@ class Experiment:
             "execution": execution.to_dict(),
             "trials_root": f"{base}/trials",
             "tune_root": f"{base}/tune",
-            "trials": [
-                {"trial_id": t.trial_id, "index": t.index, "params": dict(t.params), "config": t.config.to_dict()}
-                for t in trials
-            ],
+            "trials": [],
+            **(extra or {}),
         }
-        ids = [t.trial_id for t in trials]
+        exp = cls(root, manifest)
+        exp.grow(trials)
+        return exp
+
+    def grow(self, trials: "list[TrialSpec]", **changes: Any) -> None:
+        """Add trials (and set top-level keys) to the manifest, atomically: how ``ab`` adds a wave."""
+        entries = [{"trial_id": t.trial_id, "index": t.index, "params": dict(t.params), "config": t.config.to_dict()}
+                   for t in trials]
+        manifest = {**self.manifest, **changes, "trials": [*self.manifest["trials"], *entries]}
+        ids = [t["trial_id"] for t in manifest["trials"]]
         if len(set(ids)) != len(ids):
             raise ExperimentError("two trials got the same id; this is a bug in the sweep expansion")
-        atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=1).encode())
-        return cls(root, manifest)
+        atomic_write_bytes(self.root / MANIFEST, json.dumps(manifest, indent=1).encode())
+        self.manifest = manifest
 
     @classmethod
     def open(cls, root: Path) -> "Experiment":

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from timm.data import create_transform
 
 from trainer import resolve_config
 from trainer import data as data_mod
@@ -74,21 +75,37 @@ def step_costs(batch: int, steps: int, rounds: int) -> list[dict]:
              "speedup_vs_old": base / statistics.median(r["ms"])} for r in runs]
 
 
-def data_costs(resolutions: tuple[int, ...], rounds: int) -> list[dict]:
-    """Seconds of one digits training epoch's data loading (in-process, decoded cache warm)."""
-    out = []
-    for res in resolutions:
-        config = resolve_config("a2", train_res=res, test_res=res)
-        splits = data_mod.build_datasets(config)
-        sampler = data_mod.train_sampler(config, splits.train, 1, 0)
-        loader = data_mod.train_loader(config, splits.train, sampler, 1, torch.Generator().manual_seed(0))
-        times = []
-        for r in range(rounds + 1):
+def data_costs(res: int, rounds: int) -> list[dict]:
+    """Seconds of one digits training epoch's data and of one evaluation pass's data, per path.
+
+    ``per-image`` is timm's default transform (ToTensor + Normalize on every image, the old
+    path); ``batched`` is the trainer's (uint8 per image, normalized per batch: bit-identical).
+    The evaluation pass is timed uncached (first epoch) and cached (every later epoch).
+    """
+    config = resolve_config("a2", train_res=res, test_res=res)
+    splits = data_mod.build_datasets(config)
+    per_image = data_mod.StrictImageDataset(str(splits.root / "train"), True, transform=create_transform(
+        input_size=res, is_training=True, auto_augment=config.auto_augment, interpolation=config.interpolation))
+    loaders = {}
+    for name, dataset in (("train per-image", per_image), ("train batched", splits.train)):
+        sampler = data_mod.train_sampler(config, dataset, 1, 0)
+        loaders[name] = (sampler, data_mod.train_loader(config, dataset, sampler, 1, torch.Generator().manual_seed(0)))
+    times: dict[str, list[float]] = {name: [] for name in loaders}
+    for r in range(rounds + 1):
+        for name, (sampler, loader) in loaders.items():
             data_mod.set_sampler_epoch(sampler, config, r)
             start = time.perf_counter()
-            n = sum(x.shape[0] for x, _ in loader)
-            times.append(time.perf_counter() - start)
-        out.append({"train_res": res, "images": n, "seconds_per_epoch": statistics.median(times[1:])})
+            for _ in loader:
+                pass
+            if r:
+                times[name].append(time.perf_counter() - start)
+    out = [{"path": name, "train_res": res, "seconds_per_epoch": statistics.median(t)} for name, t in times.items()]
+    val = data_mod.eval_loader(config, splits.val, 1, 0)
+    for name in ("eval first pass", "eval cached"):
+        start = time.perf_counter()
+        for _ in val:
+            pass
+        out.append({"path": name, "train_res": res, "seconds_per_epoch": time.perf_counter() - start})
     return out
 
 
@@ -103,7 +120,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     result = {"threads": args.threads, "batch": args.batch, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
               "model_step": step_costs(args.batch, args.steps, args.rounds),
-              "data_epoch": data_costs((32, 24), args.rounds)}
+              "data_epoch": data_costs(24, args.rounds)}
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))

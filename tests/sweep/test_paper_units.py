@@ -40,7 +40,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_paper_units_map_overrides_and_grid_only_on_digits(tmp_path):
     path = _write(tmp_path, "units: paper\noverrides: {epochs: 100}\ngrid:\n  train_res: [160, 224]\n")
     spec, _ = load_spec_file(path)
-    assert spec.overrides["epochs"] == 8 and spec.grid["train_res"] == [17, 24]
+    assert spec.overrides["epochs"] == 9 and spec.grid["train_res"] == [17, 24]
     (tmp_path / "img").mkdir()
     on_folder, _ = load_spec_file(path, data=str(tmp_path / "img"))  # ImageFolder: the paper's units are literal
     assert on_folder.overrides["epochs"] == 100 and on_folder.grid["train_res"] == [160, 224]

@@ -49,6 +49,9 @@ def main() -> None:
     proc = subprocess.run(cmd)
     end = time.time()
     wall = end - start
+    if not list(exp.rglob("metrics.json")):
+        sys.exit(f"no trial finished (rsb-sweep exited {proc.returncode}); nothing to measure. On a busy machine "
+                 "Ray may time out while starting: rerun when the machine is quieter.")
     df = pd.read_parquet(exp / "results.parquet")
     first, last = trial_times(exp)
     top1 = df["top1"].dropna()

@@ -105,3 +105,11 @@ def test_bfloat16_run_resumes_bit_exact(tmp_path):
     run(config, tmp_path / "part", resume_from=tmp_path / "part")
     assert json.loads((tmp_path / "full" / "config.json").read_text())["amp_dtype"] == "bfloat16"
     assert_same_weights(final_weights(tmp_path / "full"), final_weights(tmp_path / "part"))
+
+
+def test_resume_checks_the_resolved_settings(tmp_path):
+    from trainer.errors import ConfigError
+
+    run(tiny_config(epochs=2, max_steps=1), tmp_path, stop_after=1)  # channels_last resolved to True
+    with pytest.raises(ConfigError, match="channels_last"):
+        run(tiny_config(epochs=2, max_steps=1, channels_last=False), tmp_path, resume_from=tmp_path)

@@ -188,7 +188,7 @@ class NormalizedLoader:
 
     def __init__(self, loader: DataLoader):
         self.loader = loader
-        self.sampler = loader.sampler
+        self.dataset, self.sampler, self.batch_size = loader.dataset, loader.sampler, loader.batch_size
         self._mean = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 3, 1, 1)
 

@@ -14,6 +14,9 @@ Format (every section optional except what the sweep needs)::
     # crossed seed sources instead: seeds: {cross: {init: 10, data: 10}}
     execution: {workers_per_trial: 1, cpus_per_trial: 1, gpus_per_worker: 0,
                 max_concurrent: null, max_failures: 3, pack: null}
+    units: paper                   # values are the paper's (ImageNet) numbers: on the digits
+                                   # preset lr, epochs, train_res, test_res are mapped as the
+                                   # preset maps the recipe's own (default: literal)
 
 Errors name the file, the line and the key (``sweeps/x.yaml:7: overrides.lrr: unknown …``).
 Relative paths in the file (``data``, ``eval_sets``, ``real_labels``) are relative to the
@@ -37,7 +40,8 @@ from rsb_sweep.spec import SEED_SOURCES, SeedAxis, SweepSpec, expand
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
-TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "execution")
+TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "execution", "units")
+UNITS = ("literal", "paper")
 SEED_KEYS = ("n", "start", "vary", "cross")
 EXECUTION_KEYS = tuple(Execution.__dataclass_fields__)
 
@@ -151,10 +155,34 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
 
     seeds = _seed_axis(doc, fail)
     execution = _execution(doc, fail)
+    source = where
+    units = doc.get("units", "literal")
+    if units not in UNITS:
+        raise fail("units", doc.line_of("units"), f"{units!r}: expected one of {', '.join(UNITS)}")
+    if units == "paper" and data_path is None:
+        fixed, grid, line = _paper_units(fixed, grid)
+        source = f"{where}; {line}"
     spec = SweepSpec(name=name, recipe=recipe, data=data_path, overrides=fixed, grid=grid, seeds=seeds,
-                     description=str(doc.get("description", "")), source=where)
+                     description=str(doc.get("description", "")), source=source)
     _check_values(spec, doc, fail)
     return spec, execution
+
+
+def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> tuple[dict, dict, str]:
+    """Overrides and grid mapped from the paper's units to the digits preset, and the line saying how."""
+    from trainer.presets import DIGITS, describe_paper_units, paper_to_preset
+
+    mapped: dict[str, list[tuple[Any, Any]]] = {}
+
+    def convert(field: str, value: Any) -> Any:
+        new = paper_to_preset(DIGITS, field, value)
+        if new != value:
+            mapped.setdefault(field, []).append((value, new))
+        return new
+
+    fixed = {k: convert(k, v) for k, v in fixed.items()}
+    grid = {k: [convert(k, v) for v in vs] for k, vs in grid.items()}
+    return fixed, grid, describe_paper_units(mapped)
 
 
 def _check_values(spec: SweepSpec, doc: _Mapping, fail) -> None:

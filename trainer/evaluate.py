@@ -39,7 +39,7 @@ import torch
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
 from trainer.cli import _split_eval_set
-from trainer.config import TrainConfig, validate
+from trainer.config import TrainConfig, resolve_runtime, validate
 from trainer.distributed import Dist, pick_device
 from trainer.errors import ConfigError, TrainerError
 from trainer.loop import evaluate as evaluate_loader
@@ -132,8 +132,9 @@ def evaluate_run(
         validate(s)  # names the out-of-range crop_pct / test_res before any work
     state = final_state(run_dir, config)
     ctx = Dist(1, 0, 0, pick_device(device or config.device, 0))
-    amp = config.amp if config.amp is not None else ctx.device.type == "cuda"
-    channels_last = config.channels_last if config.channels_last is not None else ctx.device.type == "cuda"
+    runtime, _ = resolve_runtime(config, ctx.device.type)  # as training resolved it (idempotent)
+    amp = runtime.amp_dtype if runtime.amp else None
+    channels_last = runtime.channels_last
 
     root = data_mod.data_root(config)
     classes = data_mod.check_image_folder(root)
@@ -149,7 +150,7 @@ def evaluate_run(
         for setting in settings:
             transform = data_mod.eval_transform(setting)
             for name, dataset in datasets:
-                dataset.transform = transform  # decoded-image caches survive the swap
+                dataset.set_transform(transform)  # decoded images stay cached; transformed samples do not
                 loader = data_mod.eval_loader(setting, dataset, world_size=1, rank=0)
                 start = time.perf_counter()
                 stats, _ = evaluate_loader(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,

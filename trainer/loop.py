@@ -41,11 +41,15 @@ class EvalStats:
     preds: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
 
-def autocast(device: torch.device, enabled: bool):
-    """Mixed precision (fp16 autocast) on CUDA when enabled; a no-op otherwise."""
-    if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    return contextlib.nullcontext()
+def autocast(device: torch.device, amp: Optional[str]):
+    """Autocast to the dtype named by ``amp`` ('float16', 'bfloat16'); None: full precision.
+
+    Which dtype may run where (fp16 on CUDA, bf16 on CPU only when asked for) is decided
+    once, before the run, by :func:`trainer.config.resolve_runtime`.
+    """
+    if not amp:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=getattr(torch, amp))
 
 
 def _batches(loader: Iterable, aug_rng: RngStream, mixup: Optional[Callable], device: torch.device, channels_last: bool):
@@ -77,7 +81,7 @@ def train_one_epoch(
     aug_rng: RngStream,
     ctx: Dist,
     epoch: int,
-    amp: bool,
+    amp: Optional[str],
     channels_last: bool,
     max_steps: Optional[int],
 ) -> EpochStats:
@@ -132,7 +136,7 @@ def evaluate(
     model: torch.nn.Module,
     loader: Iterable,
     ctx: Dist,
-    amp: bool,
+    amp: Optional[str],
     channels_last: bool,
     num_classes: int,
     real_labels=None,

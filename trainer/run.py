@@ -19,7 +19,7 @@ from timm.utils import distribute_bn
 
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
-from trainer.config import TrainConfig, derive_seed
+from trainer.config import TrainConfig, derive_seed, resolve_runtime
 from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
 from trainer.files import atomic_write_json, atomic_write_text
@@ -67,8 +67,11 @@ def train(
     wall_start = time.perf_counter()
     state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     ctx = setup(config.device)
-    amp = config.amp if config.amp is not None else ctx.device.type == "cuda"
-    channels_last = config.channels_last if config.channels_last is not None else ctx.device.type == "cuda"
+    config, notices = resolve_runtime(config, ctx.device.type)
+    for line in notices:
+        log(line)
+    amp = config.amp_dtype if config.amp else None
+    channels_last = config.channels_last
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +96,7 @@ def train(
     scheduler = create_scheduler(config, optimizer)
     mixup = create_mixup(config, splits.num_classes)
     loss_fn = create_loss(config, mixup_active=mixup is not None).to(ctx.device)
-    scaler = torch.amp.GradScaler("cuda") if amp and ctx.device.type == "cuda" else None
+    scaler = torch.amp.GradScaler("cuda") if amp == "float16" and ctx.device.type == "cuda" else None
     train_model = _wrap_ddp(model, ctx)
 
     # resume

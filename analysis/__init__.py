@@ -13,6 +13,7 @@ reads) loads no matplotlib or scipy; each name below is imported on first use.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 #: Public submodules.
@@ -92,8 +93,8 @@ __all__ = [*_SUBMODULES, *_EXPORTS]
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
+    elif name in _SUBMODULES or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f".{name}", __name__)  # any submodule, as an eager package gave
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

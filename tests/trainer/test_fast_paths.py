@@ -59,6 +59,19 @@ def test_evaluation_cache_returns_what_the_transform_returns():
     assert 0 in splits.val._transformed and 7 in splits.val._transformed
 
 
+def test_a_new_evaluation_transform_is_not_served_from_the_cache():
+    """Re-evaluating at another test_res (trainer.evaluate) must transform the images again."""
+    import dataclasses
+
+    config = tiny_config()
+    splits = data_mod.build_datasets(config)
+    before = splits.val[0][0]
+    wider = dataclasses.replace(config, test_res=config.test_res + 8)
+    splits.val.set_transform(data_mod.eval_transform(wider))
+    after = splits.val[0][0]
+    assert after.shape[-1] == config.test_res + 8 != before.shape[-1]
+
+
 def test_cpu_defaults_are_float32_and_channels_last():
     config, notices = resolve_runtime(tiny_config(), "cpu")
     assert (config.device, config.amp, config.amp_dtype, config.channels_last) == ("cpu", False, None, True)

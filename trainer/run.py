@@ -65,9 +65,10 @@ def train(
     (and so before every checkpoint), as timm's train.py does with ``--dist-bn reduce``.
     """
     wall_start = time.perf_counter()
-    state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     ctx = setup(config.device)
-    config, notices = resolve_runtime(config, ctx.device.type)
+    config, notices = resolve_runtime(config, ctx.device.type)  # what runs is what config.json records
+    # the checkpoint holds the resolved config: compare like with like, before anything is written
+    state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     for line in notices:
         log(line)
     amp = config.amp_dtype if config.amp else None

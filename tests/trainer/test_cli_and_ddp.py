@@ -12,7 +12,7 @@ import torch
 from tests.trainer.helpers import assert_same_weights, final_weights, run, tiny_config
 from trainer.checkpoint import find_checkpoint, load_checkpoint
 from trainer.config import TrainConfig
-from trainer.data import build_datasets
+from trainer.data import build_datasets, eval_loader
 from trainer.model import create_model
 
 TINY_ARGS = ["--recipe", "a2", "--seed", "0", "--epochs", "2", "--warmup-epochs", "1", "--max-steps", "2",
@@ -73,10 +73,13 @@ def evaluate_alone(run_dir: Path) -> tuple[float, float]:
     model = create_model(config, num_classes=10)
     model.load_state_dict(state["model"])
     model.eval()
+    layout = torch.channels_last if config.channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)  # the layout it was evaluated in (recorded in its config)
     hits = loss = 0.0
     with torch.no_grad():
-        for x, y in torch.utils.data.DataLoader(val, batch_size=64):
-            logits = model(x)
+        # the trainer's own one-worker loader: per-image uint8 samples, normalized per batch
+        for x, y in eval_loader(config, val, world_size=1, rank=0):
+            logits = model(x.to(memory_format=layout))
             hits += (logits.argmax(1) == y).sum().item()
             loss += torch.nn.functional.cross_entropy(logits, y, reduction="sum").item()
     return 100.0 * hits / len(val), loss / len(val)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
@@ -52,12 +53,13 @@ def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus
     main_thread = threading.current_thread() is threading.main_thread()
     sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
     try:
-        if address:
-            context = ray.init(address=address, **common)
-        else:
-            ui = dict(include_dashboard=True, dashboard_host=DASHBOARD_HOST, dashboard_port=DASHBOARD_PORT) if dashboard \
-                else dict(include_dashboard=False)
-            context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **ui, **common)
+        with _sigterm_handler_kept(callable(sigterm)):
+            if address:
+                context = ray.init(address=address, **common)
+            else:
+                ui = dict(include_dashboard=True, dashboard_host=DASHBOARD_HOST, dashboard_port=DASHBOARD_PORT) \
+                    if dashboard else dict(include_dashboard=False)
+                context = ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, **ui, **common)
     except ConnectionError as exc:
         ray.shutdown()
         if not address:
@@ -90,6 +92,30 @@ def ray_session(address: Optional[str] = None, dashboard: bool = False, num_cpus
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_handler_kept(keep: bool) -> Iterator[None]:
+    """While ``ray.init`` runs, keep the command's own SIGTERM handler (when it has one).
+
+    ``ray.init`` replaces it with one that calls ``sys.exit``; when the signal lands inside one
+    of Ray's fork or finalizer hooks Python only prints that SystemExit and the sweep ran on to
+    exit 0 (seen in CI). The command's handler also records the interrupt, which is honoured
+    before any trial is dispatched (:meth:`rsb_sweep.exitstatus.CommandRun.dispatching`).
+    """
+    try:
+        utils = importlib.import_module("ray._private.utils") if keep else None
+    except ImportError:  # a Ray without that hook: its handler stays, caught as SystemExit below
+        utils = None
+    original = getattr(utils, "set_sigterm_handler", None)
+    if original is None:
+        yield
+        return
+    utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        utils.set_sigterm_handler = original
 
 
 def _tune_environment() -> None:

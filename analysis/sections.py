@@ -289,9 +289,10 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
 def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
     """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
     exp = Path(experiment)
-    if not (exp.is_dir() and (exp / "predictions.parquet").exists()):
+    from .predictions import PREDICTIONS_NAME, load_predictions
+
+    if not (exp.is_dir() and (exp / PREDICTIONS_NAME).exists()):
         return None
-    from .predictions import load_predictions
 
     return load_predictions(exp)
 

@@ -22,7 +22,7 @@ from analysis.columns import (FLOAT_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, HYPE
                               METRIC_COLUMNS, RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, TEXT_COLUMNS,
                               extra_top1_columns, with_extra_sets)
 from rsb_sweep.experiment import Experiment
-from rsb_sweep.store import ERROR_STATUS, TERMINATED, TrialFiles
+from rsb_sweep.store import ERROR_STATUS, PREDICTIONS, TERMINATED, TrialFiles
 from trainer.files import atomic_write_bytes
 
 RESULTS_PARQUET, RESULTS_CSV = f"{RESULTS_STEM}.parquet", f"{RESULTS_STEM}.csv"
@@ -122,13 +122,13 @@ def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None
     rows; ``analysis.load_predictions`` reads it. ``trial_id`` is set from the manifest
     (the trainer writes its run folder's name there).
     """
-    from trainer.predictions import PREDICTIONS_FILE, with_trial_id, write_predictions
+    from trainer.predictions import with_trial_id, write_predictions
 
     for trial_id, f in files.items():
-        src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS_FILE))
+        src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS))
         if f.status != TERMINATED or src.type != pafs.FileType.File:
             continue
-        dest = exp.root / PREDICTIONS_FILE / f"{trial_id}.parquet"
+        dest = exp.root / PREDICTIONS / f"{trial_id}.parquet"
         if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
             continue
         dest.parent.mkdir(exist_ok=True)

@@ -28,13 +28,12 @@ from typing import Any, Iterable, Optional
 import pyarrow.fs as pafs
 
 from rsb_sweep.paths import is_uri
-from trainer.checkpoint import (CHECKPOINTS_DIR, STATE_FILE, checkpoint_epoch, checkpoint_name, find_checkpoint,
-                                list_checkpoints)
+from trainer.checkpoint import (CHECKPOINTS_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, STATE_FILE,
+                                checkpoint_epoch, checkpoint_name, find_checkpoint, list_checkpoints)
 from trainer.files import atomic_write_bytes
 
-#: Files the trainer writes into its run folder (names from trainer.run and trainer.predictions;
-#: checkpoints from trainer.checkpoint).
-CONFIG, HISTORY, METRICS, PREDICTIONS = "config.json", "history.jsonl", "metrics.json", "predictions.parquet"
+#: Files the trainer writes into its run folder (their one home: trainer.checkpoint).
+CONFIG, HISTORY, METRICS, PREDICTIONS = CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 #: Files the sweep adds to a trial folder.
 ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)

@@ -2,8 +2,9 @@
 every random stream of every worker. One folder per epoch, written atomically.
 
 The layout (``<run>/checkpoints/epoch_XXXX/state.pt``, complete once ``state.pt`` exists) is
-defined here only; the sweep driver reads it through :data:`CHECKPOINTS_DIR`,
-:data:`STATE_FILE`, :func:`checkpoint_name` and :func:`checkpoint_epoch`. torch is imported
+defined here only, with the names of the run folder's other files; the sweep driver reads
+it through :data:`CHECKPOINTS_DIR`, :data:`STATE_FILE`, the ``*_FILE`` names,
+:func:`checkpoint_name` and :func:`checkpoint_epoch`. torch is imported
 inside the functions that need it, so that the layout costs no torch import.
 """
 
@@ -17,6 +18,9 @@ from typing import Any, Optional
 STATE_FILE = "state.pt"
 PREFIX = "epoch_"
 CHECKPOINTS_DIR = "checkpoints"  # inside a run folder
+#: The run folder's other files (trainer.run writes them; trainer.predictions the last one).
+CONFIG_FILE, HISTORY_FILE, METRICS_FILE = "config.json", "history.jsonl", "metrics.json"
+PREDICTIONS_FILE = "predictions.parquet"
 
 
 def checkpoint_name(epoch: int) -> str:

@@ -48,7 +48,6 @@ from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, writ
 from trainer.rng import RngStream
 
 #: The run folder's configuration file (written by :func:`trainer.train`).
-CONFIG_FILE = "config.json"
 
 Values = Union[float, int, Sequence[float], Sequence[int], None]
 
@@ -85,9 +84,9 @@ class Evaluation:
 
 def load_run_config(run_dir: Path) -> TrainConfig:
     """The configuration a run folder was trained with (its ``config.json``)."""
-    path = Path(run_dir) / CONFIG_FILE
+    path = Path(run_dir) / ckpt.CONFIG_FILE
     if not path.is_file():
-        raise ConfigError(f"{run_dir} has no {CONFIG_FILE}; pass a run folder written by the trainer "
+        raise ConfigError(f"{run_dir} has no {ckpt.CONFIG_FILE}; pass a run folder written by the trainer "
                           f"(python -m trainer --out DIR, or a trial folder of an experiment)")
     return TrainConfig.from_dict(json.loads(path.read_text()))
 

@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # torch stays out of the driver's file-only commands (`rsb-sw
     from trainer.distributed import Dist
 
 #: File name inside a run folder.
-PREDICTIONS_FILE = "predictions.parquet"
 #: The main validation set's name in the ``eval_set`` column.
 MAIN_SET = "val"
 

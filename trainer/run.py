@@ -26,7 +26,7 @@ from trainer.files import atomic_write_json, atomic_write_text
 from trainer.loop import EvalStats, evaluate, train_one_epoch
 from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
-from trainer.predictions import MAIN_SET, PREDICTIONS_FILE, SetPredictions, prediction_table, write_predictions
+from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, write_predictions
 from trainer.rng import RngStream, global_state, seed_globals, set_global_state
 
 #: ``report(metrics, checkpoint_dir)``: called on every worker after every epoch; the
@@ -76,7 +76,7 @@ def train(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "config.json", config.to_dict())
+        atomic_write_json(out / ckpt.CONFIG_FILE, config.to_dict())
 
     # data
     splits = data_mod.build_datasets(config)
@@ -159,7 +159,7 @@ def train(
         state_dir = _save(out, config, ctx, epoch + 1, model, optimizer, scheduler, scaler, aug_rng,
                           history, train_seconds, restarts)
         if out is not None and ctx.is_main:
-            with open(out / "history.jsonl", "a") as fh:
+            with open(out / ckpt.HISTORY_FILE, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
         log(_progress_line(config, row))
         if report is not None:
@@ -174,7 +174,7 @@ def train(
         if ctx.is_main:
             _write_predictions(out, config, final)
     if out is not None and ctx.is_main and completed:
-        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_json(out / ckpt.METRICS_FILE, metrics)
     barrier(ctx)
     return RunResult(metrics=metrics, history=history, completed=completed)
 
@@ -269,12 +269,12 @@ def _peak_mem_gb(ctx: Dist) -> float:
 def _write_predictions(out: Path, config: TrainConfig, final: dict[str, EvalStats]) -> None:
     """predictions.parquet of the final evaluations; ``trial_id`` is the run folder's name."""
     sets = [SetPredictions(name, config.crop_pct, config.test_res, s.targets, s.preds) for name, s in final.items()]
-    write_predictions(out / PREDICTIONS_FILE, prediction_table(out.name, sets))
+    write_predictions(out / ckpt.PREDICTIONS_FILE, prediction_table(out.name, sets))
 
 
 def _rewrite_history(out: Path, history: list[dict[str, Any]]) -> None:
     """history.jsonl as of the checkpoint: a resumed run must not repeat or skip epochs."""
-    atomic_write_text(out / "history.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+    atomic_write_text(out / ckpt.HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in history))
 
 
 def _progress_line(config: TrainConfig, row: dict[str, Any]) -> str:

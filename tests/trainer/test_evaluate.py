@@ -17,7 +17,7 @@ from tests.trainer.helpers import run, tiny_config
 from trainer.checkpoint import list_checkpoints
 from trainer.errors import ConfigError
 from trainer.evaluate import evaluate_run, main
-from trainer.predictions import PREDICTIONS_FILE
+from trainer.checkpoint import PREDICTIONS_FILE
 
 
 @pytest.fixture(scope="module")

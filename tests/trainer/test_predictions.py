@@ -17,7 +17,8 @@ from tests.trainer.test_cli_and_ddp import TINY_ARGS, cli
 from trainer import data as data_mod
 from trainer.checkpoint import find_checkpoint, load_checkpoint
 from trainer.config import TrainConfig
-from trainer.predictions import PREDICTION_SCHEMA, PREDICTIONS_FILE, prediction_table
+from trainer.checkpoint import PREDICTIONS_FILE
+from trainer.predictions import PREDICTION_SCHEMA, prediction_table
 from trainer.run import init_model
 
 

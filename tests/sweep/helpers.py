@@ -77,6 +77,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str, proc: Opt
     raise AssertionError(f"timed out after {timeout} s waiting for {what}: {log.read_text()[-3000:] if log else ''}")
 
 
+def wait_until_first_trial_mid_epoch(exp: Path, proc: subprocess.Popen, log: Path, epochs: int,
+                                     timeout: float, what: str) -> str:
+    """Wait until the first trial of the sweep ``proc`` runs has finished an epoch and begun the
+    next (not its last): the moment to kill a process mid-epoch. Returns that trial's id."""
+    wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
+    tid = manifest(exp)["trials"][0]["trial_id"]
+    wait_for(lambda: history_lines(exp, tid) >= 1, timeout, what, proc, log)
+    time.sleep(0.3)  # into the next epoch
+    assert history_lines(exp, tid) < epochs
+    return tid
+
+
 _REFERENCE = textwrap.dedent("""
     import json, sys, torch
     torch.set_num_threads(1)  # as the driver does in a one-CPU trial

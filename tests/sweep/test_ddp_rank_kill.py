@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import psutil
@@ -21,7 +20,7 @@ import torch
 
 from tests.sweep.conftest import stop_group
 from tests.sweep.helpers import assert_same_run, cli_background, history_lines, history_rows, manifest, results, runs, \
-    trial_dir, wait_for
+    trial_dir, wait_until_first_trial_mid_epoch
 from trainer.checkpoint import find_checkpoint, load_checkpoint
 
 pytestmark = pytest.mark.slow
@@ -69,12 +68,7 @@ def test_killed_rank_of_a_ddp_trial_restarts_from_its_checkpoint_bit_exactly(tmp
     proc = cli_background("seeds", "--n", "1", "--epochs", "4", "--max-steps", "10", "--workers-per-trial", "2",
                           "--num-cpus", "2", "--max-failures", "2", "--out", str(exp), "--no-live", log=log)
     try:
-        wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
-        trial = manifest(exp)["trials"][0]
-        tid = trial["trial_id"]
-        wait_for(lambda: history_lines(exp, tid) >= 1, 400, "the first epoch of the DDP trial", proc, log)
-        time.sleep(0.3)  # into the next epoch
-        assert history_lines(exp, tid) < 4
+        tid = wait_until_first_trial_mid_epoch(exp, proc, log, 4, 400, "the first epoch of the DDP trial")
         rank0 = runs(exp, tid)[-1]["pid"]
         others = [p for p in train_workers(proc.pid) if p.pid != rank0]
         assert len(others) == 1, [p.pid for p in others]
@@ -90,6 +84,7 @@ def test_killed_rank_of_a_ddp_trial_restarts_from_its_checkpoint_bit_exactly(tmp
     assert len(attempts) == 2 and attempts[1]["resumed_from_epoch"] >= 1
     assert history_lines(exp, tid) == 4  # no epoch repeated or lost
 
+    trial = manifest(exp)["trials"][0]  # the DDP trial whose rank was killed
     ref = reference_ddp_run(trial["config"], tmp_path / "reference")
     assert_same_run(history_rows(exp, tid), history_rows_of(ref))
     got = load_checkpoint(find_checkpoint(trial_dir(exp, tid)))["model"]

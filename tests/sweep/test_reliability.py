@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from tests.sweep.conftest import stop_group
 from tests.sweep.helpers import (FAST, assert_same_run, cli, cli_background, history_lines, history_rows, manifest,
-                                 reference_runs, results, runs, trial_dir, wait_for)
+                                 reference_runs, results, runs, trial_dir, wait_for, wait_until_first_trial_mid_epoch)
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +26,7 @@ def test_killed_trial_process_restarts_from_its_checkpoint_bit_exactly(tmp_path)
     proc = cli_background("seeds", "--n", "2", "--epochs", "4", "--max-steps", "10", "--pack", "1", "--num-cpus", "2",
                           "--max-failures", "2", "--out", str(exp), "--no-live", log=log)
     try:
-        wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
-        victim = manifest(exp)["trials"][0]
-        tid = victim["trial_id"]
-        wait_for(lambda: history_lines(exp, tid) >= 1, 240, "the first epoch of the first trial", proc, log)
-        time.sleep(0.3)  # into the next epoch
-        assert history_lines(exp, tid) < 4
+        tid = wait_until_first_trial_mid_epoch(exp, proc, log, 4, 240, "the first epoch of the first trial")
         os.kill(runs(exp, tid)[-1]["pid"], signal.SIGKILL)  # the trial's process, mid-epoch
         assert proc.wait(timeout=400) == 0, log.read_text()[-3000:]
     finally:
@@ -45,6 +39,7 @@ def test_killed_trial_process_restarts_from_its_checkpoint_bit_exactly(tmp_path)
     attempts = runs(exp, tid)
     assert len(attempts) == 2 and attempts[1]["resumed_from_epoch"] >= 1
     assert history_lines(exp, tid) == 4  # no epoch repeated or lost in history.jsonl
+    victim = manifest(exp)["trials"][0]  # the trial that was killed
     (ref,) = reference_runs([victim["config"]])
     assert_same_run(history_rows(exp, tid), ref["history"])
     assert df.loc[tid, "top1"] == ref["metrics"]["top1"] and df.loc[tid, "eval_loss"] == ref["metrics"]["eval_loss"]

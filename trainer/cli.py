@@ -101,6 +101,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        _close_process_group()
     m = result.metrics
     state = "done" if result.completed else f"stopped after epoch {m.get('epochs_done')}"
     print(f"{state}: top1 {m.get('top1', float('nan')):.2f}  top5 {m.get('top5', float('nan')):.2f}  "
@@ -113,3 +115,14 @@ def _split_eval_set(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise ConfigError(f"--eval-set {text!r}: expected NAME=PATH")
     return name, path
+
+
+def _close_process_group() -> None:
+    """Under torchrun this command owns the process group: close it before the interpreter exits,
+    or gloo's threads can be torn down mid-flight (seen as SIGABRT, "terminate called without an
+    active exception", once in CI). A group someone else made (Ray Train) is never reached here."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+

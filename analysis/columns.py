@@ -40,6 +40,18 @@ INT_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epo
                "test_res", "epochs_done", "restarts", "n_val", "n_workers")
 TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error")
 
+#: ``evaluations.parquet`` (train once, evaluate many): its file stem and columns, in order.
+EVALUATIONS_STEM = "evaluations"
+#: Trainer fields that change evaluation only: two trials never differ only in these; the
+#: evaluations table holds one row per value evaluated (plus ``eval_set``, the set evaluated).
+EVAL_ONLY_FIELDS = ("crop_pct", "test_res")
+#: ``source``: ``training`` (the trial's own setting, from its final epoch, not recomputed) or
+#: ``evaluation`` (its final checkpoint evaluated again at another setting).
+EVALUATION_SOURCES = ("training", "evaluation")
+EVALUATION_COLUMNS = (("experiment", "trial_id", "eval_set", "crop_pct", "test_res") + METRIC_COLUMNS
+                      + ("n_val", "status", "error", "source") + IDENTITY_COLUMNS[3:] + SEED_COLUMNS
+                      + tuple(c for c in HYPER_COLUMNS if c not in EVAL_ONLY_FIELDS))
+
 #: Prefix of the top-1 columns of extra evaluation sets (``top1_real``, ``top1_v2`` …).
 EXTRA_TOP1_PREFIX = "top1_"
 

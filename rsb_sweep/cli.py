@@ -1,7 +1,7 @@
 """``rsb-sweep``: seed studies and ablation grids of the RSB recipes on Ray Tune.
 
-Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``ab`` (seeds until a comparison is decided), ``resume``, ``status``, ``results``,
-``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
+Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``ab`` (seeds until a comparison is decided), ``resume``,
+``evaluate`` (trained models at other test-time settings), ``status``, ``results``, ``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
 them, so that ``status`` answers quickly and never starts Ray. Every command body runs in
 :func:`rsb_sweep.exitstatus.run_command`, which gives the exit status (documented there and
 in each command's ``--help``); every path typed is made absolute here, before anything is
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -175,8 +176,6 @@ def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: s
 @_extra_fields
 def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start: Optional[int], **kwargs: Any) -> None:
     """Any sweep written as YAML (see sweeps/); options override the file."""
-    from dataclasses import replace
-
     from rsb_sweep.errors import SweepError
     from rsb_sweep.specfile import load_spec_file
 
@@ -268,6 +267,92 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
         return _execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
 
     _guard(go)
+
+
+@main.command(epilog=EPILOG.replace("every trial finished", "every evaluation done").replace(
+    "some trial failed (listed with its error file)", "some evaluation failed (listed)").replace(
+    "trials unfinished, continue with `rsb-sweep resume DIR`", "some trials have not finished training "
+    "(`rsb-sweep resume DIR` trains them, then evaluates)"))
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--crop-pct", default=None, metavar="A,B,…", help="test crop ratios to evaluate, e.g. 0.875,0.9,0.95,1.0")
+@click.option("--test-res", default=None, metavar="A,B,…", help="test resolutions in pixels, e.g. 20,24,28")
+@click.option("--eval-set", "eval_set", multiple=True, metavar="NAME=PATH",
+              help="extra ImageFolder evaluation set (same classes as training); repeatable")
+@click.option("--retry-failed", is_flag=True, help="evaluate again what failed before")
+@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
+@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+@click.option("--max-concurrent", type=int, default=None, help="at most this many trials evaluated at once")
+@click.option("--max-failures", type=int, default=None, help="retries of an evaluation whose process died")
+@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
+@click.option("--quiet", is_flag=True, help="no progress output")
+def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[str], eval_set: tuple[str, ...],
+             retry_failed: bool, **kwargs: Any) -> None:
+    """Evaluate every trained model of an experiment at other crop ratios / test resolutions / sets, from its
+    final checkpoint, with no retraining (RSB Table 9, Figure 4): one row per (trial, set, crop_pct, test_res) in
+    <experiment>/evaluations.parquet. Values are literal (pixels of this experiment's images). Resumable: a
+    killed evaluate re-does only what is missing; the settings join the experiment's plan, so `resume` and
+    later evaluates keep them."""
+
+    def go(run: CommandRun) -> int:
+        from rsb_sweep.driver import LaunchOptions
+        from rsb_sweep.experiment import Experiment
+        from rsb_sweep.fields import coerce
+        from rsb_sweep.paths import absolute_fields
+        from rsb_sweep.spec import EvalPlan
+
+        exp = Experiment.open(experiment_dir)
+        run.experiment(exp.root)
+        plan = EvalPlan(
+            crop_pct=tuple(_listed(crop_pct, "crop_pct")), test_res=tuple(_listed(test_res, "test_res")),
+            eval_sets=absolute_fields({"eval_sets": coerce("eval_sets", list(eval_set))})["eval_sets"])
+        _check_plan(exp, plan, here=not kwargs.get("address"))
+        if not plan and not exp.evaluate:
+            raise _user_error("nothing to evaluate: give --crop-pct, --test-res or --eval-set "
+                              "(e.g. --crop-pct 0.875,0.9,0.95,1.0)")
+        exp.add_evaluations(plan)
+        if not kwargs.get("quiet"):
+            console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
+        options = LaunchOptions(address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")),
+                                max_concurrent=kwargs.get("max_concurrent"), max_failures=kwargs.get("max_failures"),
+                                num_cpus=kwargs.get("num_cpus"), retry_failed=retry_failed,
+                                quiet=bool(kwargs.get("quiet")))
+        code = _report_evaluations(exp, _evaluate_trained(exp, options, run))
+        if code == ExitStatus.UNFINISHED:
+            err_console.print(f"some trials have not finished training; `rsb-sweep resume {exp.root}` trains them, "
+                              "then evaluates them")
+        return code
+
+    _guard(go)
+
+
+def _listed(text: Optional[str], field: str) -> list[Any]:
+    """``'0.875,0.9'`` -> ``[0.875, 0.9]`` as the trainer types ``field``; an error naming the option otherwise."""
+    from rsb_sweep.fields import coerce
+
+    if text is None:
+        return []
+    values = [p.strip() for p in text.split(",") if p.strip()]
+    if not values:
+        raise _user_error(f"--{field.replace('_', '-')} {text!r}: expected comma-separated values")
+    return list(dict.fromkeys(coerce(field, v) for v in values))
+
+
+def _check_plan(exp: Any, plan: Any, here: bool) -> None:
+    """Every value must be one the trainer accepts, and every new set readable (``here``: on this
+    machine; with --address the evaluation checks on the cluster), before anything is written."""
+    from dataclasses import replace as replace_config
+
+    from rsb_sweep.preflight import check_data_here
+    from trainer.config import TrainConfig, validate
+
+    if not exp.trials:
+        return
+    config = TrainConfig.from_dict(exp.trials[0]["config"])
+    for key in ("crop_pct", "test_res"):
+        for value in getattr(plan, key):
+            validate(replace_config(config, **{key: value}))
+    if plan.eval_sets and here:
+        check_data_here([{"data": config.data, "eval_sets": plan.eval_sets}])
 
 
 @main.command(epilog=READ_EPILOG)
@@ -362,13 +447,15 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
         from rsb_sweep.experiment import Experiment
         from rsb_sweep.paths import absolute_fields, absolute_path
         from rsb_sweep.preflight import check_data_here
-        from rsb_sweep.spec import expand
+        from rsb_sweep.spec import expand, move_eval_only
 
         for key in ("data", "out", "storage"):
             if kwargs.get(key):
                 kwargs[key] = absolute_path(kwargs[key])
         base = base_execution() if base_execution is not None else Execution()
-        spec = build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set"))))
+        spec, moved = move_eval_only(build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set")))))
+        if moved and spec.source == "command line":
+            spec = replace(spec, source=f"command line; {moved}")
         trials, more = plan(spec) if plan is not None else (expand(spec), None)
         execution = base.with_overrides(**{k: kwargs.get(k) for k in _EXECUTION_OPTIONS})
         if not kwargs.get("address"):  # with --address the data lives on the cluster: checked there
@@ -420,6 +507,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
             outcome, decision = run_ab(exp, options, console, on_dispatch=run.dispatching)
         else:
             outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
+        evaluated = _evaluate_trained(exp, options, run) if exp.evaluate else None
     except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
         write_tables(exp)
         raise
@@ -441,9 +529,40 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
         console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
                       highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
+    if evaluated is not None:
+        code = max(code, _report_evaluations(exp, evaluated), key=_SEVERITY.index)
     if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")
     return code
+
+
+#: Exit statuses from least to most severe, to combine the trials' and the evaluations'.
+_SEVERITY = [ExitStatus.OK, ExitStatus.TRIALS_FAILED, ExitStatus.UNFINISHED]
+
+
+def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
+    """Evaluate the experiment's trained models at every setting of its plan (train once, evaluate many)."""
+    from rsb_sweep.evaluations import run_evaluations
+
+    say = (lambda line: None) if options.quiet else (lambda line: console.print(line, markup=False))
+    return run_evaluations(exp, options, say, on_dispatch=run.dispatching)
+
+
+def _report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
+    """Print the evaluations' summary and each failure; the exit status they call for."""
+    from rsb_sweep.evaluations import EVALUATIONS_PARQUET
+
+    c = outcome.counts
+    console.print(f"evaluations: {exp.root / EVALUATIONS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
+                  f"{c['PENDING']} waiting for their trial; {outcome.evaluated} computed now, "
+                  f"{outcome.wall_seconds:.1f} s)")
+    failed = outcome.table[(outcome.table["status"] == "ERROR") & (outcome.table["source"] == "evaluation")]
+    for row in failed.head(_MAX_LISTED_FAILURES).itertuples():
+        err_console.print(f"failed evaluation {row.trial_id} {row.eval_set} crop_pct={row.crop_pct:g} "
+                          f"test_res={row.test_res}: {row.error}", markup=False)
+    if len(failed):
+        err_console.print(f"retry them with  rsb-sweep evaluate {exp.root} --retry-failed")
+    return ExitStatus.for_counts({"ERROR": c["ERROR"], "PENDING": c["PENDING"]})
 
 
 def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
@@ -455,6 +574,12 @@ def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, A
     from trainer.recipes import get_recipe
 
     console.print(f"sweep {spec.name}: {len(trials)} trials ({spec.source})")
+    if spec.evaluate:
+        from rsb_sweep.evaluations import trial_keys
+
+        n = sum(1 for t in trials for _, from_training in trial_keys(t.config.to_dict(), spec.evaluate) if not from_training)
+        console.print(f"then each trained model is evaluated from its final checkpoint at {spec.evaluate.describe()} "
+                      f"({n} evaluations, no retraining)")
     first = trials[0].config
     if first.data is None:
         console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))))

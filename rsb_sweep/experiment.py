@@ -11,6 +11,7 @@ Layout::
     <experiment>/.lock             held (flock) by the running driver
     <experiment>/driver-error.txt  tracebacks of internal errors (rsb_sweep.exitstatus), if any
     <experiment>/results.parquet   results.csv  history.parquet
+    <experiment>/evaluations.parquet  each trained model at every setting of ``evaluate`` (if any)
     <experiment>/trials/<id>/      trial folders (or <storage>/<name>/trials/<id>/ with --storage)
     <experiment>/tune/run-…/       Ray Tune's own experiment folders, one per launch (idem)
 """
@@ -34,7 +35,7 @@ from rsb_sweep.store import TrialStore
 from trainer.files import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from rsb_sweep.spec import SweepSpec, TrialSpec
+    from rsb_sweep.spec import EvalPlan, SweepSpec, TrialSpec
 
 MANIFEST = "sweep.json"
 DRIVER = "driver.json"
@@ -83,6 +84,7 @@ class Experiment:
             "trials_root": f"{base}/trials",
             "tune_root": f"{base}/tune",
             "trials": [],
+            "evaluate": spec.evaluate.to_dict(),
             **(extra or {}),
         }
         exp = cls(root, manifest)
@@ -127,6 +129,20 @@ class Experiment:
     @property
     def trial_ids(self) -> list[str]:
         return [t["trial_id"] for t in self.trials]
+
+    @property
+    def evaluate(self) -> "EvalPlan":
+        """What every trained model is evaluated at (empty for an experiment written before evaluations)."""
+        from rsb_sweep.spec import EvalPlan
+
+        return EvalPlan.from_dict(self.manifest.get("evaluate"))
+
+    def add_evaluations(self, plan: "EvalPlan") -> "EvalPlan":
+        """Merge ``plan`` into the manifest's evaluation plan (atomically); returns the merged plan."""
+        merged = self.evaluate.merged(plan)
+        if merged != self.evaluate:
+            self.grow([], evaluate=merged.to_dict())
+        return merged
 
     @property
     def execution(self) -> Execution:

@@ -103,7 +103,8 @@ def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
 
 
 def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
-    """(Re)write results.parquet, results.csv and history.parquet atomically; return the results."""
+    """(Re)write results.parquet, results.csv, history.parquet (and evaluations.parquet when the
+    experiment evaluates) atomically; return the results."""
     files = files if files is not None else exp.store.read_all(exp.trial_ids)
     results = build_results(exp, files)
     history = build_history(exp, files)
@@ -111,6 +112,10 @@ def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = No
     write_frame(results, exp.root / RESULTS_CSV)
     write_frame(history, exp.root / HISTORY_PARQUET)
     gather_predictions(exp, files)
+    if exp.evaluate:  # train once, evaluate many: the evaluations table follows the trials' states
+        from rsb_sweep.evaluations import write_evaluations
+
+        write_evaluations(exp, files)
     return results
 
 

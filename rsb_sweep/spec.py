@@ -1,17 +1,23 @@
-"""What a sweep is: a base recipe, fixed overrides, a grid and a seed axis, expanded to trials.
+"""What a sweep is: a base recipe, fixed overrides, a grid, a seed axis and what to evaluate.
 
 A :class:`SweepSpec` is built from the command line (``seeds``, ``grid``) or from a YAML file
 (:mod:`rsb_sweep.specfile`); :func:`expand` turns it into one :class:`TrialSpec` per
 (grid point, seed), each with a fully resolved trainer config. Every config is resolved
 (and so validated by the trainer) before anything starts.
+
+Train once, evaluate many: the test crop ratio and the test resolution change evaluation only
+(:data:`EVAL_ONLY_FIELDS`), so they are never grid axes. :func:`move_eval_only` takes them out
+of a grid into the spec's :class:`EvalPlan`: each trained model keeps its recipe's own setting
+and is evaluated again at every listed one (:mod:`rsb_sweep.evaluations`).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
+from analysis.columns import EVAL_ONLY_FIELDS
 from trainer.config import SEED_FIELDS, TrainConfig, derive_seed, resolve_config
 from trainer.errors import ConfigError
 
@@ -89,8 +95,51 @@ class SeedAxis:
 
 
 @dataclass(frozen=True)
+class EvalPlan:
+    """The evaluation-only settings every trained model is evaluated at (the manifest's ``evaluate``).
+
+    ``crop_pct`` / ``test_res``: the values to evaluate (empty: the trial's own only);
+    ``eval_sets``: extra ``(name, path)`` ImageFolders, evaluated besides the main set and the
+    trial's own sets. Each trial is evaluated at every (crop_pct, test_res) pair on every set.
+    """
+
+    crop_pct: tuple[float, ...] = ()
+    test_res: tuple[int, ...] = ()
+    eval_sets: tuple[tuple[str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.crop_pct or self.test_res or self.eval_sets)
+
+    def merged(self, other: "EvalPlan") -> "EvalPlan":
+        """This plan and ``other``'s new values (order kept; a set name given again takes the new path)."""
+        sets = dict(self.eval_sets)
+        sets.update(dict(other.eval_sets))
+        return EvalPlan(crop_pct=tuple(dict.fromkeys(self.crop_pct + other.crop_pct)),
+                        test_res=tuple(dict.fromkeys(self.test_res + other.test_res)),
+                        eval_sets=tuple(sets.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"crop_pct": list(self.crop_pct), "test_res": list(self.test_res),
+                "eval_sets": [list(s) for s in self.eval_sets]}
+
+    @classmethod
+    def from_dict(cls, doc: Optional[Mapping[str, Any]]) -> "EvalPlan":
+        """The plan stored in a manifest (an experiment written before evaluations: an empty plan)."""
+        doc = doc or {}
+        return cls(crop_pct=tuple(float(c) for c in doc.get("crop_pct", ())),
+                   test_res=tuple(int(r) for r in doc.get("test_res", ())),
+                   eval_sets=tuple((str(n), str(p)) for n, p in doc.get("eval_sets", ())))
+
+    def describe(self) -> str:
+        parts = [f"{k} {', '.join(f'{v:g}' for v in sorted(getattr(self, k)))}" for k in EVAL_ONLY_FIELDS
+                 if getattr(self, k)]
+        parts += [f"set {name}" for name, _ in self.eval_sets]
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class SweepSpec:
-    """A sweep before expansion: recipe, data, fixed overrides, a grid and a seed axis."""
+    """A sweep before expansion: recipe, data, fixed overrides, a grid, a seed axis, what to evaluate."""
 
     name: str
     recipe: str = "a2"
@@ -100,6 +149,7 @@ class SweepSpec:
     seeds: SeedAxis = SeedAxis()
     description: str = ""
     source: str = "command line"
+    evaluate: EvalPlan = EvalPlan()
 
 
 @dataclass(frozen=True)
@@ -119,6 +169,10 @@ def expand(spec: SweepSpec) -> list[TrialSpec]:
     Raises :class:`ConfigError` (from the trainer's validation) for any invalid trial.
     """
     _check_grid(spec)
+    if any(k in EVAL_ONLY_FIELDS + ("eval_sets",) for k in spec.grid):
+        raise ConfigError(f"grid keys {', '.join(k for k in spec.grid if k in EVAL_ONLY_FIELDS + ('eval_sets',))} "
+                          "change evaluation only; "
+                          "list them under evaluate: (move_eval_only does this)")
     keys = list(spec.grid)
     points = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
     seeds = spec.seeds.settings()
@@ -137,6 +191,29 @@ def expand(spec: SweepSpec) -> list[TrialSpec]:
             index = len(trials)
             trials.append(TrialSpec(trial_id=trial_label(index, params), index=index, params=params, config=config))
     return trials
+
+
+def move_eval_only(spec: SweepSpec) -> tuple[SweepSpec, Optional[str]]:
+    """``spec`` with its evaluation-only grid axes moved into its evaluation plan, and a line saying so.
+
+    Two trials that differ only in ``crop_pct``, ``test_res`` or extra evaluation sets would train
+    the same model twice: the grid keeps the training axes, each model keeps the recipe's (or the
+    overrides') own setting, and the plan lists the values (and every set named) to evaluate it
+    at, from its final checkpoint. None when nothing moved.
+    """
+    moved = {k: v for k, v in spec.grid.items() if k in EVAL_ONLY_FIELDS + ("eval_sets",)}
+    if not moved:
+        return spec, None
+    sets = [pair for value in moved.get("eval_sets", ()) for pair in value]
+    plan = spec.evaluate.merged(EvalPlan(crop_pct=tuple(float(v) for v in moved.get("crop_pct", ())),
+                                         test_res=tuple(int(v) for v in moved.get("test_res", ())),
+                                         eval_sets=tuple(dict(sets).items())))
+    grid = {k: v for k, v in spec.grid.items() if k not in moved}
+    out = replace(spec, grid=grid, evaluate=plan)
+    names = " and ".join(moved)
+    line = (f"{names} change{'s' if len(moved) == 1 else ''} evaluation only: moved from the grid to evaluate "
+            f"({plan.describe()}); each trained model is evaluated at every value, none is trained twice")
+    return out, line
 
 
 def _unpinned(seed_values: Mapping[str, int], overrides: Mapping[str, Any]) -> dict[str, int]:
@@ -182,5 +259,5 @@ def describe(spec: SweepSpec) -> Mapping[str, Any]:
         "grid": {k: list(v) for k, v in spec.grid.items()},
         "seeds": {"n": spec.seeds.n, "start": spec.seeds.start, "vary": list(spec.seeds.vary),
                   "cross": dict(spec.seeds.cross)},
-        "description": spec.description, "source": spec.source,
+        "description": spec.description, "source": spec.source, "evaluate": spec.evaluate.to_dict(),
     }

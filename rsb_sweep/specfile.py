@@ -11,6 +11,10 @@ Format (every section optional except what the sweep needs)::
       lr: [2e-3, 5e-3]
       recipe: [a1, a2, a3]
     seeds: {n: 10, start: 0, vary: [init, data, aug]}   # or seeds: 10
+    evaluate:                      # evaluation only: each trained model evaluated at each value
+      crop_pct: [0.875, 0.9, 0.95, 1.0]        # (crop_pct / test_res under grid: moved here)
+      test_res: [192, 224, 288]
+      eval_sets: {v2: /path/to/imagenetv2}
     # crossed seed sources instead: seeds: {cross: {init: 10, data: 10}}
     execution: {workers_per_trial: 1, cpus_per_trial: 1, gpus_per_worker: 0,
                 max_concurrent: null, max_failures: 3, pack: null}
@@ -36,11 +40,12 @@ from rsb_sweep.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
 from rsb_sweep.errors import SweepError
 from rsb_sweep.execution import Execution
 from rsb_sweep.paths import absolute_fields, absolute_path
-from rsb_sweep.spec import SEED_SOURCES, SeedAxis, SweepSpec, expand
+from rsb_sweep.spec import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec, expand, move_eval_only
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
-TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "execution", "units")
+TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "evaluate", "execution", "units")
+EVALUATE_KEYS = ("crop_pct", "test_res", "eval_sets")
 UNITS = ("literal", "paper")
 SEED_KEYS = ("n", "start", "vary", "cross")
 EXECUTION_KEYS = tuple(Execution.__dataclass_fields__)
@@ -154,22 +159,64 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
         grid[field] = absolute_fields({field: [_coerce_at(field, v, f"grid.{key}", line, fail) for v in values]}, base)[field]
 
     seeds = _seed_axis(doc, fail)
+    evaluate = _evaluate(doc, fail, base)
     execution = _execution(doc, fail)
     source = where
     units = doc.get("units", "literal")
     if units not in UNITS:
         raise fail("units", doc.line_of("units"), f"{units!r}: expected one of {', '.join(UNITS)}")
     if units == "paper" and data_path is None:
-        fixed, grid, line = _paper_units(fixed, grid)
+        fixed, grid, evaluate, line = _paper_units(fixed, grid, evaluate)
         source = f"{where}; {line}"
     spec = SweepSpec(name=name, recipe=recipe, data=data_path, overrides=fixed, grid=grid, seeds=seeds,
                      description=str(doc.get("description", "")), source=source)
+    spec, moved = move_eval_only(replace(spec, evaluate=evaluate))
+    if moved:
+        spec = replace(spec, source=f"{spec.source}; {moved}")
     _check_values(spec, doc, fail)
+    _check_evaluate(spec, doc, fail)
     return spec, execution
 
 
-def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> tuple[dict, dict, str]:
-    """Overrides and grid mapped from the paper's units to the digits preset, and the line saying how."""
+def _evaluate(doc: _Mapping, fail, base: Optional[Path]) -> EvalPlan:
+    """The ``evaluate:`` section: values each trained model is evaluated at."""
+    section = _section(doc, "evaluate", fail)
+    _only(section, EVALUATE_KEYS, "evaluate.", fail)
+    values: dict[str, Any] = {}
+    for key in EVALUATE_KEYS:
+        if key not in section:
+            continue
+        raw, line = section[key], section.line_of(key)
+        if key == "eval_sets":
+            sets = _coerce_at(key, raw, f"evaluate.{key}", line, fail)
+            values[key] = absolute_fields({key: sets}, base)[key]
+            continue
+        items = raw if isinstance(raw, list) else [raw]
+        if not items:
+            raise fail(f"evaluate.{key}", line, "expected a non-empty list of values")
+        values[key] = tuple(dict.fromkeys(_coerce_at(key, v, f"evaluate.{key}", line, fail) for v in items))
+    return EvalPlan(**values)
+
+
+def _check_evaluate(spec: SweepSpec, doc: _Mapping, fail) -> None:
+    """Every value to evaluate at must be one the trainer accepts (``crop_pct=1.2`` named here, not after training)."""
+    from trainer.config import validate
+
+    config = expand(replace(spec, grid={}, seeds=SeedAxis(n=1, start=spec.seeds.start)))[0].config
+    for key in ("crop_pct", "test_res"):
+        for value in getattr(spec.evaluate, key):
+            try:
+                validate(replace(config, **{key: value}))
+            except ConfigError as exc:
+                in_section = isinstance(doc.get("evaluate"), _Mapping) and key in doc["evaluate"]
+                line = _line(doc, "evaluate" if in_section else "grid", key)
+                raise fail(f"evaluate.{key}", line, str(exc)) from None
+
+
+def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]],
+                 evaluate: EvalPlan) -> tuple[dict, dict, EvalPlan, str]:
+    """Overrides, grid and evaluation plan mapped from the paper's units to the digits preset, and
+    the line saying how."""
     from trainer.presets import DIGITS, describe_paper_units, paper_to_preset
 
     mapped: dict[str, list[tuple[Any, Any]]] = {}
@@ -182,7 +229,8 @@ def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]]) -> tuple[dic
 
     fixed = {k: convert(k, v) for k, v in fixed.items()}
     grid = {k: [convert(k, v) for v in vs] for k, vs in grid.items()}
-    return fixed, grid, describe_paper_units(mapped)
+    evaluate = replace(evaluate, test_res=tuple(dict.fromkeys(convert("test_res", v) for v in evaluate.test_res)))
+    return fixed, grid, evaluate, describe_paper_units(mapped)
 
 
 def _check_values(spec: SweepSpec, doc: _Mapping, fail) -> None:

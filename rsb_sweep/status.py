@@ -30,6 +30,8 @@ class StatusReport:
     top1_std: float
     failures: list[tuple[str, str]] = field(default_factory=list)
     running: list[tuple[str, int, int]] = field(default_factory=list)  # (trial, epochs done, epochs)
+    evaluations: Optional[dict[str, int]] = None  # rows of evaluations.parquet by status, when the experiment evaluates
+    plan: str = ""
 
 
 def experiment_status(exp: Experiment) -> StatusReport:
@@ -48,9 +50,18 @@ def experiment_status(exp: Experiment) -> StatusReport:
             running.append((t["trial_id"], f.epochs_done, int(t["config"].get("epochs", 0))))
     mean = statistics.fmean(top1) if top1 else math.nan
     std = statistics.stdev(top1) if len(top1) > 1 else math.nan
+    evaluations = None
+    plan = exp.evaluate
+    if plan:
+        from rsb_sweep.evaluations import evaluation_rows
+
+        evaluations = {TERMINATED: 0, ERROR_STATUS: 0, PENDING: 0}
+        for t in exp.trials:
+            for row in evaluation_rows(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], plan):
+                evaluations[row["status"]] += 1
     return StatusReport(name=exp.name, total=len(exp.trials), counts=counts, driver_running=exp.driver_alive(),
                         driver=exp.driver_info(), top1_n=len(top1), top1_mean=mean, top1_std=std,
-                        failures=failures, running=running)
+                        failures=failures, running=running, evaluations=evaluations, plan=plan.describe())
 
 
 def print_status(report: StatusReport, exp: Experiment, console: Console) -> None:
@@ -63,12 +74,16 @@ def print_status(report: StatusReport, exp: Experiment, console: Console) -> Non
         spread = f" ± {report.top1_std:.2f}" if report.top1_n > 1 else ""
         console.print(f"  top-1 so far: {report.top1_mean:.2f}{spread} % (mean ± std over {report.top1_n} finished trials)",
                       highlight=False)
+    if report.evaluations is not None:
+        e = report.evaluations
+        console.print(f"  evaluations ({report.plan}): done {e[TERMINATED]}   failed {e[ERROR_STATUS]}   "
+                      f"pending {e[PENDING]}   of {sum(e.values())}", highlight=False)
     d = report.driver or {}
     if report.driver_running:
         beat = time.time() - float(d.get("heartbeat", time.time()))
         console.print(f"  driver: running (pid {d.get('pid')} on {d.get('host')}, heartbeat {fmt_seconds(beat)} ago)",
                       highlight=False)
-    elif c[RUNNING] or c[PENDING]:
+    elif c[RUNNING] or c[PENDING] or (report.evaluations or {}).get(PENDING):
         console.print(f"  driver: not running; continue with  rsb-sweep resume {exp.root}", highlight=False)
     if report.running:
         label = "running" if report.driver_running else "interrupted (will continue from the last checkpoint)"

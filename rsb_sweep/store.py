@@ -7,6 +7,10 @@ The trainer's own files are the ground truth for a trial's state:
 * ``runs.jsonl``    one line each time a process starts (or resumes) it  -> RUNNING
 * nothing of these                                                        -> PENDING
 
+``evaluations/<key>.json`` (and ``<key>.parquet``, its per-image predictions) hold each
+evaluation of the final checkpoint at another setting, one file per (set, crop_pct, test_res)
+(:mod:`rsb_sweep.evaluations`); a file with an ``error`` key records a failed evaluation.
+
 The store root is a local folder (the default, or a shared file system) or a URI
 (``s3://…``, ``gs://…``, ``file://…``) reached through pyarrow's file systems, as Ray's
 storage is. With a local root the trainer writes straight into the trial folder; with a
@@ -36,6 +40,8 @@ from trainer.files import atomic_write_bytes
 CONFIG, HISTORY, METRICS, PREDICTIONS = CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 #: Files the sweep adds to a trial folder.
 ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
+#: The folder of a trial's evaluations at other settings (train once, evaluate many).
+EVALUATIONS_DIR = "evaluations"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)
 
 TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
@@ -51,6 +57,7 @@ class TrialFiles:
     history: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
     checkpoint_epochs: list[int] = field(default_factory=list)
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)  # file stem -> its JSON
 
     @property
     def status(self) -> str:
@@ -109,6 +116,19 @@ class TrialStore:
             out.runs = self._jsonl(self.path(trial_id, RUNS))
         if CHECKPOINTS_DIR in names:
             out.checkpoint_epochs = self.checkpoint_epochs(trial_id)
+        if EVALUATIONS_DIR in names:
+            out.evaluations = self.read_evaluations(trial_id)
+        return out
+
+    def read_evaluations(self, trial_id: str) -> dict[str, dict[str, Any]]:
+        """The trial's evaluation records, by file stem (torn or partial files are absent)."""
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id, EVALUATIONS_DIR), allow_not_found=True))
+        out = {}
+        for info in infos:
+            if info.type == pafs.FileType.File and info.path.endswith(".json"):
+                doc = self._json(info.path)
+                if doc is not None:
+                    out[Path(info.path).stem] = doc
         return out
 
     def read_all(self, trial_ids: Iterable[str]) -> dict[str, TrialFiles]:
@@ -126,7 +146,8 @@ class TrialStore:
                     epochs.append(epoch)
         return sorted(epochs)
 
-    def _read_bytes(self, path: str) -> Optional[bytes]:
+    def read_bytes(self, path: str) -> Optional[bytes]:
+        """The bytes of a store path (from :meth:`path`), or None when it cannot be read."""
         try:
             with self.fs.open_input_stream(path) as fh:
                 return fh.read()
@@ -134,7 +155,7 @@ class TrialStore:
             return None
 
     def _json(self, path: str) -> Optional[dict[str, Any]]:
-        data = self._read_bytes(path)
+        data = self.read_bytes(path)
         if not data:
             return None
         try:
@@ -143,7 +164,7 @@ class TrialStore:
             return None
 
     def _jsonl(self, path: str) -> list[dict[str, Any]]:
-        data = self._read_bytes(path) or b""
+        data = self.read_bytes(path) or b""
         rows = []
         for line in data.decode().splitlines():
             try:
@@ -155,10 +176,13 @@ class TrialStore:
     # -- writing (driver and trials) ----------------------------------------------------
     def write_json(self, trial_id: str, name: str, value: dict[str, Any]) -> None:
         """Write a small JSON file atomically (rename locally; object stores are atomic per object)."""
-        data = json.dumps(value, indent=2, default=str).encode()
+        self.write_file(trial_id, name, json.dumps(value, indent=2, default=str).encode())
+
+    def write_file(self, trial_id: str, name: str, data: bytes) -> None:
+        """Write ``data`` to the trial file ``name`` (may contain ``/``) atomically."""
         target = self.path(trial_id, name)
         if self.remote:
-            self.fs.create_dir(self.path(trial_id))
+            self.fs.create_dir(target.rsplit("/", 1)[0])
             with self.fs.open_output_stream(target) as fh:
                 fh.write(data)
             return
@@ -175,7 +199,7 @@ class TrialStore:
         """Append one line to ``runs.jsonl``: a process started or resumed this trial."""
         line = json.dumps({"time": time.time(), **record}, default=str) + "\n"
         if self.remote:
-            old = self._read_bytes(self.path(trial_id, RUNS)) or b""
+            old = self.read_bytes(self.path(trial_id, RUNS)) or b""
             self.fs.create_dir(self.path(trial_id))
             with self.fs.open_output_stream(self.path(trial_id, RUNS)) as fh:
                 fh.write(old + line.encode())

@@ -30,7 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Collection, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -46,8 +46,6 @@ from trainer.loop import evaluate as evaluate_loader
 from trainer.model import create_model
 from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, write_predictions
 from trainer.rng import RngStream
-
-#: The run folder's configuration file (written by :func:`trainer.train`).
 
 Values = Union[float, int, Sequence[float], Sequence[int], None]
 
@@ -110,14 +108,19 @@ def evaluate_run(
     test_res: Values = None,
     eval_sets: Iterable[tuple[str, str]] = (),
     device: Optional[str] = None,
+    only: Optional[Collection[tuple[str, float, int]]] = None,
+    on_evaluation: Optional[Callable[[Evaluation], None]] = None,
 ) -> list[Evaluation]:
     """Evaluate the run's final weights at every (``crop_pct``, ``test_res``) on every set.
 
     ``crop_pct`` / ``test_res``: one value, several, or None for the run's own. The sets are
     the main validation set (``'val'``), the run's own extra sets and ``eval_sets`` (``(name,
     path)`` ImageFolders with the training classes; a name given again replaces the run's).
-    ``device``: ``cpu``, ``cuda`` or ``auto``; None uses the run's own setting. Returns one
-    :class:`Evaluation` per (crop_pct, test_res, set), in that nesting order.
+    ``device``: ``cpu``, ``cuda`` or ``auto``; None uses the run's own setting. ``only``: the
+    ``(set, crop_pct, test_res)`` keys to evaluate, the others skipped (what a resumed
+    evaluation still lacks); ``on_evaluation`` is called with each result as soon as it exists
+    (so that a killed process keeps what it finished). Returns one :class:`Evaluation` per
+    (crop_pct, test_res, set) evaluated, in that nesting order.
     """
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
@@ -149,16 +152,21 @@ def evaluate_run(
         for setting in settings:
             transform = data_mod.eval_transform(setting)
             for name, dataset in datasets:
+                if only is not None and (name, setting.crop_pct, setting.test_res) not in only:
+                    continue
                 dataset.set_transform(transform)  # decoded images stay cached; transformed samples do not
                 loader = data_mod.eval_loader(setting, dataset, world_size=1, rank=0)
                 start = time.perf_counter()
                 stats, _ = evaluate_loader(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
                                            num_classes=len(classes), per_image=True)
-                out.append(Evaluation(
+                result = Evaluation(
                     eval_set=name, crop_pct=setting.crop_pct, test_res=setting.test_res, top1=stats.top1,
                     top5=stats.top5, eval_loss=stats.loss, n_val=stats.n, seconds=time.perf_counter() - start,
                     targets=stats.targets, preds=stats.preds,
-                ))
+                )
+                out.append(result)
+                if on_evaluation is not None:
+                    on_evaluation(result)
     return out
 
 

@@ -99,7 +99,7 @@ def test_yaml_scientific_notation_and_aliases(tmp_path):
 
 
 @pytest.mark.parametrize("name, n_trials", [
-    ("fig2_seeds_a2", 100), ("table6_ablation_a2", 4 * 3 * 2 * 2), ("table9_crop_ratio", 4 * 10 * 3),
+    ("fig2_seeds_a2", 100), ("table6_ablation_a2", 4 * 3 * 2 * 2), ("table9_crop_ratio", 10 * 3), ("fig4_test_res", 10 * 3),
     ("recipes_a1_a2_a3", None), ("seed_sources_a2", None), ("demo", None),
 ])
 def test_shipped_sweeps_expand_on_digits_and_on_a_data_folder(tmp_path, name, n_trials):

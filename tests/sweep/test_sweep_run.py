@@ -65,7 +65,10 @@ def _corrupt_eval_set(root):
 
 @pytest.fixture(scope="module")
 def failures(tmp_path_factory):
-    """One sweep with three kinds of trial: fine, diverging (NaN loss), unreadable evaluation image."""
+    """One sweep with three kinds of failure: a diverging trial (NaN loss), an unreadable image in an
+    extra evaluation set (an evaluation fails, its model does not), and the evaluations of the diverged
+    trial. The eval set is a grid axis in the file: it changes evaluation only, so it moves to
+    ``evaluate`` and one model per lr is trained."""
     tmp = tmp_path_factory.mktemp("failures")
     _corrupt_eval_set(tmp / "bad")
     (tmp / "sweeps").mkdir()
@@ -85,27 +88,31 @@ def failures(tmp_path_factory):
 
 
 @pytest.mark.timeout(420)
-def test_failed_trials_keep_their_rows_and_the_others_finish(failures):
+def test_failed_trials_and_evaluations_keep_their_rows_and_the_others_finish(failures):
     exp, out = failures
+    assert "eval_sets changes evaluation only: moved from the grid to evaluate" in out.stdout
     df = results(exp).set_index("trial_id")
-    assert len(df) == 4
-    by_config = {}
-    for t in manifest(exp)["trials"]:
-        by_config[(t["config"]["lr"], bool(t["config"]["eval_sets"]))] = df.loc[t["trial_id"]]
-    assert by_config[(1e-3, False)]["status"] == "TERMINATED"
-    ok_but_bad_data = by_config[(1e-3, True)]
-    assert ok_but_bad_data["status"] == "ERROR" and "corrupt image" in ok_but_bad_data["error"]
-    for has_bad in (False, True):
-        diverged = by_config[(1e30, has_bad)]
-        assert diverged["status"] == "ERROR" and "NaN" in diverged["error"]
-        assert pd.isna(diverged["top1"])
+    assert len(df) == 2  # one model per lr, not one per (lr, eval set)
+    by_lr = {t["config"]["lr"]: df.loc[t["trial_id"]] for t in manifest(exp)["trials"]}
+    assert by_lr[1e-3]["status"] == "TERMINATED"
+    diverged = by_lr[1e30]
+    assert diverged["status"] == "ERROR" and "NaN" in diverged["error"] and pd.isna(diverged["top1"])
+    ev = pd.read_parquet(exp / "evaluations.parquet").set_index(["trial_id", "eval_set"])
+    ok, bad = by_lr[1e-3].name, diverged.name
+    assert len(ev) == 4  # (2 trials) x (val, bad): no row dropped
+    assert ev.loc[(ok, "val"), "status"] == "TERMINATED" and ev.loc[(ok, "val"), "source"] == "training"
+    assert ev.loc[(ok, "val"), "top1"] == by_lr[1e-3]["top1"]
+    failed_eval = ev.loc[(ok, "bad")]
+    assert failed_eval["status"] == "ERROR" and "corrupt image" in failed_eval["error"]
+    assert "DataError" in failed_eval["error"] and failed_eval["source"] == "evaluation"
+    for name in ("val", "bad"):
+        assert ev.loc[(bad, name), "status"] == "ERROR" and "failed in training" in ev.loc[(bad, name), "error"]
     status = cli("status", str(exp)).stdout
-    assert "failed 3" in status and "corrupt image" in status
-    error_file = exp / "trials" / by_config[(1e-3, True)].name / "error.json"
-    assert json.loads(error_file.read_text())["type"] == "DataError"
-    # the summary names each failed trial and its error file
-    for tid in df.index[df["status"] == "ERROR"]:
-        assert f"failed {tid}: " in out.stderr and f"error file: {exp / 'trials' / tid / 'error.json'}" in out.stderr
+    assert "failed 1" in status and "NaN" in status and "evaluations (set bad): done 1   failed 3" in status
+    error_file = exp / "trials" / bad / "error.json"
+    # the summary names each failed trial and its error file, and each failed evaluation
+    assert f"failed {bad}: " in out.stderr and f"error file: {error_file}" in out.stderr
+    assert f"failed evaluation {ok} bad" in out.stderr and "--retry-failed" in out.stderr
 
     # resume leaves failures alone (nothing to run: Ray is not even started), and still says they failed
     before = {t: len(runs(exp, t)) for t in df.index}
@@ -121,11 +128,14 @@ def test_resume_retry_failed_reruns_only_failures(failures, tmp_path):
     shutil.copytree(failures[0], exp)  # experiment folders are relocatable
     df = results(exp).set_index("trial_id")
     before = {t: len(runs(exp, t)) for t in df.index}
+    ev_before = pd.read_parquet(exp / "evaluations.parquet")
     assert cli("resume", str(exp), "--retry-failed", "--num-cpus", "2", "--no-live", check=False).returncode == 1
     again = results(exp).set_index("trial_id")
-    assert (again["status"] == df["status"]).all() and len(again) == 4  # deterministic failures fail again
+    assert (again["status"] == df["status"]).all() and len(again) == 2  # deterministic failures fail again
     for t in df.index:
         retried = [r.get("event") for r in runs(exp, t)].count("retry")
         assert retried == (1 if df.loc[t, "status"] == "ERROR" else 0)
         if df.loc[t, "status"] == "TERMINATED":
             assert len(runs(exp, t)) == before[t]
+    ev_after = pd.read_parquet(exp / "evaluations.parquet")
+    pd.testing.assert_frame_equal(ev_after[["trial_id", "eval_set", "status"]], ev_before[["trial_id", "eval_set", "status"]])

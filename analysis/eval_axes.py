@@ -89,8 +89,10 @@ def paired_baseline(evaluations: pd.DataFrame, factor: str,
     """
     if given and factor in given:
         return given[factor], "given"
-    own = evaluations[evaluations["source"].astype("string") == "training"].drop_duplicates("trial_id")[factor]
-    own = own.dropna()
+    own = pd.Series([], dtype=float)
+    if "source" in evaluations.columns:
+        trained = (evaluations["source"].astype("string") == "training").fillna(False).astype(bool)
+        own = evaluations[trained].drop_duplicates("trial_id")[factor].dropna()
     if len(own):
         counts = own.value_counts()
         level = sorted(counts[counts == counts.max()].index)[0]
@@ -139,13 +141,16 @@ def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list
 def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
     """Which slice Figure 4 draws: ``eval_set`` (``val`` when evaluated), ``crop_pct`` (the
     trials' own when evaluated at 2+ resolutions, else the crop with the most resolutions),
-    ``by`` (the pairing groups) and ``chosen`` (why that crop); None when test_res takes one value."""
+    ``by`` (the pairing groups) and ``chosen`` (why that crop); None when no crop ratio of that
+    eval set is evaluated at two or more test resolutions."""
     if "test_res" not in varying_factors(evaluations):
         return None
     sets = list(pd.unique(evaluations["eval_set"].dropna()))
     eval_set = MAIN_SET if MAIN_SET in sets else sorted(sets)[0]
     rows = evaluations[evaluations["eval_set"] == eval_set]
     n_res = rows.groupby("crop_pct")["test_res"].nunique()
+    if n_res.max() < 2:
+        return None
     own, how = paired_baseline(rows, "crop_pct")
     if n_res.get(own, 0) >= 2 and not how.startswith("the level"):
         crop, chosen = own, ("the trials' own crop ratio" if how.startswith("the trials' own") else

@@ -25,6 +25,7 @@ import pandas as pd
 from ._common import AnalysisError
 from .io import PathLike, _resolve, evaluations_file, load_results
 from .columns import DECISION_FILE
+from .eval_axes import split_baseline
 from .sections import Section, find_evaluations, record
 
 @dataclass(frozen=True)
@@ -362,6 +363,7 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     find_evaluations(exp)  # an off-contract evaluations.parquet too
     if baseline is not None and not isinstance(baseline, str | dict | tuple | int | float):
         raise AnalysisError(f"baseline must be a string, dict or tuple, not {type(baseline)}.")
+    split_baseline(baseline)  # a crop_pct=/test_res= part that is not a number fails here
     del df
     out_dir = Path(out).resolve() if out is not None else (exp if exp.is_dir() else exp.parent)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import conclusions as C
-from ._common import AnalysisError
+from ._common import AnalysisError, split_usable
 from .grid import compare_within, compared_factors
 from .grouped import (
     compare_all,
@@ -374,8 +374,12 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
     choice = figure4_choice(evaluations)
     if choice is not None:
         rows = figure4_rows(evaluations, choice)
-        extra.update(figure4=choice, figure4_rows=rows)
-        sentences += C.describe_figure4(rows, choice, METRIC)
+        if split_usable(rows, METRIC)[0].empty:
+            sentences.append(f"Figure 4 is not drawn: no evaluation on {choice['eval_set']} at crop_pct="
+                             f"{_fmt(choice['crop_pct'])} finished with a top-1.")
+        else:
+            extra.update(figure4=choice, figure4_rows=rows)
+            sentences += C.describe_figure4(rows, choice, METRIC)
     table = None
     if data:
         table = pd.concat(list(data.values()), ignore_index=True)

@@ -63,6 +63,9 @@ def test_load_evaluations_reads_the_contract_and_names_the_file_in_every_error(t
     assert not (bad / "report.ipynb").exists()
     with pytest.raises(AnalysisError, match="format_table9_paired"):
         A.format_table9(ev)
+    with pytest.raises(AnalysisError, match="baseline crop_pct='wide' is not a number"):
+        A.make_report(exp, baseline="recipe=a2,crop_pct=wide")
+    assert not (exp / "report.ipynb").exists()
 
 
 def test_a_baseline_spec_splits_into_its_training_and_evaluation_only_parts():
@@ -144,6 +147,13 @@ def test_table9_and_figure4_from_evaluations_per_eval_set_and_resolution():
     res = sec.data["test_res"]
     assert set(res["level"]) == {24, 40} and (res["baseline"] == 32).all() and len(res) == 2 * 2 * 4 * 2
     assert {"factor", "recipe", "eval_set", "crop_pct", "test_res", "level", "verdict"} <= set(sec.table.columns)
+    # every evaluation of Figure 4's slice failed: no figure, a sentence saying why
+    failed = ev.copy()
+    hit = (failed.crop_pct == 0.95) & (failed.eval_set == "val")
+    failed.loc[hit, ["status", "top1"]] = ["ERROR", np.nan]
+    sec = S.paired_section(failed)
+    assert "figure4" not in sec.extra
+    assert "Figure 4 is not drawn: no evaluation on val at crop_pct=0.95 finished with a top-1." in sec.sentences
 
 
 def test_plot_vs_draws_a_text_column_at_named_positions():

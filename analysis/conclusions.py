@@ -257,3 +257,21 @@ def describe_figure4(rows: pd.DataFrame, choice: dict, metric: str = "top1") -> 
                    f"{g['trial_id'].nunique()} seed(s) peaks at test_res {int(best)} ({mean.max():.2f}; "
                    f"{mean.min():.2f} at {int(mean.idxmin())})" + (f", trained at {trained}." if trained else "."))
     return out
+
+
+#: A paired comparison's verdict in words (A is the level, B the baseline).
+_PAIRED_WORDS = {"a_better": "higher than the baseline", "b_better": "lower than the baseline",
+                 "within_seed_noise": "within seed noise", "not_resolvable": "not resolvable"}
+
+
+def describe_paired(cmp: pd.DataFrame) -> list[str]:
+    """compare_paired's sentence of every row, or, when many, the decided ones and a count by verdict."""
+    if len(cmp) <= 3 * _MAX_LISTED:
+        return [str(s) for s in cmp["sentence"]]
+    decided = cmp[cmp["verdict"].isin(["a_better", "b_better"])]
+    counts = cmp["verdict"].value_counts()
+    factor = cmp["factor"].iloc[0]
+    return [str(s) for s in decided["sentence"].head(_MAX_LISTED)] + [
+        f"{len(cmp)} paired comparisons of {factor}: " + ", ".join(
+            f"{int(counts[v])} {_PAIRED_WORDS[v]}" for v in _PAIRED_WORDS if v in counts)
+        + " (every sentence is in report.json)."]

@@ -369,7 +369,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
         sentences.append(f"{f}: each level against {f}={_fmt(level)} ({how}), paired by trial within "
                          f"{', '.join(cmp.attrs['groups'])}; Wilcoxon signed-rank test, Holm over the "
                          "levels of each group.")
-        sentences += C.describe_comparisons(cmp)
+        sentences += C.describe_paired(cmp)
     extra: dict[str, Any] = {"paired_baseline": baselines}
     choice = figure4_choice(evaluations)
     if choice is not None:

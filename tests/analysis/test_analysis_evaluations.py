@@ -147,6 +147,9 @@ def test_table9_and_figure4_from_evaluations_per_eval_set_and_resolution():
     res = sec.data["test_res"]
     assert set(res["level"]) == {24, 40} and (res["baseline"] == 32).all() and len(res) == 2 * 2 * 4 * 2
     assert {"factor", "recipe", "eval_set", "crop_pct", "test_res", "level", "verdict"} <= set(sec.table.columns)
+    # many rows: the decided ones and a count (at 4 seeds none is decided); report.json keeps every sentence
+    assert ("36 paired comparisons of crop_pct: 36 not resolvable (every sentence is in report.json)."
+            in sec.sentences)
     # every evaluation of Figure 4's slice failed: no figure, a sentence saying why
     failed = ev.copy()
     hit = (failed.crop_pct == 0.95) & (failed.eval_set == "val")

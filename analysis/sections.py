@@ -82,9 +82,10 @@ def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFra
         table9 = {"source": "evaluations", "baseline": tables[0]["baseline"], "tables": tables,
                   "markdown": "\n\n".join(f"**{t['title']}**\n\n{t['markdown']}" for t in tables),
                   "latex": "\n\n".join(t["latex"] for t in tables)}
+        keys = [k for k in tables[0] if k not in ("title", "baseline", "markdown", "latex")]
         sentences.append(f"Table 9 comes from evaluations.parquet: each trained model scored at every crop "
-                         f"ratio, {len(tables)} table(s) (one per eval set and test resolution), the "
-                         f"difference from crop_pct={_fmt(table9['baseline'])} paired by trial.")
+                         f"ratio, {len(tables)} table(s) (one per {', '.join(keys)}), the difference from "
+                         f"crop_pct={_fmt(table9['baseline'])} paired by trial.")
     else:
         t9 = format_table9(summary)
         table9 = {"source": "results", "markdown": t9.markdown, "latex": t9.latex}

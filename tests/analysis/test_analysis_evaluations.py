@@ -13,7 +13,7 @@ import analysis as A
 from analysis import AnalysisError
 from analysis import sections as S
 from analysis.columns import EVALUATION_COLUMNS
-from analysis.eval_axes import figure4_choice, paired_baseline, split_baseline, table9_tables
+from analysis.eval_axes import figure4_choice, paired_baseline, paired_within, split_baseline, table9_tables
 from analysis.report import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results
 
@@ -157,6 +157,19 @@ def test_table9_and_figure4_from_evaluations_per_eval_set_and_resolution():
     sec = S.paired_section(failed)
     assert "figure4" not in sec.extra
     assert "Figure 4 is not drawn: no evaluation on val at crop_pct=0.95 finished with a top-1." in sec.sentences
+
+
+def test_another_varying_training_column_slices_the_pairs_and_table9():
+    _, a = synthetic_evaluations(3, recipes=("a2",))
+    _, b = synthetic_evaluations(3, recipes=("a2",), seed=5)
+    ev = pd.concat([a, b.assign(trial_id="b" + b["trial_id"], lr=3e-3)], ignore_index=True)
+    assert paired_within(ev) == ["recipe", "lr"]
+    cmp = S.paired_section(ev).data["crop_pct"]
+    assert sorted(set(cmp["lr"])) == [0.003, 0.005] and len(cmp) == 6 and (cmp["n_pairs"] == 3).all()
+    tables, _ = table9_tables(ev)
+    assert [t["title"] for t in tables] == ["eval_set=val, test_res=224, lr=0.003",
+                                            "eval_set=val, test_res=224, lr=0.005"]
+    assert "(one per eval_set, test_res, lr)" in S.summary_section(ev, ["recipe"], ev).sentences[-1]
 
 
 def test_plot_vs_draws_a_text_column_at_named_positions():

@@ -5,6 +5,7 @@ Statistics use the TERMINATED trials with a finite metric and say how many other
 
 >>> from analysis import load_results, summarize, compare_all, plot_seed_distribution
 >>> from analysis import load_predictions, example_noise  # per-image test-set noise
+>>> from analysis import load_evaluations, compare_paired   # crop ratio / test resolution, paired
 
 Imports are lazy (PEP 562): ``import analysis.columns`` (the results contract the driver
 reads) loads no matplotlib or scipy; each name below is imported on first use.
@@ -52,6 +53,7 @@ _EXPORTS = {
     "CONTRACT_COLUMNS": "io",
     "REQUIRED_COLUMNS": "io",
     "config_columns": "io",
+    "load_evaluations": "io",
     "load_history": "io",
     "load_results": "io",
     "metric_columns": "io",

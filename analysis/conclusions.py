@@ -213,3 +213,65 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
             f"{int(last['n'])} drawn {how or 'with replacement'}): a best-of-n number is not "
             "comparable to a mean."))
     return out
+
+
+def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metric: str = "top1") -> list[str]:
+    """What evaluations.parquet holds and which of its rows the paired statistics exclude."""
+    from ._common import describe_exclusions, split_usable
+
+    _, excluded = split_usable(evaluations, metric)
+    sets = ", ".join(map(str, pd.unique(evaluations["eval_set"].dropna())))
+    axes = "; ".join(f"{f} " + ", ".join(f"{v:g}" for v in sorted(evaluations[f].dropna().unique()))
+                     for f in ("crop_pct", "test_res") if f in evaluations.columns)
+    n_trials = evaluations["trial_id"].nunique()
+    head = (f"evaluations.parquet holds {len(evaluations)} rows: {n_trials} trained model(s) evaluated on "
+            f"{sets} at {axes}.")
+    if len(excluded):
+        head += (f" {len(excluded)} row(s) are excluded from every paired statistic "
+                 f"({describe_exclusions(excluded['reason'])}) and counted in each comparison they touch.")
+    else:
+        head += " Every row finished (TERMINATED) and is used."
+    if not factors:
+        head += " Each trial is evaluated at one crop_pct and one test_res: there is nothing to compare paired."
+    return [head]
+
+
+def describe_figure4(rows: pd.DataFrame, choice: dict, metric: str = "top1") -> list[str]:
+    """Where the mean over seeds peaks in Figure 4's slice, per group, against the train resolution."""
+    from ._common import split_usable
+
+    usable, _ = split_usable(rows, metric)
+    by = [c for c in choice["by"] if c in usable.columns]
+    crop = f"{choice['crop_pct']:g}"
+    out = [f"Figure 4 draws eval set {choice['eval_set']} at crop_pct={crop}, {choice['chosen']}."]
+    groups = usable.groupby(by, sort=True, dropna=False) if by else [((), usable)]
+    for key, g in list(groups)[:_MAX_LISTED]:
+        key = key if isinstance(key, tuple) else (key,)
+        mean = g.groupby("test_res")[metric].mean().sort_index()
+        if len(mean) < 2:
+            continue
+        best = mean.idxmax()
+        trained = ", ".join(f"{int(v)}" for v in sorted(g["train_res"].dropna().unique())) \
+            if "train_res" in g.columns else ""
+        out.append(f"{label(by, key) if by else 'All trials'}: the mean {metric} over "
+                   f"{g['trial_id'].nunique()} seed(s) peaks at test_res {int(best)} ({mean.max():.2f}; "
+                   f"{mean.min():.2f} at {int(mean.idxmin())})" + (f", trained at {trained}." if trained else "."))
+    return out
+
+
+#: A paired comparison's verdict in words (A is the level, B the baseline).
+_PAIRED_WORDS = {"a_better": "higher than the baseline", "b_better": "lower than the baseline",
+                 "within_seed_noise": "within seed noise", "not_resolvable": "not resolvable"}
+
+
+def describe_paired(cmp: pd.DataFrame) -> list[str]:
+    """compare_paired's sentence of every row, or, when many, the decided ones and a count by verdict."""
+    if len(cmp) <= 3 * _MAX_LISTED:
+        return [str(s) for s in cmp["sentence"]]
+    decided = cmp[cmp["verdict"].isin(["a_better", "b_better"])]
+    counts = cmp["verdict"].value_counts()
+    factor = cmp["factor"].iloc[0]
+    return [str(s) for s in decided["sentence"].head(_MAX_LISTED)] + [
+        f"{len(cmp)} paired comparisons of {factor}: " + ", ".join(
+            f"{int(counts[v])} {_PAIRED_WORDS[v]}" for v in _PAIRED_WORDS if v in counts)
+        + " (every sentence is in report.json)."]

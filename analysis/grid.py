@@ -27,11 +27,12 @@ from ._common import (
     require_columns,
     split_usable,
 )
+from .columns import EVAL_ONLY_FIELDS
 from .grouped import Arm, _same, compare_arms
 from .io import config_columns
 
-#: Factors that change only the evaluation of a trained model.
-EVALUATION_ONLY = ("crop_pct", "test_res")
+#: Factors that change only the evaluation of a trained model (the contract's list).
+EVALUATION_ONLY = EVAL_ONLY_FIELDS
 
 #: Short names of configuration columns in labels ("a2 lr 3e-3 wd 0.02").
 SHORT_NAMES = {"lr": "lr", "weight_decay": "wd", "loss": "", "aug_repeats": "ra",

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ._common import AnalysisError, require_columns
 from .columns import CONFIG_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM  # noqa: F401 (re-exported)
+from .columns import EVALUATION_SOURCES, EVALUATIONS_STEM
 
 #: Columns every results table must have for the analysis to run at all.
 REQUIRED_COLUMNS = ("trial_id", "status", "seed", "top1")
@@ -57,6 +58,48 @@ def load_history(path: PathLike) -> pd.DataFrame:
     p = _resolve(path, HISTORY_STEM)
     df = _read(p)
     require_columns(df, ("trial_id", "epoch"), f"the history table {p}")
+    df.attrs["source"] = str(p)
+    return df
+
+
+#: Columns every evaluations table must have for the paired analysis (all are in the contract).
+EVALUATION_REQUIRED = ("trial_id", "eval_set", "crop_pct", "test_res", "top1", "status", "source", "recipe")
+
+
+def evaluations_file(path: PathLike) -> Path | None:
+    """``<folder>/evaluations.parquet`` (else ``.csv``) of an experiment folder, or of the folder
+    holding a results file; None when it has neither."""
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    for ext in (".parquet", ".csv"):
+        if (folder / f"{EVALUATIONS_STEM}{ext}").is_file():
+            return folder / f"{EVALUATIONS_STEM}{ext}"
+    return None
+
+
+def load_evaluations(path: PathLike, required: tuple[str, ...] = EVALUATION_REQUIRED) -> pd.DataFrame:
+    """Read an evaluations table: an experiment folder (evaluations.parquet, else .csv) or a file.
+
+    One row per (trial, eval set, crop_pct, test_res), whatever its status (the paired
+    statistics count the rows they exclude). Raises AnalysisError naming the file: no such
+    table, an empty one, missing ``required`` columns, or a ``source`` other than
+    ``training``/``evaluation``.
+    """
+    p = Path(path)
+    if p.is_dir() and evaluations_file(p) is None:
+        raise AnalysisError(f"{p} has no {EVALUATIONS_STEM}.parquet: `rsb-sweep evaluate {p} --crop-pct …` "
+                            "writes it.")
+    p = _resolve(p, EVALUATIONS_STEM)
+    df = _read(p)
+    if len(df) == 0:
+        raise AnalysisError(f"{p} is empty: no evaluations to analyse; rerun `rsb-sweep evaluate` on the "
+                            "experiment, or delete the file to report without them.")
+    require_columns(df, required, f"the evaluations table {p}")
+    sources = df["source"].astype("string")
+    bad = sorted(set(sources.fillna("<missing>")) - set(EVALUATION_SOURCES))
+    if bad:
+        raise AnalysisError(f"{p}: column source holds {', '.join(map(repr, bad))}; each row's source must be "
+                            f"one of {', '.join(EVALUATION_SOURCES)} (the contract in analysis/columns.py).")
     df.attrs["source"] = str(p)
     return df
 

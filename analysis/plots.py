@@ -266,8 +266,8 @@ def plot_vs(
 ) -> Figure:
     """Mean ± std (error bars) and the min–max band of ``metric`` against a swept value.
 
-    Used for the crop-ratio and test-resolution studies (the paper's Figure 4); one line per
-    metric (evaluation set) and per group of ``by``.
+    One line per metric (evaluation set) and per group of ``by``; a text ``x`` (recipe, loss)
+    is drawn at evenly spaced positions in sorted order.
     """
     with matplotlib.rc_context(_STYLE):
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -285,15 +285,21 @@ def plot_vs(
             all_excluded.append(excluded)
             if usable.empty:
                 raise AnalysisError(f"plot_vs: no usable trials with a finite {m}.")
+            numeric = pd.api.types.is_numeric_dtype(usable[x])
+            names = [] if numeric else sorted(map(str, usable[x].dropna().unique()))
             for i, (key, g) in enumerate(grouped(usable, bys).items()):
                 c = _COLORS[i % len(_COLORS)]
                 agg = g.groupby(x)[m].agg(["mean", "std", "min", "max", "count"]).sort_index()
-                xv = agg.index.to_numpy(dtype=float)
+                # a text column (recipe, loss) is drawn at evenly spaced positions, named below
+                xv = (agg.index.to_numpy(dtype=float) if numeric else
+                      np.array([names.index(str(v)) for v in agg.index], dtype=float))
                 ax.fill_between(xv, agg["min"], agg["max"], color=c, alpha=0.15, lw=0)
                 ax.errorbar(xv, agg["mean"], yerr=agg["std"].fillna(0), color=c, marker="o",
                             ms=4, capsize=3, lw=1.5, label=label(bys, key) if bys else "mean ± std")
             values = np.sort(pd.to_numeric(usable[x], errors="coerce").dropna().unique())
-            if 1 < len(values) <= 12:
+            if not numeric:
+                ax.set_xticks(range(len(names)), names)
+            elif 1 < len(values) <= 12:
                 ax.set_xticks(values, [f"{v:g}" for v in values])
             ax.set_xlabel(x)
             ax.set_ylabel(_metric_label(m))

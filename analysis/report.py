@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ._common import AnalysisError
-from .io import PathLike, _resolve, load_results
+from .io import PathLike, _resolve, evaluations_file, load_results
 from .columns import DECISION_FILE
-from .sections import Section, record
+from .eval_axes import split_baseline
+from .sections import Section, find_evaluations, record
 
 @dataclass(frozen=True)
 class ReportPaths:
@@ -133,6 +134,7 @@ df = A.load_results(RESULTS)
 BY = A.config_columns(df)          # configuration columns that vary: the groups compared
 SETS = A.metric_columns(df, METRIC)  # top1 and the extra evaluation sets (top1_real, ...)
 PREDICTIONS = S.find_predictions(EXPERIMENT)  # per-image predictions, if the run wrote them
+EVALUATIONS = S.find_evaluations(EXPERIMENT)  # evaluations.parquet (rsb-sweep evaluate), if any
 REPORT = {{"conclusions": {{}}, "figures": {{}}}}
 """
     cells: list[tuple[str, str]] = [
@@ -152,9 +154,10 @@ if sec.data["excluded"]:
 """),
         ("md", "## 2. Summary\nMean, std (ddof=1), 95 % CI of the mean (Student t below 30 "
                "seeds, BCa bootstrap from 30), range and the seed-0 value, per configuration and "
-               "evaluation set; then the paper's Table 9 layout."),
+               "evaluation set; then the paper's Table 9 layout (from evaluations.parquet when the "
+               "experiment has one: every crop ratio of each trained model, paired difference)."),
         ("code", """\
-sec = S.summary_section(df, BY)
+sec = S.summary_section(df, BY, EVALUATIONS, BASELINE)
 top1 = sec.extra["top1"]
 present(REPORT, sec)
 display(Markdown(sec.extra["table9"]["markdown"]))
@@ -195,7 +198,7 @@ else:
                "al. 2021): also max(P, 1−P) ≥ γ = 0.75. With per-image predictions, a paired "
                "image-bootstrap CI says whether a difference survives new test images."),
         ("code", """\
-cmp = S.comparisons_section(df, BY, top1, BASELINE, PREDICTIONS)
+cmp = S.comparisons_section(df, BY, top1, BASELINE, PREDICTIONS, EVALUATIONS)
 present(REPORT, cmp)
 if "table6" in cmp.extra:
     display(Markdown(cmp.extra["table6"]["markdown"]))
@@ -225,6 +228,24 @@ if len(sec.extra["path"]):
     paths = A.save_figure(fig, FIGURES / "stopping_path")
     REPORT["figures"]["stopping_path"] = paths
     display(Image(filename=str(paths[0]), width=700))
+"""),
+        ]
+    if evaluations_file(experiment) is not None:
+        cells += [
+            ("md", "## 8c. Crop ratio and test resolution, paired by trial\nFrom evaluations.parquet "
+                   "(`rsb-sweep evaluate`): each trained model evaluated at every setting, each level "
+                   "compared with the baseline level on the same models (Wilcoxon signed-rank, exact "
+                   "up to 16 pairs, Holm over the levels; *not resolvable* when too few pairs can "
+                   "reach α). Table 9 is in section 2; Figure 4 shows top-1 against test resolution, "
+                   "a thin line per seed, the mean, the train resolution dotted."),
+            ("code", """\
+sec = S.paired_section(EVALUATIONS, BASELINE)
+present(REPORT, sec)
+if "figure4" in sec.extra:
+    fig = A.plot_test_res(sec.extra["figure4_rows"], METRIC, by=sec.extra["figure4"]["by"])
+    paths = A.save_figure(fig, FIGURES / "figure4_test_res")
+    REPORT["figures"]["figure4"] = paths
+    display(Image(filename=str(paths[0]), width=900))
 """),
         ]
     cells += [
@@ -323,9 +344,11 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     """Generate, execute and render the report of an experiment.
 
     ``experiment_dir``: an experiment folder (results.parquet or results.csv, optional
-    history.parquet) or a results file. ``out``: output folder (default: the experiment folder,
+    history.parquet, decision.json, evaluations.parquet) or a results file. ``out``: output folder (default: the experiment folder,
     or the file's folder). ``baseline``: the configuration the comparisons use, e.g.
-    ``"crop_pct=0.875"`` or ``{"crop_pct": 0.875}`` (default: the one with the most trials).
+    ``"lr=0.005"`` or ``{"lr": 0.005}`` (default: the one with the most trials); with an
+    evaluations.parquet its ``crop_pct=``/``test_res=`` part is the paired comparisons'
+    baseline (default: the trials' own setting), e.g. ``"recipe=a2,crop_pct=0.875"``.
     Returns the paths of report.ipynb, report.html, report.json and the figures. If a cell
     fails, the partly executed notebook is still written and the error re-raised.
     """
@@ -337,8 +360,10 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     exp = Path(experiment_dir).resolve()
     results = _resolve(exp, "results")
     df = load_results(results)  # fail early, with the loader's message, before any kernel starts
+    find_evaluations(exp)  # an off-contract evaluations.parquet too
     if baseline is not None and not isinstance(baseline, str | dict | tuple | int | float):
         raise AnalysisError(f"baseline must be a string, dict or tuple, not {type(baseline)}.")
+    split_baseline(baseline)  # a crop_pct=/test_res= part that is not a number fails here
     del df
     out_dir = Path(out).resolve() if out is not None else (exp if exp.is_dir() else exp.parent)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import conclusions as C
-from ._common import AnalysisError
+from ._common import AnalysisError, split_usable
 from .grid import compare_within, compared_factors
 from .grouped import (
     compare_all,
@@ -28,8 +28,18 @@ from .grouped import (
     summarize,
     test_set_noise,
 )
-from .columns import DECISION_FILE
-from .io import config_columns, metric_columns
+from .columns import DECISION_FILE, EVAL_ONLY_FIELDS
+from .eval_axes import (
+    figure4_choice,
+    figure4_rows,
+    paired_baseline,
+    paired_within,
+    split_baseline,
+    table9_tables,
+    varying_factors,
+)
+from .io import config_columns, evaluations_file, load_evaluations, metric_columns
+from .paired import _fmt, compare_paired
 from .provenance import distribution_groups, provenance, restrict
 from .sample_size import seeds_needed_for_p, seeds_needed_table
 from .tables import format_table6, format_table9
@@ -55,13 +65,31 @@ def provenance_section(df: pd.DataFrame, experiment: Path | str) -> Section:
     return Section("provenance", C.describe_status(df), prov["cost"], prov)
 
 
-def summary_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
-    """Mean, std, CI of the mean, range, seed 0 per configuration and evaluation set; Table 9."""
+def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFrame | None = None,
+                    baseline: Any = None) -> Section:
+    """Mean, std, CI of the mean, range, seed 0 per configuration and evaluation set; Table 9.
+
+    Table 9 (``extra["table9"]``, report.json's ``table9``) comes from ``evaluations`` when
+    their crop_pct takes 2+ values: one table per eval set and test resolution, each crop ratio
+    with its paired difference from the baseline crop (:func:`analysis.eval_axes.table9_tables`;
+    ``source: "evaluations"``, the tables under ``tables``); else from the results rows.
+    """
     summary = summarize(df, by=list(by) or None, metric=metric_columns(df, METRIC))
     top1 = summary[summary["metric"] == METRIC]
-    t9 = format_table9(summary)
-    return Section("summary", C.describe_summary(top1, by), summary, summary,
-                   {"top1": top1, "table9": {"markdown": t9.markdown, "latex": t9.latex}})
+    sentences = C.describe_summary(top1, by)
+    tables, notes = table9_tables(evaluations, baseline) if evaluations is not None else ([], [])
+    if tables:
+        table9 = {"source": "evaluations", "baseline": tables[0]["baseline"], "tables": tables,
+                  "markdown": "\n\n".join(f"**{t['title']}**\n\n{t['markdown']}" for t in tables),
+                  "latex": "\n\n".join(t["latex"] for t in tables)}
+        keys = [k for k in tables[0] if k not in ("title", "baseline", "markdown", "latex")]
+        sentences.append(f"Table 9 comes from evaluations.parquet: each trained model scored at every crop "
+                         f"ratio, {len(tables)} table(s) (one per {', '.join(keys)}), the difference from "
+                         f"crop_pct={_fmt(table9['baseline'])} paired by trial.")
+    else:
+        t9 = format_table9(summary)
+        table9 = {"source": "results", "markdown": t9.markdown, "latex": t9.latex}
+    return Section("summary", sentences + notes, summary, summary, {"top1": top1, "table9": table9})
 
 
 def normality_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
@@ -118,13 +146,25 @@ def variance_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame) ->
 
 
 def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
-                        baseline: Any = None, predictions: pd.DataFrame | None = None) -> Section:
+                        baseline: Any = None, predictions: pd.DataFrame | None = None,
+                        evaluations: pd.DataFrame | None = None) -> Section:
     """Comparisons: every configuration against the baseline (one factor), or each factor
-    within the levels of the others (a grid); evaluation-only factors are skipped."""
+    within the levels of the others (a grid); evaluation-only factors are skipped.
+
+    With ``evaluations`` (evaluations.parquet), the evaluation-only part of ``baseline``
+    (``crop_pct=…``, ``test_res=…``) is the paired section's and only the rest is used here.
+    """
     by = list(by)
     compared, eval_only = compared_factors(df, by)
     skipped = []
-    if eval_only:
+    if evaluations is not None:
+        baseline, _ = split_baseline(baseline)
+        eval_only = [f for f in EVAL_ONLY_FIELDS if f in eval_only or f in varying_factors(evaluations)]
+        if eval_only:
+            skipped.append(f"{' and '.join(eval_only)} change only the evaluation of a trained model: "
+                           "they are compared paired by trial, from evaluations.parquet, in the paired "
+                           "comparisons section, not here.")
+    elif eval_only:
         skipped.append(f"{' and '.join(eval_only)} change only the evaluation of a trained model: "
                        "they are compared paired by trial (compare_paired), not here.")
     usable_groups = top1[top1["n"] > 0]
@@ -286,6 +326,78 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
     return Section("stopping_path", sentences, table, decision, {"path": path, "names": names})
 
 
+#: Columns of the paired comparisons shown in the report (report.json keeps them all).
+PAIRED_SHOWN = ("factor", "eval_set", "crop_pct", "test_res", "level", "baseline", "n_pairs", "mean_level",
+                "mean_baseline", "diff", "diff_ci_low", "diff_ci_high", "wilcoxon_p", "p_holm", "frac_better",
+                "verdict", "n_unpaired", "n_excluded")
+
+
+def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
+    """Crop ratio and test resolution compared paired by trial, from evaluations.parquet.
+
+    For each evaluation-only factor (``crop_pct``, ``test_res``) that takes 2+ values:
+    :func:`analysis.compare_paired` of every level against the baseline level (the
+    ``--baseline`` value of that factor, else the trials' own setting:
+    :func:`analysis.eval_axes.paired_baseline`), within ``recipe`` and the other varying
+    training columns, per eval set and value of the other evaluation-only factor. Rows that
+    are not TERMINATED or lack top-1 are counted, in the first sentence and in each row.
+
+    report.json keys: ``paired_comparisons`` ({factor: the compare_paired rows}),
+    ``paired_baseline`` ({factor: {"value", "chosen"}}), ``figure4`` (the slice Figure 4
+    draws: ``eval_set``, ``crop_pct``, ``by``, ``chosen``; only when test_res takes 2+
+    values; the figure's files are ``figures.figure4``). Table 9 from the same evaluations is
+    the summary's ``table9``. ``extra["figure4_rows"]`` holds the rows to draw.
+    """
+    _, given = split_baseline(baseline)
+    factors = varying_factors(evaluations)
+    sentences = C.describe_evaluations(evaluations, factors, METRIC)
+    unused = {f: v for f, v in given.items() if f not in factors}
+    if unused:
+        sentences.append("The baseline's " + ", ".join(f"{f}={_fmt(v)}" for f, v in unused.items())
+                         + " is not used: the evaluations hold one value of it.")
+    within = paired_within(evaluations)
+    data: dict[str, pd.DataFrame] = {}
+    baselines: dict[str, dict[str, Any]] = {}
+    for f in factors:
+        level, how = paired_baseline(evaluations, f, given)
+        baselines[f] = {"value": level, "chosen": how}
+        try:
+            cmp = compare_paired(evaluations, f, level, within, METRIC)
+        except AnalysisError as e:
+            sentences.append(f"No paired comparison of {f}: {e}")
+            continue
+        data[f] = cmp
+        sentences.append(f"{f}: each level against {f}={_fmt(level)} ({how}), paired by trial within "
+                         f"{', '.join(cmp.attrs['groups'])}; Wilcoxon signed-rank test, Holm over the "
+                         "levels of each group.")
+        sentences += C.describe_paired(cmp)
+    extra: dict[str, Any] = {"paired_baseline": baselines}
+    choice = figure4_choice(evaluations)
+    if choice is not None:
+        rows = figure4_rows(evaluations, choice)
+        if split_usable(rows, METRIC)[0].empty:
+            sentences.append(f"Figure 4 is not drawn: no evaluation on {choice['eval_set']} at crop_pct="
+                             f"{_fmt(choice['crop_pct'])} finished with a top-1.")
+        else:
+            extra.update(figure4=choice, figure4_rows=rows)
+            sentences += C.describe_figure4(rows, choice, METRIC)
+    table = None
+    if data:
+        table = pd.concat(list(data.values()), ignore_index=True)
+        table = table[[c for c in (PAIRED_SHOWN[0], *within, *PAIRED_SHOWN[1:]) if c in table.columns]]
+    return Section("paired_comparisons", sentences, table, data, extra)
+
+
+def find_evaluations(experiment: Path | str) -> pd.DataFrame | None:
+    """The experiment's ``evaluations.parquet`` (``rsb-sweep evaluate``), or None without one.
+
+    ``experiment``: the folder, or a results file inside it. A file that is there but
+    unreadable or off-contract raises AnalysisError naming it (:func:`analysis.load_evaluations`).
+    """
+    path = evaluations_file(experiment)
+    return load_evaluations(path) if path is not None else None
+
+
 def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
     """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
     exp = Path(experiment)
@@ -299,7 +411,11 @@ def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
 
 def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
                  predictions: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Every section's numbers and sentences, as report.json holds them (without figures)."""
+    """Every section's numbers and sentences, as report.json holds them (without figures).
+
+    The experiment folder's decision.json and evaluations.parquet, when there, add their
+    sections (:func:`stopping_path_section`, :func:`paired_section`).
+    """
     by = config_columns(df)
     report: dict[str, Any] = {"conclusions": {}, "figures": {}}
     sections = report_sections(df, by, experiment, baseline, predictions)
@@ -310,15 +426,17 @@ def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
 
 def report_sections(df, by, experiment, baseline=None, predictions=None) -> list[Section]:
     """All sections in report order (the notebook calls them one per cell instead)."""
-    summ = summary_section(df, by)
+    evaluations = find_evaluations(experiment)
+    summ = summary_section(df, by, evaluations, baseline)
     top1 = summ.extra["top1"]
-    cmp = comparisons_section(df, by, top1, baseline, predictions)
+    cmp = comparisons_section(df, by, top1, baseline, predictions, evaluations)
     m = family_size(cmp.data)
     decision = find_decision(experiment) if Path(experiment).is_dir() else None
     stopping = [stopping_path_section(decision)] if decision is not None else []
+    paired = [paired_section(evaluations, baseline)] if evaluations is not None else []
     return [provenance_section(df, experiment), summ, normality_section(df, by),
             outliers_section(df, by), test_set_noise_section(df, by),
-            variance_section(df, by, top1), cmp, *stopping, seeds_needed_section(top1, m),
+            variance_section(df, by, top1), cmp, *stopping, *paired, seeds_needed_section(top1, m),
             expected_max_section(df, by, top1)]
 
 
@@ -341,6 +459,10 @@ def record(report: dict[str, Any], sec: Section) -> None:
         report["table9"] = sec.extra["table9"]
     if sec.name == "comparisons":
         for k in ("table6", "baseline", "design", "skipped_factors"):
+            if k in sec.extra:
+                report[k] = sec.extra[k]
+    if sec.name == "paired_comparisons":
+        for k in ("paired_baseline", "figure4"):
             if k in sec.extra:
                 report[k] = sec.extra[k]
 

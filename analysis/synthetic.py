@@ -78,6 +78,93 @@ def synthetic_results(
     return pd.DataFrame(rows)
 
 
+def synthetic_evaluations(
+    n_seeds: int = 10,
+    recipes: Sequence[str] = ("a1", "a2", "a3"),
+    crop_pct: Sequence[float] = (0.875, 0.9, 0.95, 1.0),
+    test_res: Sequence[int] = (224,),
+    *,
+    eval_sets: Sequence[str] = ("val",),
+    crop_shift: Mapping[float, float] | None = None,
+    own_crop: float = 0.95,
+    train_res: int = 224,
+    own_res: int = 224,
+    std: float = 0.2,
+    pair_sd: float = 0.03,
+    n_val: int = 50_000,
+    n_eval_error: int = 0,
+    n_pending: int = 0,
+    seed: int = 0,
+    experiment: str = "synthetic",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(results, evaluations) of a train-once, evaluate-many study, both contract-exact.
+
+    One trained model per (recipe, seed): ``results`` holds it at its own ``own_crop`` /
+    ``own_res`` (seed std ``std``); ``evaluations`` holds it at every ``crop_pct`` ×
+    ``test_res`` × ``eval_sets``, the own setting as the ``training`` row (the same top-1 as
+    ``results``), the others as ``evaluation`` rows: own top-1 + ``crop_shift[crop]`` −
+    ``crop_shift[own_crop]`` + a resolution curve peaking at 1.15 × ``train_res``, plus an
+    evaluation noise of sd ``pair_sd`` (the model's training noise cancels in the paired
+    difference). The first ``n_eval_error`` seeds of each recipe have their evaluation at the
+    largest crop ratio ERROR, the next ``n_pending`` PENDING (NaN metrics).
+    """
+    from .columns import EVALUATION_COLUMNS
+
+    rng = np.random.default_rng(seed + 1)
+    shift = dict(crop_shift or {0.875: -0.3, 0.9: -0.1, 0.95: 0.0, 1.0: 0.2})
+    extra = [e for e in eval_sets if e != "val"]
+    configs = [dict(recipe=r, crop_pct=own_crop, train_res=train_res, test_res=own_res) for r in recipes]
+    results = synthetic_results(n_seeds, configs, std=std, n_val=n_val, extra_sets=extra, seed=seed,
+                                experiment=experiment)
+
+    def curve(res: float) -> float:
+        return -0.5 * ((res - 1.15 * train_res) / (0.15 * train_res)) ** 2
+
+    rows = []
+    for r in results.to_dict("records"):
+        for eval_set in eval_sets:
+            own = r["top1"] if eval_set == "val" else r[f"top1_{eval_set}"]
+            for crop in crop_pct:
+                for res in test_res:
+                    row = {c: r[c] for c in EVALUATION_COLUMNS if c in r}
+                    row.update(eval_set=eval_set, crop_pct=float(crop), test_res=int(res), status="TERMINATED",
+                               error=None)
+                    if np.isclose(crop, own_crop) and res == own_res:
+                        row.update(source="training", top1=own, top5=r["top5"] if eval_set == "val" else np.nan,
+                                   eval_loss=r["eval_loss"] if eval_set == "val" else np.nan)
+                    else:
+                        acc = (own + shift.get(float(crop), 0.0) - shift.get(float(own_crop), 0.0)
+                               + curve(res) - curve(own_res) + pair_sd * rng.standard_normal())
+                        acc = float(np.round(acc / 100 * n_val) / n_val * 100)
+                        row.update(source="evaluation", top1=acc, top5=min(99.9, acc + 15.0),
+                                   eval_loss=0.9 - 0.01 * (acc - 79.8))
+                    rows.append(row)
+    ev = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
+    last = ev["crop_pct"] == max(crop_pct)
+    for k, (status, error) in enumerate((("ERROR", "RuntimeError: evaluation failed"), ("PENDING", None))):
+        first = (0, n_eval_error)[k]
+        seeds = range(first, first + (n_eval_error, n_pending)[k])
+        hit = last & ev["seed"].isin(list(seeds)) & (ev["source"] == "evaluation")
+        ev.loc[hit, ["status", "error"]] = [status, error]
+        ev.loc[hit, ["top1", "top5", "eval_loss"]] = np.nan
+    return contract_dtypes(results), contract_dtypes(ev)
+
+
+def contract_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the contract's dtypes (float64, nullable Int64, string), as the driver writes them."""
+    from .columns import FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
+
+    out = df.copy()
+    for c in out.columns:
+        if c in INT_COLUMNS:
+            out[c] = out[c].astype("Int64")
+        elif c in FLOAT_COLUMNS or c.startswith("top1_"):
+            out[c] = out[c].astype("float64")
+        elif c in TEXT_COLUMNS or c in ("eval_set", "source"):
+            out[c] = out[c].astype("string")
+    return out
+
+
 def synthetic_crossed(
     levels: Sequence[int] = (4, 4, 4),
     sds: Mapping[str, float] | None = None,

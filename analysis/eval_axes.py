@@ -75,8 +75,8 @@ def varying_factors(evaluations: pd.DataFrame) -> list[str]:
 
 def paired_within(evaluations: pd.DataFrame) -> list[str]:
     """``recipe`` and the other training configuration columns that vary: the pairing groups."""
-    others = tuple(c for c in CONFIG_COLUMNS if c not in EVAL_ONLY_FIELDS and c != "recipe")
-    return ["recipe", *config_columns(evaluations, others)]
+    columns = tuple(c for c in CONFIG_COLUMNS if c not in EVAL_ONLY_FIELDS)
+    return ["recipe", *(c for c in config_columns(evaluations, columns) if c != "recipe")]
 
 
 def paired_baseline(evaluations: pd.DataFrame, factor: str,

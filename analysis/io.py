@@ -111,5 +111,15 @@ def metric_columns(df: pd.DataFrame, base: str = "top1") -> list[str]:
 
 
 def config_columns(df: pd.DataFrame, candidates: tuple[str, ...] = CONFIG_COLUMNS) -> list[str]:
-    """Configuration columns that take more than one value: the groups a study compares."""
-    return [c for c in candidates if c in df.columns and df[c].nunique(dropna=True) > 1]
+    """Configuration columns that take more than one value: the groups a study compares.
+
+    A column that is constant within each recipe (the lr, drop_path … of A1/A2/A3 side by side)
+    is part of the recipe, not a factor of its own: when ``recipe`` varies (and is a candidate)
+    such columns are left out, so that the groups are named by recipe and a study of recipes is
+    one factor.
+    """
+    varying = [c for c in candidates if c in df.columns and df[c].nunique(dropna=True) > 1]
+    if "recipe" in varying:
+        within = df.groupby("recipe", dropna=False)
+        varying = [c for c in varying if c == "recipe" or bool((within[c].nunique(dropna=True) > 1).any())]
+    return varying

@@ -118,9 +118,9 @@ def paired_test(a: Sequence[float], b: Sequence[float], confidence: float = 0.95
     w = w_p = nan
     method = "none (no non-zero difference)"
     signed = 0.0
-    if nz and n == 1:  # one pair: its two sign flips are equally extreme (scipy needs two)
+    if nz == 1:  # one non-zero difference: its two sign flips are equally extreme (scipy needs two)
         w, w_p, method = 0.0, 1.0, "exact (all sign flips)"
-        signed = float(np.sign(d[0]))
+        signed = float(np.sign(d[d != 0][0]))
     elif nz:
         ranks = stats.rankdata(np.abs(d[d != 0]))
         signed = float(np.sum(np.sign(d[d != 0]) * ranks))

@@ -149,3 +149,10 @@ def test_a_group_without_pairs_or_with_one_pair_is_not_resolvable_and_says_why()
     assert "no trial is evaluated at both; 4 trial(s) evaluated at only one" in a2["sentence"].iloc[0]
     one = compare_paired(evaluations(n_seeds=1)).iloc[0]
     assert (one["n_pairs"], one["wilcoxon_p"], one["verdict"]) == (1, 1.0, "not_resolvable")
+
+
+def test_one_non_zero_difference_among_several_pairs_has_p_one():
+    """Real small validation sets tie often: two seeds, one of which scores the same at both settings."""
+    res = paired_test([80.0, 81.0, 79.5], [80.0, 80.5, 79.5])
+    assert res.n == 3 and res.n_nonzero == 1 and res.wilcoxon_p == 1.0 and res.p_min == 1.0
+    assert res.signed_rank == 1.0 and res.frac_a_better == pytest.approx(1 / 3)

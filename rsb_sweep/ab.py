@@ -9,8 +9,10 @@ verdict and one entry per look. The loop stops at a decision, at ``max_seeds`` s
 (``undecided``), after a wave in which a trial failed (exit 1; ``resume`` continues, with
 ``--retry-failed`` rerunning it), or with trials unfinished (exit 3).
 
-Arms that differ only in evaluation-only fields should train once and compare paired
-evaluations; that needs evaluation axes (``rsb-sweep evaluate``), so they are refused here.
+Arms that differ only in evaluation-only fields (crop ratio, test resolution) train once: each
+wave trains one model per seed, evaluates it at both arms' settings from its final checkpoint
+(:mod:`rsb_sweep.evaluations`, the manifest's ``evaluate`` plan), and the confidence sequence is
+taken on the paired differences (the same model under two settings: training noise cancels).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
     from rsb_sweep.driver import LaunchOptions, SweepOutcome
     from rsb_sweep.experiment import Experiment
-    from rsb_sweep.spec import SweepSpec, TrialSpec
+    from rsb_sweep.spec import EvalPlan, SweepSpec, TrialSpec
 
 ARMS = ("a", "b")
 #: Verdicts that end the loop (besides ``undecided`` at the seed cap).
@@ -55,6 +57,7 @@ class AbSettings:
     metric: str = "top1"
     paired: bool = False
     wave_ends: tuple[int, ...] = field(default_factory=tuple)
+    eval_only: bool = False  # the arms differ only in evaluation: one model per seed, evaluated twice
 
     @property
     def higher_is_better(self) -> bool:
@@ -120,12 +123,10 @@ def make_settings(spec: "SweepSpec", a: Mapping[str, Any], b: Mapping[str, Any],
     differ = sorted(k for k in first["a"] if k not in SEED_FIELDS and first["a"][k] != first["b"].get(k))
     if not differ:
         raise SweepError("--a and --b give the same configuration: the arms must differ in some field")
-    if set(differ) <= set(EVALUATION_ONLY):
-        raise SweepError(
-            f"the arms differ only in {', '.join(differ)}, which change the evaluation of a trained model, not its "
-            "training: such arms should train once and compare paired evaluations, which needs evaluation axes "
-            "(`rsb-sweep evaluate`), not yet available to `ab`. Compare arms that train differently, or run "
-            "`rsb-sweep seeds` and evaluate the trained trials at both settings")
+    if set(differ) <= set(EVALUATION_ONLY):  # train once, evaluate at both settings, compare paired
+        from dataclasses import replace
+
+        settings = replace(settings, eval_only=True, paired=True)
     metrics = {"top1", "top5", "eval_loss"} | {f"top1_{name}" for name, _ in first["a"].get("eval_sets") or ()}
     if settings.metric not in metrics:
         raise SweepError(f"--metric {settings.metric}: choose one of {', '.join(sorted(metrics))}")
@@ -133,12 +134,15 @@ def make_settings(spec: "SweepSpec", a: Mapping[str, Any], b: Mapping[str, Any],
 
 
 def _arm_trials(spec: "SweepSpec", settings: AbSettings, arm: str, done: int, n: int) -> "list[TrialSpec]":
-    """Seeds ``done .. done+n-1`` of one arm, expanded like any sweep (so pinned seeds match ``seeds``)."""
+    """Seeds ``done .. done+n-1`` of one arm, expanded like any sweep (so pinned seeds match ``seeds``).
+
+    For arms that differ only in evaluation the arm's evaluation fields are left out: the model
+    keeps its recipe's own setting and is evaluated at the arm's."""
     from dataclasses import replace
 
     from rsb_sweep.spec import expand
 
-    fields = dict(settings.arm(arm))
+    fields = {k: v for k, v in settings.arm(arm).items() if not (settings.eval_only and k in EVALUATION_ONLY)}
     recipe = fields.pop("recipe", spec.recipe)
     arm_spec = replace(spec, recipe=recipe, overrides={**spec.overrides, **fields}, grid={},
                        seeds=replace(spec.seeds, n=done + n))
@@ -146,9 +150,14 @@ def _arm_trials(spec: "SweepSpec", settings: AbSettings, arm: str, done: int, n:
 
 
 def wave_trials(spec: "SweepSpec", settings: AbSettings, first_index: int, done: int, n: int) -> "list[TrialSpec]":
-    """The trials of the next wave: seeds ``done .. done+n-1``, arm A then B for each seed."""
+    """The trials of the next wave: seeds ``done .. done+n-1``, arm A then B for each seed (one
+    trial per seed, serving both arms, when the arms differ only in evaluation)."""
     from rsb_sweep.spec import TrialSpec, trial_label
 
+    if settings.eval_only:
+        return [TrialSpec(trial_id=trial_label(first_index + k, {"seed": t.params["seed"]}), index=first_index + k,
+                          params={"seed": t.params["seed"]}, config=t.config)
+                for k, t in enumerate(_arm_trials(spec, settings, "a", done, n))]
     per_arm = {arm: _arm_trials(spec, settings, arm, done, n) for arm in ARMS}
     out: list[TrialSpec] = []
     for k in range(n):
@@ -165,6 +174,17 @@ def first_wave(spec: "SweepSpec", settings: AbSettings) -> tuple["list[TrialSpec
     """The first wave's trials, and the settings with its wave end recorded."""
     n = min(settings.wave, settings.max_seeds)
     return wave_trials(spec, settings, 0, 0, n), _with_end(settings, n)
+
+
+def evaluation_plan(settings: AbSettings) -> "EvalPlan":
+    """What each trained model is evaluated at when the arms differ only in evaluation (else nothing)."""
+    from rsb_sweep.spec import EvalPlan
+
+    if not settings.eval_only:
+        return EvalPlan()
+    values = {k: tuple(dict.fromkeys(settings.arm(a)[k] for a in ARMS if k in settings.arm(a)))
+              for k in ("crop_pct", "test_res")}
+    return EvalPlan(**values)
 
 
 def _with_end(settings: AbSettings, end: int) -> AbSettings:
@@ -210,6 +230,34 @@ def arm_values(results: "pd.DataFrame", trials: list[Mapping[str, Any]], metric:
     return out[0], out[1]
 
 
+def arm_rows(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: AbSettings,
+             evaluations: "Optional[pd.DataFrame]" = None) -> tuple["pd.DataFrame", list[dict[str, Any]]]:
+    """The table and trial list the looks read: the results and manifest trials themselves, or, when the
+    arms differ only in evaluation, one row per (trial, arm) from ``evaluations`` at the arm's setting
+    (status PENDING until that evaluation exists), so that both arms of seed k are the same model."""
+    import pandas as pd
+
+    if not settings.eval_only:
+        return results, list(trials)
+    metric = settings.metric
+    eval_set, column = ("val", metric) if not metric.startswith("top1_") else (metric[len("top1_"):], "top1")
+    ev = evaluations if evaluations is not None else pd.DataFrame(columns=["trial_id", "eval_set", "crop_pct",
+                                                                           "test_res", "status", column])
+    rows, like = [], []
+    for t in trials:
+        mine = ev[(ev["trial_id"] == t["trial_id"]) & (ev["eval_set"] == eval_set)]
+        for arm in ARMS:
+            crop = float(settings.arm(arm).get("crop_pct", t["config"]["crop_pct"]))
+            res = int(settings.arm(arm).get("test_res", t["config"]["test_res"]))
+            hit = mine[((mine["crop_pct"] - crop).abs() < 1e-9) & (mine["test_res"] == res)]
+            status, value = (str(hit["status"].iloc[0]), hit[column].iloc[0]) if len(hit) else ("PENDING", math.nan)
+            rows.append({"trial_id": f"{t['trial_id']}:{arm}", "status": status, metric: value})
+            like.append({"trial_id": f"{t['trial_id']}:{arm}", "params": {"arm": arm.upper(), "seed": t["params"]["seed"]}})
+    table = pd.DataFrame(rows, columns=["trial_id", "status", metric])
+    table[metric] = pd.to_numeric(table[metric], errors="coerce").astype("float64")
+    return table, like
+
+
 def _seeds(trials: list[Mapping[str, Any]]) -> list[int]:
     seen: dict[int, None] = {}
     for t in trials:
@@ -231,10 +279,14 @@ def complete_looks(results: "pd.DataFrame", trials: list[Mapping[str, Any]], wav
     return looks
 
 
-def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: AbSettings) -> dict[str, Any]:
-    """decision.json's content for the results so far (``running`` with no look before a wave completes)."""
+def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: AbSettings,
+           evaluations: "Optional[pd.DataFrame]" = None) -> dict[str, Any]:
+    """decision.json's content for the results so far (``running`` with no look before a wave completes).
+
+    ``evaluations`` (evaluations.parquet) is read when the arms differ only in evaluation."""
     from analysis.sequential import sequential_compare, verdict_sentence
 
+    results, trials = arm_rows(results, trials, settings, evaluations)
     looks = complete_looks(results, trials, settings.wave_ends)
     base = {"alpha": settings.alpha, "delta": settings.delta}
     doc: dict[str, Any] = {
@@ -243,7 +295,7 @@ def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: A
         "metric": settings.metric, "higher_is_better": settings.higher_is_better, "paired": settings.paired,
         "arms": {arm: dict(settings.arm(arm)) for arm in ARMS}, "names": {arm: settings.name(arm) for arm in ARMS},
         "wave": settings.wave, "max_seeds": settings.max_seeds, "wave_ends": list(settings.wave_ends),
-        "method": None, "looks": [], "updated": time.time(),
+        "eval_only": settings.eval_only, "method": None, "looks": [], "updated": time.time(),
     }
     if not looks:
         return doc
@@ -298,8 +350,9 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
            ) -> tuple["SweepOutcome", dict[str, Any]]:
     """Run the unfinished trials of ``exp``, look, add a wave, … until decided (see the module docstring).
 
-    ``launch(options)`` runs the experiment's unfinished trials; by default
-    :func:`rsb_sweep.driver.run_experiment` inside one Ray session that serves every wave.
+    ``launch(options)`` runs the experiment's unfinished trials (and evaluations, when the arms
+    differ only in evaluation); by default :func:`rsb_sweep.driver.run_experiment` then
+    :func:`rsb_sweep.evaluations.run_evaluations` inside one Ray session that serves every wave.
     Returns the last launch's outcome (its counts cover every trial; its time the whole loop)
     and decision.json's content.
     """
@@ -314,13 +367,20 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
         session = ray_session(options.address, options.dashboard, options.num_cpus)
 
         def launch(opts: "LaunchOptions") -> "SweepOutcome":
-            return run_experiment(exp, opts, console=console, on_dispatch=on_dispatch)
+            outcome = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch)
+            if exp.evaluate:
+                from rsb_sweep.evaluations import run_evaluations
+
+                say = (lambda line: None) if opts.quiet else (lambda line: console.print(line, markup=False))
+                run_evaluations(exp, opts, say, on_dispatch=on_dispatch)
+            return outcome
+
+    from rsb_sweep.results import build_results
 
     spec = spec_of(exp)
     start = time.time()
     # failures from before this launch are accepted as missing seeds; with retry_failed they rerun
-    failed_before = set() if options.retry_failed else {
-        tid for tid, f in exp.store.read_all(exp.trial_ids).items() if f.status == "ERROR"}
+    failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp))
     with session as ray:
         if getattr(ray, "dashboard_url", None) and not options.quiet:
             console.print(f"Ray dashboard: {ray.dashboard_url}", highlight=False)
@@ -328,8 +388,8 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             outcome = launch(options)
             options = replace(options, retry_failed=False, dashboard=False)
             settings = settings_of(exp)
-            failed = set(outcome.results.loc[outcome.results["status"] == "ERROR", "trial_id"])
-            doc = decide(outcome.results, exp.trials, settings)
+            failed = _failed(outcome.results, exp, settings)
+            doc = decide(outcome.results, exp.trials, settings, _evaluations(exp, settings))
             write_decision(exp, doc)
             if not options.quiet:
                 console.print(describe(doc), highlight=False, markup=False)
@@ -342,3 +402,18 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             with exp.lock():
                 exp.grow(trials, ab=_with_end(settings, done + n).to_dict())
     return replace(outcome, wall_seconds=time.time() - start), doc
+
+
+def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFrame]":
+    """The experiment's evaluations, when the arms differ only in evaluation (else not needed)."""
+    if not settings.eval_only:
+        return None
+    from rsb_sweep.evaluations import build_evaluations
+
+    return build_evaluations(exp)
+
+
+def _failed(results: "pd.DataFrame", exp: "Experiment", settings: AbSettings) -> set[str]:
+    """Failed trials (or failed evaluations of an arm, for arms that differ only in evaluation)."""
+    table, _ = arm_rows(results, exp.trials, settings, _evaluations(exp, settings))
+    return set(table.loc[table["status"] == "ERROR", "trial_id"])

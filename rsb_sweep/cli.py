@@ -223,8 +223,9 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
        metric: str, seed_start: int, vary: str, **kwargs: Any) -> None:
     """Is B better than A? Both arms on the same seeds, a wave at a time, until an anytime-valid confidence
     sequence decides (b_better, a_better, equivalent within δ) or --max-seeds is reached (undecided):
-    `rsb-sweep ab --a lr=5e-3 --b lr=5e-4`. The verdict and every look are in <experiment>/decision.json."""
-    from rsb_sweep.ab import first_wave, make_settings, parse_arm
+    `rsb-sweep ab --a lr=5e-3 --b lr=5e-4`. Arms that differ only in crop_pct / test_res train one model per
+    seed and compare its two evaluations, paired. The verdict and every look are in <experiment>/decision.json."""
+    from rsb_sweep.ab import evaluation_plan, first_wave, make_settings, parse_arm
     from rsb_sweep.spec import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
@@ -238,7 +239,7 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
         a, b = parse_arm(arm_a, "--a"), parse_arm(arm_b, "--b")
         settings = make_settings(spec, a, b, delta=delta, alpha=alpha, wave=wave, max_seeds=max_seeds, metric=metric)
         trials, settings = first_wave(spec, settings)
-        return trials, {"ab": settings.to_dict()}
+        return trials, {"ab": settings.to_dict(), "evaluate": evaluation_plan(settings).to_dict()}
 
     _launch(build, kwargs, ctx.args, plan=plan)
 
@@ -447,7 +448,7 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
         from rsb_sweep.experiment import Experiment
         from rsb_sweep.paths import absolute_fields, absolute_path
         from rsb_sweep.preflight import check_data_here
-        from rsb_sweep.spec import expand, move_eval_only
+        from rsb_sweep.spec import EvalPlan, expand, move_eval_only
 
         for key in ("data", "out", "storage"):
             if kwargs.get(key):
@@ -457,6 +458,8 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
         if moved and spec.source == "command line":
             spec = replace(spec, source=f"command line; {moved}")
         trials, more = plan(spec) if plan is not None else (expand(spec), None)
+        if more and "evaluate" in more:  # a plan's evaluations (ab arms that differ only in evaluation)
+            spec = replace(spec, evaluate=EvalPlan.from_dict(more.pop("evaluate")))
         execution = base.with_overrides(**{k: kwargs.get(k) for k in _EXECUTION_OPTIONS})
         if not kwargs.get("address"):  # with --address the data lives on the cluster: checked there
             check_data_here(t.config.to_dict() for t in trials)

@@ -14,15 +14,17 @@ from click.testing import CliRunner
 
 from analysis.sequential import sequential_compare
 from analysis.sections import build_report
-from rsb_sweep.ab import decide, first_wave, make_settings, parse_arm, read_decision, run_ab, settings_of, wave_trials
+from rsb_sweep.ab import (decide, evaluation_plan, first_wave, make_settings, parse_arm, read_decision, run_ab,
+                          settings_of, wave_trials)
 from rsb_sweep.cli import main
 from rsb_sweep.driver import LaunchOptions, SweepOutcome
 from rsb_sweep.errors import SweepError
+from rsb_sweep.evaluations import build_evaluations, evaluate_trial, missing_keys
 from rsb_sweep.execution import Execution
 from rsb_sweep.exitstatus import ExitStatus
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.results import write_tables
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+from rsb_sweep.spec import EvalPlan, SeedAxis, SweepSpec, expand
 from rsb_sweep.worker_pack import Member, PackJob, run_pack
 from tests.sweep.conftest import stop_group
 from tests.sweep.doubles import RecordingReporter
@@ -36,20 +38,27 @@ def _spec(n=2, **overrides):
     return SweepSpec(name="ab", overrides={**TINY, **overrides}, seeds=SeedAxis(n=n))
 
 
-def _experiment(tmp_path, **settings):
+def _experiment(tmp_path, arms=ARMS, **settings):
     spec = _spec(settings.get("wave", 2))
-    trials, s = first_wave(spec, make_settings(spec, *ARMS, **settings))
-    return Experiment.create(tmp_path / "ab", spec, Execution(), trials, extra={"ab": s.to_dict()})
+    trials, s = first_wave(spec, make_settings(spec, *arms, **settings))
+    return Experiment.create(tmp_path / "ab", spec, Execution(), trials,
+                             extra={"ab": s.to_dict(), "evaluate": evaluation_plan(s).to_dict()})
 
 
 def _pack_launch(exp, broken=None):
-    """Run the experiment's unfinished trials with the real pack code, in this process (no Ray)."""
+    """Run the experiment's unfinished trials with the real pack code, then their missing evaluations with
+    the real evaluation task, in this process (no Ray)."""
     def launch(options):
         files = exp.store.read_all(exp.trial_ids)
         todo = [t for t in exp.trials if files[t["trial_id"]].status in ("PENDING", "RUNNING")]
         members = tuple(Member(t["trial_id"], (broken or {}).get(t["trial_id"], t["config"])) for t in todo)
         if members:
             run_pack(PackJob(pack=0, members=members, store_root=exp.store.root), RecordingReporter())
+        files = exp.store.read_all(exp.trial_ids)
+        for t in exp.trials:
+            keys = missing_keys(t["config"], files[t["trial_id"]], exp.evaluate)
+            if keys:
+                evaluate_trial(exp.store.root, t["trial_id"], [k.as_tuple() for k in keys], [], device="cpu")
         table = write_tables(exp)
         counts = table["status"].value_counts().to_dict()
         states = ("TERMINATED", "ERROR", "RUNNING", "PENDING")
@@ -94,12 +103,20 @@ def test_arms_are_parsed_typed_and_checked():
     assert make_settings(spec, *ARMS, metric="eval_loss").higher_is_better is False
 
 
-def test_arms_that_differ_only_in_evaluation_are_refused_with_exit_2_naming_evaluation_axes(tmp_path):
-    res = CliRunner().invoke(main, ["ab", "--a", "crop_pct=0.95", "--b", "crop=0.8,test_res=40", *FAST,
-                                    "--out", str(tmp_path / "x")])
-    assert res.exit_code == ExitStatus.USAGE
-    assert "differ only in crop_pct, test_res" in res.output and "evaluation axes" in res.output
-    assert not (tmp_path / "x").exists()  # nothing was written
+def test_arms_that_differ_only_in_evaluation_train_one_model_per_seed():
+    spec = _spec(n=2)
+    settings = make_settings(spec, {"crop_pct": 0.95}, {"crop_pct": 0.8, "test_res": 20})
+    assert settings.eval_only and settings.paired
+    assert evaluation_plan(settings) == EvalPlan(crop_pct=(0.95, 0.8), test_res=(20,))
+    trials, settings = first_wave(spec, settings)
+    assert [t.trial_id for t in trials] == ["0000-seed0", "0001-seed1"]  # one model serves both arms
+    plain = expand(SweepSpec(name="s", overrides=TINY, seeds=SeedAxis(n=2)))
+    assert [t.config for t in trials] == [t.config for t in plain]  # the recipe's own crop_pct and test_res
+    assert [t.trial_id for t in wave_trials(spec, settings, 2, 2, 2)] == ["0002-seed2", "0003-seed3"]
+    assert not make_settings(spec, *ARMS).eval_only
+
+
+def test_ab_cli_help_and_dry_runs():
     helptext = " ".join(CliRunner().invoke(main, ["ab", "--help"]).output.split())
     assert "Exit status: 0 every trial finished, whatever the verdict" in helptext and "1 some trial failed" in helptext
     ok = CliRunner().invoke(main, ["ab", "--a", "lr=1e-2", "--b", "lr=1e-3", "--wave", "3", *FAST, "--dry-run"])
@@ -107,6 +124,10 @@ def test_arms_that_differ_only_in_evaluation_are_refused_with_exit_2_naming_eval
     assert [l.strip() for l in ok.output.splitlines() if "-arm" in l] == [
         "0000-armA-lr0.01-seed0", "0001-armB-lr0.001-seed0", "0002-armA-lr0.01-seed1", "0003-armB-lr0.001-seed1",
         "0004-armA-lr0.01-seed2", "0005-armB-lr0.001-seed2"]
+    crop = CliRunner().invoke(main, ["ab", "--a", "crop_pct=0.95", "--b", "crop=0.8,test_res=20", *FAST, "--dry-run"])
+    assert crop.exit_code == 0, crop.output
+    assert "2 trials" in crop.output and "0000-seed0" in crop.output and "0001-seed1" in crop.output
+    assert "evaluated from its final checkpoint at crop_pct 0.8, 0.95; test_res 20" in crop.output
 
 
 def test_a_later_wave_runs_the_seeds_a_seeds_sweep_would_run():
@@ -169,6 +190,27 @@ def test_undecided_at_max_seeds_and_a_failed_trial_stops_the_loop_with_exit_1(tm
     verdict = want["decision"].iloc[-1]
     assert doc["decision"] == ("undecided" if verdict == "continue" else verdict)
     assert doc == {**decide(results(exp.root), exp.trials, settings_of(exp)), "updated": doc["updated"]}
+
+
+def test_arms_that_differ_only_in_evaluation_compare_paired_evaluations_of_the_same_models(tmp_path):
+    arms = ({"crop_pct": 1.0}, {"crop_pct": 0.5, "test_res": 12})  # half the image, at half the pixels: worse
+    exp = _experiment(tmp_path, arms=arms, delta=0.0, max_seeds=4)
+    outcome, doc = _ab(exp)
+    assert ExitStatus.for_counts(outcome.counts) == ExitStatus.OK
+    assert len(exp.trials) == len(results(exp.root)) == doc["n"]  # one model per seed, not two
+    assert doc["paired"] is True and doc["eval_only"] is True and doc["n_seeds"]["a"] == doc["n"]
+    ev = build_evaluations(exp).set_index(["trial_id", "crop_pct", "test_res"])
+    tids = [t["trial_id"] for t in exp.trials]
+    a = np.array([ev.loc[(t, 1.0, 24), "top1"] for t in tids])
+    b = np.array([ev.loc[(t, 0.5, 12), "top1"] for t in tids])
+    want = sequential_compare(a, b, alpha=0.05, delta=0.0, paired=True, looks=list(settings_of(exp).wave_ends))
+    last = [None if not math.isfinite(x) else x for x in want.iloc[-1][["diff", "cs_low", "cs_high"]]]
+    assert [doc["diff"], doc["cs_low"], doc["cs_high"]] == last  # JSON has no infinity: null
+    assert [l["n"] for l in doc["looks"]] == want["n"].tolist() == [2, 4]
+    assert doc["decision"] == "undecided" or doc["decision"] == want["decision"].iloc[-1]
+    assert doc == {**decide(results(exp.root), exp.trials, settings_of(exp), build_evaluations(exp)),
+                   "updated": doc["updated"]}
+    assert "A [crop_pct=1]" in doc["sentence"] and "B [crop_pct=0.5, test_res=12]" in doc["sentence"]
 
 
 # ------------------------------------------------------------------------------------------ on Ray (slow)

@@ -137,19 +137,20 @@ def test_evaluations_equal_a_fresh_evaluation_of_the_checkpoint(evaluated):
 def test_evaluate_refuses_bad_values_and_changes_nothing(evaluated, tmp_path):
     exp, *_ = evaluated
     before = (exp / "sweep.json").read_bytes()
+    runner = CliRunner()
     for args, message in ((["--crop-pct", "1.5"], "crop_pct=1.5 is out of range"),
                           (["--test-res", "24px"], "--test-res: cannot read '24px'"),
                           (["--eval-set", f"v2={tmp_path / 'missing'}"], "missing"),
                           ([], None)):
-        out = cli("evaluate", str(exp), *args, check=False)
+        out = runner.invoke(main, ["evaluate", str(exp), *args])
         if message is None:  # nothing new: the plan is complete, exit 0 without starting Ray
-            assert out.returncode == 0 and "0 computed now" in out.stdout, out.stderr
+            assert out.exit_code == 0 and "0 computed now" in out.output, out.output
         else:
-            assert out.returncode == 2 and message in out.stderr, out.stderr
-            assert "Traceback" not in out.stderr
+            assert out.exit_code == 2 and message in out.output, out.output
+            assert "Traceback" not in out.output
     assert (exp / "sweep.json").read_bytes() == before
-    nothing = cli("evaluate", str(tmp_path), check=False)
-    assert nothing.returncode == 2 and "not an experiment folder" in nothing.stderr
+    nothing = runner.invoke(main, ["evaluate", str(tmp_path)])
+    assert nothing.exit_code == 2 and "not an experiment folder" in nothing.output
 
 
 @pytest.mark.slow

@@ -100,10 +100,11 @@ def seeds_needed(evaluations: pd.DataFrame, own_res: int, baseline: float = 0.95
                "sd_diff_paired": float(d.std(ddof=1)), "sd_between_seeds": between}
         for kind, sd, power in (("paired", row["sd_diff_paired"], TTestPower()),
                                 ("unpaired", between, TTestIndPower())):
-            effect = abs(row["mean_diff"]) / sd if sd > 0 else math.inf
-            if effect == 0:
+            tiny = 1e-9 * max(1.0, abs(row["mean_diff"]))  # every seed moved by the same amount: no spread
+            effect = abs(row["mean_diff"]) / sd if sd > tiny else math.inf
+            if effect < 1e-9:
                 n = math.inf
-            elif math.isinf(effect):
+            elif effect > 10:  # beyond what the solver brackets: the test's own minimum
                 n = 2.0
             else:
                 n = power.solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="two-sided")

@@ -130,6 +130,16 @@ def main() -> None:
             md.append(f"| {recipe} | {r['crop_pct']:g} | {r['mean_diff']:+.2f} | {r['sd_diff_paired']:.2f} | "
                       f"{r['sd_between_seeds']:.2f} | {r['seeds_paired']:g} | {r['seeds_unpaired']:g} | "
                       f"{r['models_paired']:g} | {r['models_unpaired']:g} |")
+    finite = [r for rows in needed.values() for r in rows
+              if math.isfinite(r["models_paired"]) and math.isfinite(r["models_unpaired"])]
+    paired_total, unpaired_total = sum(r["models_paired"] for r in finite), sum(r["models_unpaired"] for r in finite)
+    summary["models_to_train_paired_vs_unpaired"] = {"rows": len(finite), "paired": paired_total,
+                                                     "unpaired": unpaired_total}
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2, default=float))
+    md += ["", f"Over the {len(finite)} rows where both are finite: {paired_total:g} models to train paired "
+               f"(one model per seed serves both crop ratios) against {unpaired_total:g} unpaired (two arms of "
+               "separately trained seeds); per row, pairing needs fewer seeds where the sd of the paired Δ is "
+               "below √2 × the between-seed sd."]
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

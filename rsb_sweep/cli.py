@@ -133,10 +133,11 @@ def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, *
     from rsb_sweep.spec import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
-        single = _single_values(overrides)
+        single, evaluated = _single_values(overrides, eval_lists=True)
         axis = SeedAxis(n=n, start=seed_start, vary=_vary(vary))
         name = kwargs["name"] or f"seeds-{recipe.lower()}-n{n}-{time.strftime('%Y%m%d-%H%M%S')}"
-        return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single, seeds=axis)
+        return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single, seeds=axis,
+                         grid=evaluated)
 
     _launch(build, kwargs, ctx.args)
 
@@ -183,7 +184,7 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
 
     def build(overrides: dict[str, Any]) -> Any:
         spec = loaded["spec"]
-        single = _single_values(overrides)
+        single, evaluated = _single_values(overrides, eval_lists=True)
         clash = sorted(set(single) & set(spec.grid))
         if clash:
             raise SweepError(f"{sweep_file}: --{clash[0].replace('_', '-')} is a grid axis of this sweep; edit the file instead")
@@ -194,7 +195,8 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
             seeds = replace(seeds, n=n_seeds)
         if seed_start is not None:
             seeds = replace(seeds, start=seed_start)
-        return replace(spec, name=kwargs["name"] or spec.name, overrides={**spec.overrides, **single}, seeds=seeds)
+        return replace(spec, name=kwargs["name"] or spec.name, overrides={**spec.overrides, **single}, seeds=seeds,
+                       grid={**spec.grid, **evaluated})
 
     def load() -> Any:
         loaded["spec"], execution = load_spec_file(sweep_file, data=kwargs["data"])
@@ -229,7 +231,7 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
     from rsb_sweep.spec import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
-        single = _single_values(overrides)
+        single, _ = _single_values(overrides)
         name = kwargs["name"] or f"ab-{recipe.lower()}-{time.strftime('%Y%m%d-%H%M%S')}"
         return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single,
                          seeds=SeedAxis(n=wave, start=seed_start, vary=_vary(vary)),
@@ -455,8 +457,8 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
                 kwargs[key] = absolute_path(kwargs[key])
         base = base_execution() if base_execution is not None else Execution()
         spec, moved = move_eval_only(build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set")))))
-        if moved and spec.source == "command line":
-            spec = replace(spec, source=f"command line; {moved}")
+        if moved:
+            spec = replace(spec, source=f"{spec.source}; {moved}")
         trials, more = plan(spec) if plan is not None else (expand(spec), None)
         if more and "evaluate" in more:  # a plan's evaluations (ab arms that differ only in evaluation)
             spec = replace(spec, evaluate=EvalPlan.from_dict(more.pop("evaluate")))
@@ -601,11 +603,20 @@ def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
     return out
 
 
-def _single_values(overrides: dict[str, Any]) -> dict[str, Any]:
+def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
+    """The one-value overrides, and (with ``eval_lists``) the lists of evaluation-only fields, as grid
+    axes that :func:`~rsb_sweep.spec.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
+    from analysis.columns import EVAL_ONLY_FIELDS
+
+    single, lists = {}, {}
     for key, value in overrides.items():
         if isinstance(value, list) and key != "eval_sets":
+            if eval_lists and key in EVAL_ONLY_FIELDS:
+                lists[key] = value
+                continue
             raise _user_error(f"--{key.replace('_', '-')} takes one value here; use `rsb-sweep grid` for lists")
-    return overrides
+        single[key] = value
+    return single, lists
 
 
 def _vary(text: str) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,8 @@ import pandas as pd
 from analysis.columns import EVALUATION_COLUMNS, EVALUATIONS_STEM, FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.spec import EvalPlan
-from rsb_sweep.store import CONFIG, ERROR_STATUS, EVALUATIONS_DIR, PENDING, TERMINATED, TrialFiles, TrialStore
+from rsb_sweep.store import (CONFIG, ERROR_STATUS, EVALUATIONS_DIR, PENDING, PREDICTIONS, TERMINATED, TrialFiles,
+                             TrialStore)
 
 EVALUATIONS_PARQUET = f"{EVALUATIONS_STEM}.parquet"
 #: The main validation set's name in the evaluations and predictions tables.
@@ -155,7 +157,6 @@ def gather_evaluation_predictions(exp: Experiment, files: Mapping[str, TrialFile
     (once; the trial's own setting is already there as ``<trial>.parquet``)."""
     import pyarrow.parquet as pq
 
-    from rsb_sweep.store import PREDICTIONS
     from trainer.predictions import with_trial_id, write_predictions
 
     store = exp.store
@@ -213,6 +214,9 @@ def evaluate_trial(store_root: str, trial_id: str, keys: list[tuple[str, float, 
                          eval_sets=eval_sets, device=device, only={k.as_tuple() for k in todo}, on_evaluation=save)
         except TrainerError as exc:
             record_failures(store, trial_id, sorted(todo - set(saved)), f"{type(exc).__name__}: {exc}")
+        finally:
+            if store.remote:  # the scratch copy of a URI store's checkpoint is not kept
+                shutil.rmtree(run_dir, ignore_errors=True)
     return {"trial_id": trial_id, "evaluated": len(saved), "seconds": time.time() - start}
 
 

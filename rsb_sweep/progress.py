@@ -50,7 +50,7 @@ class Progress:
             metrics = f.metrics or {}
             last = f.history[-1] if f.history else {}
             p.trials[tid] = TrialProgress(
-                status=f.status if f.status != RUNNING else PENDING, epochs=int(cfg.get("epochs", 0)),
+                status=f.status if f.status != RUNNING else PENDING, epochs=int(cfg.get("epochs", 0)) + int(cfg.get("cooldown_epochs") or 0),
                 epochs_done=f.epochs_done, top1=metrics.get("top1", last.get("top1")),
                 error=(f.error or {}).get("error"))
         p.epochs_at_start = p.epochs_done

@@ -212,7 +212,7 @@ def move_eval_only(spec: SweepSpec) -> tuple[SweepSpec, Optional[str]]:
     out = replace(spec, grid=grid, evaluate=plan)
     names = " and ".join(moved)
     line = (f"{names} change{'s' if len(moved) == 1 else ''} evaluation only: moved from the grid to evaluate "
-            f"({plan.describe()}); each trained model is evaluated at every value, none is trained twice")
+            "(no model is trained twice)")
     return out, line
 
 

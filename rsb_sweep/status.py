@@ -47,7 +47,8 @@ def experiment_status(exp: Experiment) -> StatusReport:
         elif f.status == ERROR_STATUS:
             failures.append((t["trial_id"], str((f.error or {}).get("error", "unknown error"))))
         elif f.status == RUNNING:
-            running.append((t["trial_id"], f.epochs_done, int(t["config"].get("epochs", 0))))
+            running.append((t["trial_id"], f.epochs_done,
+                            int(t["config"].get("epochs", 0)) + int(t["config"].get("cooldown_epochs") or 0)))
     mean = statistics.fmean(top1) if top1 else math.nan
     std = statistics.stdev(top1) if len(top1) > 1 else math.nan
     evaluations = None

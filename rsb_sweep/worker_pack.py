@@ -104,14 +104,14 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if rank == 0:
         store.record_run(tid, {"pid": os.getpid(), "host": socket.gethostname(), "pack": job.pack,
                                "resumed_from_epoch": found_epoch, "n_workers": job.workers})
-    reporter.event(tid, "start", {"epochs": config.epochs, "epochs_done": found_epoch}, None)
+    reporter.event(tid, "start", {"epochs": config.total_epochs, "epochs_done": found_epoch}, None)
     last_epoch = [found_epoch]
 
     def report(metrics: dict[str, Any], checkpoint_dir: Optional[Path]) -> None:
         last_epoch[0] = int(metrics.get("epochs_done", last_epoch[0]))
         if rank == 0:
             store.push(tid, local)
-        reporter.event(tid, "epoch", _scalars(metrics) | {"epochs": config.epochs}, checkpoint_dir)
+        reporter.event(tid, "epoch", _scalars(metrics) | {"epochs": config.total_epochs}, checkpoint_dir)
 
     try:
         result = train(config, out_dir=local, report=report, resume_from=found, log=lambda line: _log(local, rank, line))
@@ -129,7 +129,7 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
         _keep_final_checkpoint(local)
         store.push(tid, local)
         _drop_scratch(store, local)
-    reporter.event(tid, "done", _scalars(result.metrics) | {"epochs": config.epochs}, None)
+    reporter.event(tid, "done", _scalars(result.metrics) | {"epochs": config.total_epochs}, None)
 
 
 def _keep_final_checkpoint(local: Path) -> None:

@@ -96,8 +96,8 @@ def final_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
         raise ConfigError(f"{run_dir} holds no checkpoint (expected {run_dir}/checkpoints/epoch_XXXX/{ckpt.STATE_FILE}); "
                           "only a trained run can be evaluated")
     state = ckpt.load_checkpoint(found)
-    if state["epoch"] < config.epochs:
-        raise ConfigError(f"{run_dir} stopped after epoch {state['epoch']} of {config.epochs}; finish it "
+    if state["epoch"] < config.total_epochs:
+        raise ConfigError(f"{run_dir} stopped after epoch {state['epoch']} of {config.total_epochs}; finish it "
                           f"(python -m trainer --resume {run_dir}, or rsb-sweep resume) before evaluating it")
     return state
 

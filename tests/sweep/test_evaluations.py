@@ -71,10 +71,12 @@ def test_trial_keys_own_setting_comes_from_training():
 
 
 def test_cli_grid_moves_crop_ratio_and_says_so():
+    seeds = CliRunner().invoke(main, ["seeds", "--n", "2", "--test-res", "20,28", "--dry-run"])
+    assert seeds.exit_code == 0 and "2 trials" in seeds.output and "test_res 20, 28 (4 evaluations" in seeds.output
     res = CliRunner().invoke(main, ["grid", "--recipe", "a2,a3", "--crop-pct", "0.875,0.95", "--seeds", "2",
                                     "--dry-run"])
     assert res.exit_code == 0, res.output
-    assert "4 trials" in res.output and "moved from the grid to evaluate (crop_pct 0.875, 0.95)" in res.output
+    assert "4 trials" in res.output and "crop_pct changes evaluation only: moved from the grid to evaluate" in res.output
     assert "then each trained model is evaluated from its final checkpoint at crop_pct 0.875, 0.95 (4 evaluations" \
         in res.output
 

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.sweep.conftest import stop_group
@@ -131,6 +132,10 @@ def test_sweep_joins_an_existing_cluster_with_address(tmp_path, ray_head):
     assert len(df) == 2 and set(df["status"]) == {"TERMINATED"}, out.stdout
     logs = list(Path(head_temp).glob("session_*/logs/worker-*"))
     assert logs, "the trials ran in the joined cluster's workers"
+    evaluated = cli("evaluate", str(exp), "--crop-pct", "0.9", "--address", address, env=env)
+    ev = pd.read_parquet(exp / "evaluations.parquet")
+    assert len(ev) == 4 and set(ev["status"]) == {"TERMINATED"}, evaluated.stdout  # no retraining, on the cluster
+    assert "2 computed now" in evaluated.stdout
 
 
 @pytest.mark.timeout(480)
@@ -148,3 +153,10 @@ def test_uri_storage_keeps_trial_folders_there(tmp_path):
         assert [p.name for p in (folder / "checkpoints").iterdir()] == ["epoch_0002"]
     scratch = Path(tempfile.gettempdir()) / "rsb-sweep-scratch"
     assert not [p for tid in df["trial_id"] for p in scratch.glob(f"*/{tid}")]  # local copies dropped once pushed
+    cli("evaluate", str(exp), "--crop-pct", "0.9", "--num-cpus", "2")  # checkpoints fetched from the store
+    ev = pd.read_parquet(exp / "evaluations.parquet")
+    assert len(ev) == 4 and set(ev["status"]) == {"TERMINATED"}
+    for tid in df["trial_id"]:
+        assert (store / "uri" / "trials" / tid / "evaluations" / "val-crop0.9-res24.json").is_file()
+    assert not [p for tid in df["trial_id"] for p in scratch.glob(f"*/{tid}")]
+    assert (exp / "predictions.parquet" / f"{df['trial_id'][0]}.val-crop0.9-res24.parquet").is_file()

@@ -161,12 +161,14 @@ def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
         baseline, _ = split_baseline(baseline)
         eval_only = [f for f in EVAL_ONLY_FIELDS if f in eval_only or f in varying_factors(evaluations)]
         if eval_only:
-            skipped.append(f"{' and '.join(eval_only)} change only the evaluation of a trained model: "
-                           "they are compared paired by trial, from evaluations.parquet, in the paired "
-                           "comparisons section, not here.")
+            skipped.append(f"{_eval_only_subject(eval_only)} the evaluation of a trained model: "
+                           f"{'it is' if len(eval_only) == 1 else 'they are'} compared paired by trial, from "
+                           "evaluations.parquet, in the paired comparisons section, not here.")
     elif eval_only:
-        skipped.append(f"{' and '.join(eval_only)} change only the evaluation of a trained model: "
-                       "they are compared paired by trial (compare_paired), not here.")
+        skipped.append(f"{_eval_only_subject(eval_only)} the evaluation of a trained model: this report does not "
+                       "compare separately trained models on "
+                       f"{'it' if len(eval_only) == 1 else 'them'}; `rsb-sweep evaluate` scores each trained model "
+                       "at every value, and the report then compares them paired by trial.")
     usable_groups = top1[top1["n"] > 0]
     if not compared or len(usable_groups) < 2:
         what = ("A single configuration was run: there is nothing to compare."
@@ -203,6 +205,11 @@ def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
         t6 = format_table6(top1, rows=rows, cols=[c for c in by if c not in rows])
         extra["table6"] = {"markdown": t6.markdown, "latex": t6.latex}
     return Section("comparisons", sentences, cmp[cols], cmp, extra)
+
+
+def _eval_only_subject(factors: Sequence[str]) -> str:
+    """``crop_pct changes only`` / ``crop_pct and test_res change only``."""
+    return f"{' and '.join(factors)} change{'s' if len(factors) == 1 else ''} only"
 
 
 def _baseline_dict(baseline: Any, by: Sequence[str]) -> dict[str, Any]:

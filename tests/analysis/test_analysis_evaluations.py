@@ -18,8 +18,9 @@ from analysis.report import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results
 
 #: Sentence of the comparisons section for evaluation-only factors of an old folder (no evaluations file).
-OLD_SKIP = ("crop_pct change only the evaluation of a trained model: they are compared paired by trial "
-            "(compare_paired), not here.")
+OLD_SKIP = ("crop_pct changes only the evaluation of a trained model: this report does not compare separately "
+            "trained models on it; `rsb-sweep evaluate` scores each trained model at every value, and the report "
+            "then compares them paired by trial.")
 
 
 def _folder(path, results, evaluations=None):
@@ -196,7 +197,7 @@ def test_comparisons_point_at_the_paired_section_and_old_folders_report_as_befor
     new = _folder(tmp_path / "new", results, ev)
     rep = _built(results, new, "recipe=a2,crop_pct=0.875")
     skip = rep["conclusions"]["comparisons"][0]
-    assert skip.startswith("crop_pct change only the evaluation") and "in the paired comparisons section" in skip
+    assert skip.startswith("crop_pct changes only the evaluation") and "it is compared" in skip and "in the paired comparisons section" in skip
     assert rep["baseline"] == {"spec": "recipe=a2", "chosen": "given"}
     assert {c["name_b"] for c in rep["comparisons"]} == {"recipe=a2"}
     assert rep["paired_baseline"] == {"crop_pct": {"value": 0.875, "chosen": "given"}}

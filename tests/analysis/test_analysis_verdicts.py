@@ -125,7 +125,7 @@ def test_evaluation_only_factor_is_not_compared_here(tmp_path):
     df = synthetic_results(10, [dict(crop_pct=0.875), dict(crop_pct=1.0, shift=-0.5)], seed=7)
     rep = _report(df, tmp_path)
     s = rep["conclusions"]["comparisons"]
-    assert "crop_pct" in s[0] and "compare_paired" in s[0]
+    assert "crop_pct" in s[0] and "does not compare" in s[0] and "rsb-sweep evaluate" in s[0]
     assert "comparisons" not in rep
     # a recipe × crop grid: recipes are compared at equal crop, crop itself is not compared
     df = synthetic_results(10, [dict(recipe=r, crop_pct=c) for r in ("a1", "a2")

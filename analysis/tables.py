@@ -89,13 +89,14 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
 
     One block per value of ``block`` (default the recipe; other group columns label sub-blocks);
     rows ``mean (std)``, ``max – min`` and ``seed 0``; one column per metric / evaluation set.
-    Crop ratios evaluated on the same models (evaluations.parquet) are
-    :func:`analysis.format_table9_paired`'s, with the paired difference.
+    Given an evaluations table instead (crop ratios evaluated on the same models,
+    evaluations.parquet), the table is :func:`analysis.format_table9_paired`'s, one row per
+    crop ratio with the difference from 0.95 paired by trial (one eval set and test resolution).
     """
     if "metric" not in summary.columns and {"eval_set", "crop_pct", "trial_id"} <= set(summary.columns):
-        raise AnalysisError("format_table9 takes summarize's output; an evaluations table (one row per trial "
-                            "and crop ratio) gives Table 9 with the paired differences through "
-                            "analysis.format_table9_paired(evaluations).")
+        from .paired import format_table9_paired
+
+        return format_table9_paired(summary, block=block or "recipe", digits=digits, caption=caption)
     require_columns(summary, ["metric", "n", "mean", "std", "min", "max", "seed0"],
                     "format_table9 (pass the output of summarize)")
     group_cols = [c for c in summary.columns

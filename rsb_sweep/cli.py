@@ -312,7 +312,8 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
         if not plan and not exp.evaluate:
             raise _user_error("nothing to evaluate: give --crop-pct, --test-res or --eval-set "
                               "(e.g. --crop-pct 0.875,0.9,0.95,1.0)")
-        exp.add_evaluations(plan)
+        with exp.lock():  # not while another rsb-sweep runs this experiment (it may grow the manifest)
+            exp.add_evaluations(plan)
         if not kwargs.get("quiet"):
             console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
         options = LaunchOptions(address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")),

@@ -2,7 +2,7 @@
 
 The analysis is the contract's reader, so the lists live here; the sweep driver
 (``rsb_sweep.results``) imports them to write ``results.parquet`` and ``history.parquet``.
-Nothing here imports anything: any writer can use these names.
+Nothing here imports anything at import time: any writer can use these names.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ FLOAT_COLUMNS = ("lr", "weight_decay", "crop_pct", "smoothing", "drop_path", "mi
 INT_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epochs", "batch_size", "train_res",
                "test_res", "epochs_done", "restarts", "n_val", "n_workers")
 TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error")
+#: Text columns of evaluations.parquet besides those.
+EVALUATION_TEXT_COLUMNS = ("eval_set", "source")
 
 #: ``evaluations.parquet`` (train once, evaluate many): its file stem and columns, in order.
 EVALUATIONS_STEM = "evaluations"
@@ -48,12 +50,32 @@ EVAL_ONLY_FIELDS = ("crop_pct", "test_res")
 #: ``source``: ``training`` (the trial's own setting, from its final epoch, not recomputed) or
 #: ``evaluation`` (its final checkpoint evaluated again at another setting).
 EVALUATION_SOURCES = ("training", "evaluation")
+#: The trial's configuration and seed columns an evaluations row carries (not crop_pct / test_res:
+#: those are the evaluation's own).
+EVALUATION_CONFIG_COLUMNS = (IDENTITY_COLUMNS[3:] + SEED_COLUMNS
+                             + tuple(c for c in HYPER_COLUMNS if c not in EVAL_ONLY_FIELDS))
 EVALUATION_COLUMNS = (("experiment", "trial_id", "eval_set", "crop_pct", "test_res") + METRIC_COLUMNS
-                      + ("n_val", "status", "error", "source") + IDENTITY_COLUMNS[3:] + SEED_COLUMNS
-                      + tuple(c for c in HYPER_COLUMNS if c not in EVAL_ONLY_FIELDS))
+                      + ("n_val", "status", "error", "source") + EVALUATION_CONFIG_COLUMNS)
 
 #: Prefix of the top-1 columns of extra evaluation sets (``top1_real``, ``top1_v2`` …).
 EXTRA_TOP1_PREFIX = "top1_"
+
+
+def with_contract_dtypes(df):
+    """A copy of the DataFrame ``df`` with the contract's dtypes, as the driver writes them: float64
+    (``top1_<set>`` too), nullable Int64, string; other columns unchanged. (pandas is imported here,
+    in the call, so that importing this module stays free.)"""
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        if col in INT_COLUMNS:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+        elif col in FLOAT_COLUMNS or col.startswith(EXTRA_TOP1_PREFIX):
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+        elif col in TEXT_COLUMNS + EVALUATION_TEXT_COLUMNS:
+            out[col] = out[col].astype("string")
+    return out
 
 
 def extra_top1_columns(names: Iterable[str]) -> list[str]:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .columns import with_contract_dtypes
+
 #: The A2 recipe's hyper-parameters (DESIGN.md, Table 2 of the RSB paper).
 A2 = dict(
     recipe="a2", model="resnet50", dataset="imagenet", lr=5e-3, weight_decay=0.02, loss="bce",
@@ -147,22 +149,7 @@ def synthetic_evaluations(
         hit = last & ev["seed"].isin(list(seeds)) & (ev["source"] == "evaluation")
         ev.loc[hit, ["status", "error"]] = [status, error]
         ev.loc[hit, ["top1", "top5", "eval_loss"]] = np.nan
-    return contract_dtypes(results), contract_dtypes(ev)
-
-
-def contract_dtypes(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with the contract's dtypes (float64, nullable Int64, string), as the driver writes them."""
-    from .columns import FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
-
-    out = df.copy()
-    for c in out.columns:
-        if c in INT_COLUMNS:
-            out[c] = out[c].astype("Int64")
-        elif c in FLOAT_COLUMNS or c.startswith("top1_"):
-            out[c] = out[c].astype("float64")
-        elif c in TEXT_COLUMNS or c in ("eval_set", "source"):
-            out[c] = out[c].astype("string")
-    return out
+    return with_contract_dtypes(results), with_contract_dtypes(ev)
 
 
 def synthetic_crossed(

@@ -380,7 +380,8 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
     spec = spec_of(exp)
     start = time.time()
     # failures from before this launch are accepted as missing seeds; with retry_failed they rerun
-    failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp))
+    failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp),
+                                                               _evaluations(exp, settings_of(exp)))
     with session as ray:
         if getattr(ray, "dashboard_url", None) and not options.quiet:
             console.print(f"Ray dashboard: {ray.dashboard_url}", highlight=False)
@@ -388,8 +389,9 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             outcome = launch(options)
             options = replace(options, retry_failed=False, dashboard=False)
             settings = settings_of(exp)
-            failed = _failed(outcome.results, exp, settings)
-            doc = decide(outcome.results, exp.trials, settings, _evaluations(exp, settings))
+            evaluations = _evaluations(exp, settings)  # read once per look
+            failed = _failed(outcome.results, exp, settings, evaluations)
+            doc = decide(outcome.results, exp.trials, settings, evaluations)
             write_decision(exp, doc)
             if not options.quiet:
                 console.print(describe(doc), highlight=False, markup=False)
@@ -413,7 +415,8 @@ def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFr
     return build_evaluations(exp)
 
 
-def _failed(results: "pd.DataFrame", exp: "Experiment", settings: AbSettings) -> set[str]:
+def _failed(results: "pd.DataFrame", exp: "Experiment", settings: AbSettings,
+            evaluations: "Optional[pd.DataFrame]") -> set[str]:
     """Failed trials (or failed evaluations of an arm, for arms that differ only in evaluation)."""
-    table, _ = arm_rows(results, exp.trials, settings, _evaluations(exp, settings))
+    table, _ = arm_rows(results, exp.trials, settings, evaluations)
     return set(table.loc[table["status"] == "ERROR", "trial_id"])

@@ -32,7 +32,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import pandas as pd
 
-from analysis.columns import EVALUATION_COLUMNS, EVALUATIONS_STEM, FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
+from analysis.columns import (EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATIONS_STEM,
+                              with_contract_dtypes)
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.spec import EvalPlan
 from rsb_sweep.store import (CONFIG, ERROR_STATUS, EVALUATIONS_DIR, PENDING, PREDICTIONS, TERMINATED, TrialFiles,
@@ -94,7 +95,7 @@ def missing_keys(config: Mapping[str, Any], files: TrialFiles, plan: EvalPlan) -
 def evaluation_rows(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles,
                     plan: EvalPlan) -> list[dict[str, Any]]:
     """The trial's rows of ``evaluations.parquet``: one per key of :func:`trial_keys`, in any state."""
-    base = {c: config.get(c) for c in EVALUATION_COLUMNS[12:]}
+    base = {c: config.get(c) for c in EVALUATION_CONFIG_COLUMNS}
     metrics = files.metrics or {}
     rows = []
     for key, from_training in trial_keys(config, plan):
@@ -127,15 +128,7 @@ def build_evaluations(exp: Experiment, files: Optional[Mapping[str, TrialFiles]]
     files = files if files is not None else exp.store.read_all(exp.trial_ids)
     plan = exp.evaluate
     rows = [r for t in exp.trials for r in evaluation_rows(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], plan)]
-    df = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
-    for col in df.columns:
-        if col in FLOAT_COLUMNS:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-        elif col in INT_COLUMNS:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-        elif col in TEXT_COLUMNS or col in ("eval_set", "source"):
-            df[col] = df[col].astype("string")
-    return df
+    return with_contract_dtypes(pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)))
 
 
 def write_evaluations(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> Optional[pd.DataFrame]:

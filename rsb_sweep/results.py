@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from analysis.columns import (FLOAT_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, INT_COLUMNS,
-                              METRIC_COLUMNS, RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, TEXT_COLUMNS,
-                              extra_top1_columns, with_extra_sets)
+from analysis.columns import (HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS,
+                              RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, extra_top1_columns, with_contract_dtypes,
+                              with_extra_sets)
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.store import ERROR_STATUS, PREDICTIONS, TERMINATED, TrialFiles
 from trainer.files import atomic_write_bytes
@@ -74,14 +74,7 @@ def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows to a frame with the contract's columns in order and stable dtypes (also when empty)."""
     extra = extra_top1_columns(k for r in rows for k in r)
-    df = pd.DataFrame(rows, columns=with_extra_sets(RESULT_COLUMNS, extra))
-    for col in FLOAT_COLUMNS + tuple(extra):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    for col in INT_COLUMNS:
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
-    for col in TEXT_COLUMNS:
-        df[col] = df[col].astype("string")
-    return df
+    return with_contract_dtypes(pd.DataFrame(rows, columns=with_extra_sets(RESULT_COLUMNS, extra)))
 
 
 def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:

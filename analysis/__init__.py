@@ -7,7 +7,7 @@ Statistics use the TERMINATED trials with a finite metric and say how many other
 >>> from analysis import load_predictions, example_noise  # per-image test-set noise
 >>> from analysis import load_evaluations, compare_paired   # crop ratio / test resolution, paired
 
-Imports are lazy (PEP 562): ``import analysis.columns`` (the results contract the driver
+Imports are lazy (PEP 562): ``import analysis.contract`` (the results contract the driver
 reads) loads no matplotlib or scipy; each name below is imported on first use.
 """
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .columns import CONFIG_COLUMNS  # noqa: F401 (imported from here by the modules of this package)
+from .contract import CONFIG_COLUMNS  # noqa: F401 (imported from here by the modules of this package)
 
 #: Default number of bootstrap resamples. 5 000 keeps the Monte-Carlo error of the 95 % CI
 #: ends below ~1 % of the CI width while halving the cost of scipy's default (9 999), which

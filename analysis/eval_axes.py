@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import AnalysisError
-from .columns import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
+from .contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
 from .io import config_columns
 from .paired import _fmt, _matches, format_table9_paired
 

@@ -27,7 +27,7 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .columns import EVAL_ONLY_FIELDS
+from .contract import EVAL_ONLY_FIELDS
 from .grouped import Arm, _same, compare_arms
 from .io import config_columns
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._common import AnalysisError
 from .io import PathLike, _resolve, evaluations_file, load_results
-from .columns import DECISION_FILE
+from .contract import DECISION_FILE
 from .eval_axes import split_baseline
 from .sections import Section, find_evaluations, record
 

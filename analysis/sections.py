@@ -28,7 +28,7 @@ from .grouped import (
     summarize,
     test_set_noise,
 )
-from .columns import DECISION_FILE, EVAL_ONLY_FIELDS
+from .contract import DECISION_FILE, EVAL_ONLY_FIELDS
 from .eval_axes import (
     figure4_choice,
     figure4_rows,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import with_contract_dtypes
+from .contract import with_contract_dtypes
 
 #: The A2 recipe's hyper-parameters (DESIGN.md, Table 2 of the RSB paper).
 A2 = dict(
@@ -110,7 +110,7 @@ def synthetic_evaluations(
     difference). The first ``n_eval_error`` seeds of each recipe have their evaluation at the
     largest crop ratio ERROR, the next ``n_pending`` PENDING (NaN metrics).
     """
-    from .columns import EVALUATION_COLUMNS
+    from .contract import EVALUATION_COLUMNS
 
     rng = np.random.default_rng(seed + 1)
     shift = dict(crop_shift or {0.875: -0.3, 0.9: -0.1, 0.95: 0.0, 1.0: 0.2})

@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
-from analysis.columns import DECISION_FILE
+from analysis.contract import DECISION_FILE
 from rsb_sweep.errors import SweepError
 from trainer.config import SEED_FIELDS
 from trainer.files import atomic_write_json

@@ -607,7 +607,7 @@ def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
 def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
     """The one-value overrides, and (with ``eval_lists``) the lists of evaluation-only fields, as grid
     axes that :func:`~rsb_sweep.spec.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
-    from analysis.columns import EVAL_ONLY_FIELDS
+    from analysis.contract import EVAL_ONLY_FIELDS
 
     single, lists = {}, {}
     for key, value in overrides.items():

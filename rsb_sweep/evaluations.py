@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import pandas as pd
 
-from analysis.columns import (EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATIONS_STEM,
+from analysis.contract import (EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATIONS_STEM,
                               with_contract_dtypes)
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.spec import EvalPlan

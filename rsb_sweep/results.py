@@ -1,6 +1,6 @@
 """The results table (DESIGN.md's contract) and the history table, built from trial folders.
 
-The column lists are the contract's, from :mod:`analysis.columns` (their one home).
+The column lists are the contract's, from :mod:`analysis.contract` (their one home).
 One row per trial of the manifest, always, whatever its state: a trial that failed keeps its
 row with status ERROR and the error text; one not yet run is PENDING. Both tables are
 written atomically (temporary file, then rename), so a reader, or a kill during a write,
@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from analysis.columns import (HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS,
+from analysis.contract import (HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS,
                               RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, extra_top1_columns, with_contract_dtypes,
                               with_extra_sets)
 from rsb_sweep.experiment import Experiment

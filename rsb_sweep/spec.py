@@ -17,7 +17,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
-from analysis.columns import EVAL_ONLY_FIELDS
+from analysis.contract import EVAL_ONLY_FIELDS
 from trainer.config import SEED_FIELDS, TrainConfig, derive_seed, resolve_config
 from trainer.errors import ConfigError
 

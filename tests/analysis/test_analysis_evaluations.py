@@ -12,7 +12,7 @@ import pytest
 import analysis as A
 from analysis import AnalysisError
 from analysis import sections as S
-from analysis.columns import EVALUATION_COLUMNS
+from analysis.contract import EVALUATION_COLUMNS
 from analysis.eval_axes import figure4_choice, paired_baseline, paired_within, split_baseline, table9_tables
 from analysis.report import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results

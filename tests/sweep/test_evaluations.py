@@ -19,7 +19,7 @@ from tests.sweep.conftest import stop_group
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, trial_dir, wait_for
 from trainer.errors import ConfigError
 
-#: evaluations.parquet's contract (DESIGN.md), spelled out independently of analysis.columns.
+#: evaluations.parquet's contract (DESIGN.md), spelled out independently of analysis.contract.
 EVAL_CONTRACT = [
     "experiment", "trial_id", "eval_set", "crop_pct", "test_res", "top1", "top5", "eval_loss", "n_val", "status",
     "error", "source", "recipe", "model", "dataset", "seed", "seed_init", "seed_data", "seed_aug", "lr",

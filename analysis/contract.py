@@ -1,18 +1,33 @@
-"""The columns of the results contract (DESIGN.md): the one home of every column list.
+"""The results contract (DESIGN.md): columns, statuses, evaluation-only fields and file names.
 
-The analysis is the contract's reader, so the lists live here; the sweep driver
-(``rsb_sweep.results``) imports them to write ``results.parquet`` and ``history.parquet``.
-Nothing here imports anything at import time: any writer can use these names.
+The one home of each: the analysis is the contract's reader, so the names live here; the sweep
+driver imports them to write the tables (``results.parquet``, ``history.parquet``,
+``evaluations.parquet``, ``predictions.parquet/``, ``decision.json``). Nothing here imports
+anything of the package, nor pandas at import time: any writer can use these names. (The trainer,
+which must not import the analysis, writes ``val`` and ``predictions.parquet`` under its own
+names; ``tests/test_contract.py`` checks that they agree.)
 """
 
 from __future__ import annotations
 
 from typing import Iterable
 
+#: Values of the ``status`` column (results, evaluations): finished, failed, started, not started.
+TERMINATED, ERROR, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
+STATUSES = (TERMINATED, ERROR, RUNNING, PENDING)
+#: Statuses of a trial that will not change without a ``resume --retry-failed``.
+ENDED = (TERMINATED, ERROR)
+
 #: File stems of the tables in an experiment folder (``.parquet``, and ``.csv`` for results).
 RESULTS_STEM, HISTORY_STEM = "results", "history"
+RESULTS_PARQUET, RESULTS_CSV = f"{RESULTS_STEM}.parquet", f"{RESULTS_STEM}.csv"
+HISTORY_PARQUET = f"{HISTORY_STEM}.parquet"
+#: The per-image predictions: a parquet dataset (a folder, one file per trial and evaluation).
+PREDICTIONS_DATASET = "predictions.parquet"
 #: ``rsb-sweep ab``'s verdict and looks, in the experiment folder (read by the report).
 DECISION_FILE = "decision.json"
+#: The main validation set's name in ``eval_set`` (extra sets are named by the user).
+MAIN_SET = "val"
 
 IDENTITY_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset")
 SEED_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug")
@@ -44,9 +59,16 @@ EVALUATION_TEXT_COLUMNS = ("eval_set", "source")
 
 #: ``evaluations.parquet`` (train once, evaluate many): its file stem and columns, in order.
 EVALUATIONS_STEM = "evaluations"
+EVALUATIONS_PARQUET = f"{EVALUATIONS_STEM}.parquet"
 #: Trainer fields that change evaluation only: two trials never differ only in these; the
 #: evaluations table holds one row per value evaluated (plus ``eval_set``, the set evaluated).
 EVAL_ONLY_FIELDS = ("crop_pct", "test_res")
+#: The trainer field naming extra evaluation sets: evaluation-only too (a sweep never trains per set).
+EVAL_SETS_FIELD = "eval_sets"
+#: Every trainer field that changes evaluation only (what a sweep moves from its grid to ``evaluate``).
+EVAL_ONLY_CONFIG_FIELDS = EVAL_ONLY_FIELDS + (EVAL_SETS_FIELD,)
+#: The columns that name one evaluation of a trained model (with ``trial_id``, one row).
+EVALUATION_KEY_COLUMNS = ("eval_set",) + EVAL_ONLY_FIELDS
 #: ``source``: ``training`` (the trial's own setting, from its final epoch, not recomputed) or
 #: ``evaluation`` (its final checkpoint evaluated again at another setting).
 EVALUATION_SOURCES = ("training", "evaluation")

@@ -73,7 +73,7 @@ def profile(recipe: str, seed: int, overrides: dict, out_dir: Path) -> dict:
         return timed("evaluation", eval_fn)(**kw)
 
     run_mod.train_one_epoch, run_mod.evaluate = train_epoch, evaluate
-    run_mod._save = timed("checkpoint", run_mod._save)
+    run_mod.save_state = timed("checkpoint", run_mod.save_state)
     data_mod.build_datasets = timed("startup_data", data_mod.build_datasets)
     run_mod.init_model = timed("startup_model", run_mod.init_model)
     first_epoch = []

@@ -1,6 +1,10 @@
 """One training run, top to bottom: config in, metrics out through a callback.
 
-This is the trainer's library entry point; ``python -m trainer`` and the sweep driver both
+:func:`train` reads as the recipe, one named stage a line: resolve the config (and the
+checkpoint to resume) → open the run folder → build the data → build the model and what trains
+it → restore the checkpoint → per epoch: train and evaluate (:func:`run_epoch`), checkpoint,
+report → at the end, predictions and metrics.json (:func:`finish`). The stages follow it in that
+order. This is the trainer's library entry point; ``python -m trainer`` and the sweep driver both
 call :func:`train`. It knows nothing about Ray: the driver adapts ``report``.
 """
 
@@ -8,11 +12,10 @@ from __future__ import annotations
 
 import inspect
 import json
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 from timm.utils import distribute_bn
@@ -24,6 +27,7 @@ from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
 from trainer.files import atomic_write_json, atomic_write_text
 from trainer.loop import EvalStats, evaluate, train_one_epoch
+from trainer.metrics import final_metrics, progress_line
 from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
 from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, write_predictions
@@ -46,6 +50,46 @@ class RunResult:
     completed: bool = True
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunData:
+    """The run's data: the splits, every loader, and the sampler and generator each epoch reseeds."""
+
+    splits: data_mod.DataSplits
+    sampler: Any
+    generator: torch.Generator
+    train: Iterable
+    val: Iterable
+    extra: list[tuple[str, Iterable]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunParts:
+    """What the training steps need: the model (and its DDP wrapper), optimizer, LR schedule,
+    mixup/cutmix, loss, gradient scaler, this rank's augmentation stream and the precision."""
+
+    model: torch.nn.Module
+    train_model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    mixup: Optional[Callable]
+    loss_fn: torch.nn.Module
+    scaler: Optional[torch.amp.GradScaler]
+    aug_rng: RngStream
+    amp: Optional[str]
+    channels_last: bool
+
+
+@dataclass
+class Progress:
+    """Where the run stands: epochs done, their history rows, training seconds spent by earlier
+    processes of this run, and how many times it was restored."""
+
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    prior_seconds: float = 0.0
+    restarts: int = 0
+
+
 def train(
     config: TrainConfig,
     out_dir: Optional[Path] = None,
@@ -63,120 +107,178 @@ def train(
     except for :data:`EXECUTION_FIELDS` (checked before anything is written).
     Under DDP the BN running statistics are averaged over ranks before every evaluation
     (and so before every checkpoint), as timm's train.py does with ``--dist-bn reduce``.
+    The stages run in this order, which the random streams depend on (bit-exact resume).
     """
     wall_start = time.perf_counter()
     ctx = setup(config.device)
-    config, notices = resolve_runtime(config, ctx.device.type)  # what runs is what config.json records
-    # the checkpoint holds the resolved config: compare like with like, before anything is written
+    config, state = resolve_run(config, ctx, resume_from, log)
+    out = open_run_folder(out_dir, config, ctx)
+    data = build_data(config, ctx)
+    parts = build_parts(config, ctx, data.splits.num_classes)
+    progress = Progress()
+    if state is not None:
+        progress, state = restore(parts, state, ctx), None  # release the loaded tensors
+        log(f"resumed from {resume_from} at epoch {progress.epoch}/{config.total_epochs}")
+    if out is not None and ctx.is_main:
+        _rewrite_history(out, progress.history)
+
+    last_epoch = config.total_epochs if stop_after is None else min(config.total_epochs, stop_after)
+    metrics: dict[str, Any] = {}
+    if progress.history:  # resumed: a checkpoint of the last epoch already holds the final metrics
+        metrics = final_metrics(config, progress.history[-1], ctx, progress.prior_seconds, progress.restarts,
+                                epochs_done=len(progress.history))
+    final: dict[str, EvalStats] = {}  # eval set -> the last epoch's evaluation, with per-image predictions
+    for epoch in range(progress.epoch, last_epoch):
+        row, final = run_epoch(config, ctx, data, parts, epoch)
+        progress.history.append(row)
+        progress.epoch = epoch + 1
+        train_seconds = progress.prior_seconds + time.perf_counter() - wall_start
+        metrics = final_metrics(config, row, ctx, train_seconds, progress.restarts, epochs_done=epoch + 1)
+        state_dir = save_state(out, config, ctx, parts, progress, train_seconds)
+        if out is not None and ctx.is_main:
+            with open(out / ckpt.HISTORY_FILE, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+        log(progress_line(config, row))
+        if report is not None:
+            report(dict(metrics), state_dir)
+
+    completed = len(progress.history) >= config.total_epochs
+    if out is not None and completed:
+        finish(out, config, ctx, data, parts, final, metrics)
+    barrier(ctx)
+    return RunResult(metrics=metrics, history=progress.history, completed=completed)
+
+
+# ------------------------------------------------------------------------------------------
+# the stages, in the order train() runs them
+
+
+def resolve_run(config: TrainConfig, ctx: Dist, resume_from: Optional[Path],
+                log: Callable[[str], None]) -> tuple[TrainConfig, Optional[dict[str, Any]]]:
+    """The config as it runs on this device (what config.json records), and the checkpoint state
+    to resume from, checked against that config before anything is written."""
+    config, notices = resolve_runtime(config, ctx.device.type)
     state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
     for line in notices:
         log(line)
-    amp = config.amp_dtype if config.amp else None
-    channels_last = config.channels_last
+    return config, state
+
+
+def open_run_folder(out_dir: Optional[Path], config: TrainConfig, ctx: Dist) -> Optional[Path]:
+    """The run folder with its config.json (written by rank 0), or None for a run that keeps no files."""
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / ckpt.CONFIG_FILE, config.to_dict())
+    return out
 
-    # data
+
+def build_data(config: TrainConfig, ctx: Dist) -> RunData:
+    """The datasets and this rank's loaders (timm's datasets and transforms, :mod:`trainer.data`)."""
     splits = data_mod.build_datasets(config)
     sampler = data_mod.train_sampler(config, splits.train, ctx.world_size, ctx.rank)
-    loader_gen = torch.Generator()
-    train_loader = data_mod.train_loader(config, splits.train, sampler, ctx.world_size, loader_gen)
+    generator = torch.Generator()
+    train_loader = data_mod.train_loader(config, splits.train, sampler, ctx.world_size, generator)
     val_loader = data_mod.eval_loader(config, splits.val, ctx.world_size, ctx.rank)
-    extra_loaders = [(name, data_mod.eval_loader(config, ds, ctx.world_size, ctx.rank)) for name, ds in splits.extra]
+    extra = [(name, data_mod.eval_loader(config, ds, ctx.world_size, ctx.rank)) for name, ds in splits.extra]
+    return RunData(splits=splits, sampler=sampler, generator=generator, train=train_loader, val=val_loader, extra=extra)
 
-    # model, from seed_init; then one drop-path stream per rank
-    model = init_model(config, splits.num_classes).to(ctx.device)
-    if channels_last:
+
+def build_parts(config: TrainConfig, ctx: Dist, num_classes: int) -> RunParts:
+    """The model from ``seed_init``, then one drop-path stream per rank, and what trains it."""
+    model = init_model(config, num_classes).to(ctx.device)
+    if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     seed_globals(derive_seed(config.seed_init, 1, ctx.rank))
     aug_rng = RngStream(derive_seed(config.seed_aug, ctx.rank))
-
+    amp = config.amp_dtype if config.amp else None
     optimizer = create_optimizer(config, model)
     scheduler = create_scheduler(config, optimizer)
-    mixup = create_mixup(config, splits.num_classes)
+    mixup = create_mixup(config, num_classes)
     loss_fn = create_loss(config, mixup_active=mixup is not None).to(ctx.device)
     scaler = torch.amp.GradScaler("cuda") if amp == "float16" and ctx.device.type == "cuda" else None
-    train_model = _wrap_ddp(model, ctx)
+    return RunParts(model=model, train_model=_wrap_ddp(model, ctx), optimizer=optimizer, scheduler=scheduler,
+                    mixup=mixup, loss_fn=loss_fn, scaler=scaler, aug_rng=aug_rng, amp=amp,
+                    channels_last=config.channels_last)
 
-    # resume
-    start_epoch, history, prior_seconds, restarts = 0, [], 0.0, 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler") is not None:
-            scaler.load_state_dict(state["scaler"])
-        streams = state["rng"][ctx.rank]
-        set_global_state(streams["main"])
-        aug_rng.state = streams["aug"]
-        start_epoch, history = state["epoch"], list(state["history"])
-        prior_seconds, restarts = state["train_seconds"], state["restarts"] + 1
-        state = None  # release the loaded tensors
-        log(f"resumed from {resume_from} at epoch {start_epoch}/{config.total_epochs}")
-    if out is not None and ctx.is_main:
-        _rewrite_history(out, history)
 
-    last_epoch = config.total_epochs if stop_after is None else min(config.total_epochs, stop_after)
-    metrics: dict[str, Any] = {}
-    final: dict[str, EvalStats] = {}  # eval set -> the last epoch's evaluation, with per-image predictions
-    if history:  # resumed: a checkpoint of the last epoch already holds the final metrics
-        metrics = _final_metrics(config, history[-1], ctx, prior_seconds, restarts, epochs_done=len(history))
-    for epoch in range(start_epoch, last_epoch):
-        scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included; min_lr past `epochs` (cool-down)
-        lr = optimizer.param_groups[0]["lr"]
-        data_mod.set_sampler_epoch(sampler, config, epoch)
-        loader_gen.manual_seed(derive_seed(config.seed_aug, epoch, ctx.rank))
-        per_image = epoch + 1 == config.total_epochs
-        stats = train_one_epoch(
-            model=train_model, loader=train_loader, optimizer=optimizer, loss_fn=loss_fn, mixup=mixup,
-            scaler=scaler, aug_rng=aug_rng, ctx=ctx, epoch=epoch, amp=amp, channels_last=channels_last,
-            max_steps=config.max_steps,
-        )
-        if ctx.world_size > 1:  # every rank evaluates its share with the same BN statistics
-            distribute_bn(model, ctx.world_size, reduce=True)
-        val, real = evaluate(model=model, loader=val_loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                             num_classes=splits.num_classes, real_labels=_real_labels(config, splits.val, ctx),
-                             per_image=per_image)
-        row = {
-            "epoch": epoch + 1, "lr": lr, "train_loss": stats.train_loss,
-            "top1": val.top1, "top5": val.top5, "eval_loss": val.loss, "n_val": val.n,
-            "epoch_seconds": stats.seconds, "images_per_second": stats.images / max(stats.seconds, 1e-9),
-        }
-        if real is not None:
-            row["top1_real"] = real
-        for name, loader in extra_loaders:
-            extra, _ = evaluate(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                                num_classes=splits.num_classes, per_image=per_image)
-            row[f"top1_{name}"] = extra.top1
-            final[name] = extra
-        if per_image:
-            final = {MAIN_SET: val, **final}
-        history.append(row)
-        train_seconds = prior_seconds + time.perf_counter() - wall_start
-        metrics = _final_metrics(config, row, ctx, train_seconds, restarts, epochs_done=epoch + 1)
-        state_dir = _save(out, config, ctx, epoch + 1, model, optimizer, scheduler, scaler, aug_rng,
-                          history, train_seconds, restarts)
-        if out is not None and ctx.is_main:
-            with open(out / ckpt.HISTORY_FILE, "a") as fh:
-                fh.write(json.dumps(row) + "\n")
-        log(_progress_line(config, row))
-        if report is not None:
-            report(dict(metrics), state_dir)
+def restore(parts: RunParts, state: dict[str, Any], ctx: Dist) -> Progress:
+    """Load a checkpoint into ``parts`` (model, optimizer, schedule, scaler, this rank's random
+    streams), so that the run continues bit-exactly; where it stood."""
+    parts.model.load_state_dict(state["model"])
+    parts.optimizer.load_state_dict(state["optimizer"])
+    parts.scheduler.load_state_dict(state["scheduler"])
+    if parts.scaler is not None and state.get("scaler") is not None:
+        parts.scaler.load_state_dict(state["scaler"])
+    streams = state["rng"][ctx.rank]
+    set_global_state(streams["main"])
+    parts.aug_rng.state = streams["aug"]
+    return Progress(epoch=state["epoch"], history=list(state["history"]), prior_seconds=state["train_seconds"],
+                    restarts=state["restarts"] + 1)
 
-    completed = len(history) >= config.total_epochs
-    if out is not None and completed:  # before metrics.json: a finished run always has its predictions
-        if not final:  # resumed after the last epoch: the final weights give the same predictions again
-            final = {name: evaluate(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                                    num_classes=splits.num_classes, per_image=True)[0]
-                     for name, loader in [(MAIN_SET, val_loader), *extra_loaders]}
-        if ctx.is_main:
-            _write_predictions(out, config, final)
-    if out is not None and ctx.is_main and completed:
+
+def run_epoch(config: TrainConfig, ctx: Dist, data: RunData, parts: RunParts,
+              epoch: int) -> tuple[dict[str, Any], dict[str, EvalStats]]:
+    """Train one epoch, then evaluate every set: the epoch's history row and, at the last epoch,
+    each set's evaluation with its per-image predictions (empty before)."""
+    parts.scheduler.step(epoch)  # timm: the LR for `epoch`, warm-up included; min_lr past `epochs` (cool-down)
+    lr = parts.optimizer.param_groups[0]["lr"]
+    data_mod.set_sampler_epoch(data.sampler, config, epoch)
+    data.generator.manual_seed(derive_seed(config.seed_aug, epoch, ctx.rank))
+    per_image = epoch + 1 == config.total_epochs
+    stats = train_one_epoch(
+        model=parts.train_model, loader=data.train, optimizer=parts.optimizer, loss_fn=parts.loss_fn,
+        mixup=parts.mixup, scaler=parts.scaler, aug_rng=parts.aug_rng, ctx=ctx, epoch=epoch, amp=parts.amp,
+        channels_last=parts.channels_last, max_steps=config.max_steps,
+    )
+    if ctx.world_size > 1:  # every rank evaluates its share with the same BN statistics
+        distribute_bn(parts.model, ctx.world_size, reduce=True)
+    val, real = _evaluate_set(parts, ctx, data, data.val, per_image, _real_labels(config, data.splits.val, ctx))
+    row = {
+        "epoch": epoch + 1, "lr": lr, "train_loss": stats.train_loss,
+        "top1": val.top1, "top5": val.top5, "eval_loss": val.loss, "n_val": val.n,
+        "epoch_seconds": stats.seconds, "images_per_second": stats.images / max(stats.seconds, 1e-9),
+    }
+    if real is not None:
+        row["top1_real"] = real
+    final = {MAIN_SET: val}
+    for name, loader in data.extra:
+        final[name], _ = _evaluate_set(parts, ctx, data, loader, per_image)
+        row[f"top1_{name}"] = final[name].top1
+    return row, (final if per_image else {})
+
+
+def save_state(out: Optional[Path], config: TrainConfig, ctx: Dist, parts: RunParts, progress: Progress,
+               train_seconds: float) -> Optional[Path]:
+    """Gather every rank's random streams; rank 0 writes the checkpoint and returns its folder."""
+    streams = all_gather({"main": global_state(), "aug": parts.aug_rng.state}, ctx)
+    if out is None or not ctx.is_main:
+        return None
+    state = {
+        "config": config.to_dict(), "epoch": progress.epoch, "model": parts.model.state_dict(),
+        "optimizer": parts.optimizer.state_dict(), "scheduler": parts.scheduler.state_dict(),
+        "scaler": parts.scaler.state_dict() if parts.scaler is not None else None, "rng": streams,
+        "history": progress.history, "train_seconds": train_seconds, "restarts": progress.restarts,
+        "world_size": ctx.world_size,
+    }
+    return ckpt.save_checkpoint(out / ckpt.CHECKPOINTS_DIR, progress.epoch, state, keep=config.keep_checkpoints)
+
+
+def finish(out: Path, config: TrainConfig, ctx: Dist, data: RunData, parts: RunParts,
+           final: dict[str, EvalStats], metrics: dict[str, Any]) -> None:
+    """A finished run writes its per-image predictions, then metrics.json (so that a finished run
+    always has its predictions). Resumed after its last epoch, it evaluates the final weights
+    again, which give the same predictions."""
+    if not final:
+        final = {name: _evaluate_set(parts, ctx, data, loader, per_image=True)[0]
+                 for name, loader in [(MAIN_SET, data.val), *data.extra]}
+    if ctx.is_main:
+        _write_predictions(out, config, final)
         atomic_write_json(out / ckpt.METRICS_FILE, metrics)
-    barrier(ctx)
-    return RunResult(metrics=metrics, history=history, completed=completed)
+
+
+# ------------------------------------------------------------------------------------------
+# helpers of the stages
 
 
 def init_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
@@ -219,19 +321,11 @@ def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return [f"{k}: checkpoint {saved.get(k)!r}, given {now.get(k)!r}" for k in names if saved.get(k) != now.get(k)]
 
 
-def _save(out, config, ctx, epoch, model, optimizer, scheduler, scaler, aug_rng, history, train_seconds, restarts):
-    """Gather every rank's random streams; rank 0 writes the checkpoint and returns its folder."""
-    streams = all_gather({"main": global_state(), "aug": aug_rng.state}, ctx)
-    if out is None or not ctx.is_main:
-        return None
-    state = {
-        "config": config.to_dict(), "epoch": epoch, "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict() if scaler is not None else None, "rng": streams,
-        "history": history, "train_seconds": train_seconds, "restarts": restarts,
-        "world_size": ctx.world_size,
-    }
-    return ckpt.save_checkpoint(out / "checkpoints", epoch, state, keep=config.keep_checkpoints)
+def _evaluate_set(parts: RunParts, ctx: Dist, data: RunData, loader: Iterable, per_image: bool,
+                  real_labels: Any = None) -> tuple[EvalStats, Optional[float]]:
+    """One evaluation pass over ``loader`` (:func:`trainer.loop.evaluate`) with the run's precision."""
+    return evaluate(model=parts.model, loader=loader, ctx=ctx, amp=parts.amp, channels_last=parts.channels_last,
+                    num_classes=data.splits.num_classes, real_labels=real_labels, per_image=per_image)
 
 
 def _real_labels(config: TrainConfig, val_set, ctx: Dist):
@@ -244,28 +338,6 @@ def _real_labels(config: TrainConfig, val_set, ctx: Dist):
     return RealLabelsImagenet(names, real_json=config.real_labels, topk=(1,))
 
 
-def _final_metrics(config: TrainConfig, row: dict[str, Any], ctx: Dist, seconds: float, restarts: int, epochs_done: int):
-    metrics = {k: v for k, v in row.items() if k not in ("lr", "epoch_seconds", "images_per_second")}
-    metrics.update(
-        epochs_done=epochs_done, restarts=restarts, train_hours=seconds / 3600.0, n_workers=ctx.world_size,
-        device=_device_name(ctx), peak_mem_gb=_peak_mem_gb(ctx), done=epochs_done >= config.total_epochs,
-    )
-    return metrics
-
-
-def _device_name(ctx: Dist) -> str:
-    if ctx.device.type == "cuda":
-        return torch.cuda.get_device_name(ctx.device)
-    return "cpu"
-
-
-def _peak_mem_gb(ctx: Dist) -> float:
-    """CUDA peak allocated memory, or this process's peak RSS on CPU (lifetime of the process)."""
-    if ctx.device.type == "cuda":
-        return torch.cuda.max_memory_allocated(ctx.device) / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
 def _write_predictions(out: Path, config: TrainConfig, final: dict[str, EvalStats]) -> None:
     """predictions.parquet of the final evaluations; ``trial_id`` is the run folder's name."""
     sets = [SetPredictions(name, config.crop_pct, config.test_res, s.targets, s.preds) for name, s in final.items()]
@@ -275,11 +347,3 @@ def _write_predictions(out: Path, config: TrainConfig, final: dict[str, EvalStat
 def _rewrite_history(out: Path, history: list[dict[str, Any]]) -> None:
     """history.jsonl as of the checkpoint: a resumed run must not repeat or skip epochs."""
     atomic_write_text(out / ckpt.HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in history))
-
-
-def _progress_line(config: TrainConfig, row: dict[str, Any]) -> str:
-    return (
-        f"epoch {row['epoch']:>4}/{config.total_epochs}  lr {row['lr']:.2e}  train_loss {row['train_loss']:.4f}  "
-        f"top1 {row['top1']:6.2f}  top5 {row['top5']:6.2f}  {row['images_per_second']:8.1f} img/s  "
-        f"{row['epoch_seconds']:6.1f} s"
-    )

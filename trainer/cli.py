@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from trainer.checkpoint import run_folder, stored_config
-from trainer.config import FIELD_NAMES, TrainConfig, parse_value, resolve_config, validate
+from trainer.config import FIELD_NAMES, TrainConfig, parse_eval_set, parse_value, resolve_config, validate
 from trainer.errors import ConfigError, TrainerError
 from trainer.presets import describe_preset
 from trainer.recipes import RECIPES, get_recipe
@@ -57,7 +57,7 @@ def typed_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The config fields given on the command line, converted to their types."""
     overrides = {n: parse_value(n, getattr(args, n)) for n in FIELD_NAMES if n not in _SPECIAL and getattr(args, n) is not None}
     if args.eval_set is not None:
-        overrides["eval_sets"] = tuple(_split_eval_set(s) for s in args.eval_set)
+        overrides["eval_sets"] = tuple(parse_eval_set(s) for s in args.eval_set)
     return overrides
 
 
@@ -108,13 +108,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{state}: top1 {m.get('top1', float('nan')):.2f}  top5 {m.get('top5', float('nan')):.2f}  "
           f"{m.get('train_hours', 0) * 3600:.1f} s", flush=True)
     return 0
-
-
-def _split_eval_set(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    if not sep or not name or not path:
-        raise ConfigError(f"--eval-set {text!r}: expected NAME=PATH")
-    return name, path
 
 
 def _close_process_group() -> None:

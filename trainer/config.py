@@ -20,7 +20,7 @@ from trainer.presets import DIGITS, apply_preset
 from trainer.recipes import get_recipe
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """Everything one training run depends on. Two equal configs give equal runs (on CPU)."""
 
@@ -174,6 +174,14 @@ def _check_known(values: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"unknown config field(s) {', '.join(unknown)}; known fields: {', '.join(FIELD_NAMES)}"
         )
+
+
+def parse_eval_set(text: str, flag: str = "--eval-set") -> tuple[str, str]:
+    """``'v2=/data/v2'`` -> ``('v2', '/data/v2')``: an extra evaluation set as typed on a command line."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise ConfigError(f"{flag} {text!r}: expected NAME=PATH")
+    return name, path
 
 
 def parse_value(name: str, text: str) -> Any:

@@ -38,8 +38,7 @@ import torch
 
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
-from trainer.cli import _split_eval_set
-from trainer.config import TrainConfig, resolve_runtime, validate
+from trainer.config import TrainConfig, parse_eval_set, resolve_runtime, validate
 from trainer.distributed import Dist, pick_device
 from trainer.errors import ConfigError, TrainerError
 from trainer.loop import evaluate as evaluate_loader
@@ -50,7 +49,7 @@ from trainer.rng import RngStream
 Values = Union[float, int, Sequence[float], Sequence[int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Evaluation:
     """One evaluation of a trained model: one set at one (``crop_pct``, ``test_res``).
 
@@ -123,15 +122,7 @@ def evaluate_run(
     (crop_pct, test_res, set) evaluated, in that nesting order.
     """
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
-    crops = _values(crop_pct, config.crop_pct, float)
-    resolutions = _values(test_res, config.test_res, int)
-    sets = dict(config.eval_sets)
-    sets.update(dict(eval_sets))
-    config = dataclasses.replace(config, eval_sets=tuple(sets.items()))
-    settings = [dataclasses.replace(config, crop_pct=c, test_res=r) for c, r in itertools.product(crops, resolutions)]
-    for s in settings:
-        validate(s)  # names the out-of-range crop_pct / test_res before any work
+    config, settings = evaluation_settings(load_run_config(run_dir), crop_pct, test_res, eval_sets)
     state = final_state(run_dir, config)
     ctx = Dist(1, 0, 0, pick_device(device or config.device, 0))
     runtime, _ = resolve_runtime(config, ctx.device.type)  # as training resolved it (idempotent)
@@ -155,19 +146,39 @@ def evaluate_run(
                 if only is not None and (name, setting.crop_pct, setting.test_res) not in only:
                     continue
                 dataset.set_transform(transform)  # decoded images stay cached; transformed samples do not
-                loader = data_mod.eval_loader(setting, dataset, world_size=1, rank=0)
-                start = time.perf_counter()
-                stats, _ = evaluate_loader(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
-                                           num_classes=len(classes), per_image=True)
-                result = Evaluation(
-                    eval_set=name, crop_pct=setting.crop_pct, test_res=setting.test_res, top1=stats.top1,
-                    top5=stats.top5, eval_loss=stats.loss, n_val=stats.n, seconds=time.perf_counter() - start,
-                    targets=stats.targets, preds=stats.preds,
-                )
-                out.append(result)
+                out.append(_evaluate_one(model, setting, name, dataset, ctx, amp, channels_last, len(classes)))
                 if on_evaluation is not None:
-                    on_evaluation(result)
+                    on_evaluation(out[-1])
     return out
+
+
+def evaluation_settings(config: TrainConfig, crop_pct: Values, test_res: Values,
+                        eval_sets: Iterable[tuple[str, str]]) -> tuple[TrainConfig, list[TrainConfig]]:
+    """The run's config with ``eval_sets`` joined to its own, and one config per (crop_pct,
+    test_res) to evaluate, each validated (an out-of-range value is named before any work)."""
+    crops = _values(crop_pct, config.crop_pct, float)
+    resolutions = _values(test_res, config.test_res, int)
+    sets = dict(config.eval_sets)
+    sets.update(dict(eval_sets))
+    config = dataclasses.replace(config, eval_sets=tuple(sets.items()))
+    settings = [dataclasses.replace(config, crop_pct=c, test_res=r) for c, r in itertools.product(crops, resolutions)]
+    for s in settings:
+        validate(s)
+    return config, settings
+
+
+def _evaluate_one(model: torch.nn.Module, setting: TrainConfig, name: str, dataset: Any, ctx: Dist,
+                  amp: Optional[str], channels_last: bool, num_classes: int) -> Evaluation:
+    """One pass over ``dataset`` at ``setting``'s crop ratio and resolution, timed."""
+    loader = data_mod.eval_loader(setting, dataset, world_size=1, rank=0)
+    start = time.perf_counter()
+    stats, _ = evaluate_loader(model=model, loader=loader, ctx=ctx, amp=amp, channels_last=channels_last,
+                               num_classes=num_classes, per_image=True)
+    return Evaluation(
+        eval_set=name, crop_pct=setting.crop_pct, test_res=setting.test_res, top1=stats.top1,
+        top5=stats.top5, eval_loss=stats.loss, n_val=stats.n, seconds=time.perf_counter() - start,
+        targets=stats.targets, preds=stats.preds,
+    )
 
 
 def evaluation_predictions(trial_id: str, evaluations: Sequence[Evaluation]) -> pa.Table:
@@ -210,7 +221,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         crops = _parse_list(args.crop_pct, "--crop-pct", float)
         resolutions = _parse_list(args.test_res, "--test-res", int)
         evaluations = evaluate_run(args.run_dir, crops, resolutions,
-                                   eval_sets=[_split_eval_set(s) for s in args.eval_set], device=args.device)
+                                   eval_sets=[parse_eval_set(s) for s in args.eval_set], device=args.device)
     except TrainerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -28,7 +28,7 @@ class EpochStats:
     steps: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvalStats:
     """Exact counts summed over workers, and the derived metrics (percent)."""
 

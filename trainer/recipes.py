@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 from trainer.errors import ConfigError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recipe:
     """One training procedure: the hyper-parameters the paper fixes."""
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ._common import AnalysisError
 from .contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
-from .io import config_columns
+from .load.io import config_columns
 from .paired import _fmt, _matches, format_table9_paired
 
 METRIC = "top1"

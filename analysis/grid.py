@@ -29,7 +29,7 @@ from ._common import (
 )
 from .contract import EVAL_ONLY_FIELDS
 from .grouped import Arm, _same, compare_arms
-from .io import config_columns
+from .load.io import config_columns
 
 #: Factors that change only the evaluation of a trained model (the contract's list).
 EVALUATION_ONLY = EVAL_ONLY_FIELDS

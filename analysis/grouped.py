@@ -32,7 +32,7 @@ from ._common import (
     split_usable,
 )
 from .bootstrap import _bootstrap_cis
-from .io import config_columns
+from .load.io import config_columns
 from .comparison import (
     _batched_tests,
     _tests,
@@ -423,7 +423,7 @@ class _TestSetNoise:
         self.kw = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state)
 
     def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame | None:
-        from .predictions import correctness_matrix
+        from .load.predictions import correctness_matrix
 
         own = self.pred[self.pred["trial_id"].isin(rows["trial_id"])]
         for col in ("crop_pct", "test_res"):

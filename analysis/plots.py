@@ -35,7 +35,7 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .io import config_columns
+from .load.io import config_columns
 from .stats import expected_max
 
 _STYLE = {

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import CONFIG_COLUMNS, describe_exclusions, split_usable
-from .io import PathLike
+from .load.io import PathLike
 
 _VERSIONED = ("rsb-sweep", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "torch",
               "timm", "ray", "nbclient", "nbconvert")

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import AnalysisError
-from .io import PathLike, _resolve, evaluations_file, load_results
+from .load.io import PathLike, _resolve, evaluations_file, load_results
 from .contract import DECISION_FILE
 from .eval_axes import split_baseline
 from .sections import Section, find_evaluations, record

@@ -38,7 +38,7 @@ from .eval_axes import (
     table9_tables,
     varying_factors,
 )
-from .io import config_columns, evaluations_file, load_evaluations, metric_columns
+from .load.io import config_columns, evaluations_file, load_evaluations, metric_columns
 from .paired import _fmt, compare_paired
 from .provenance import distribution_groups, provenance, restrict
 from .sample_size import seeds_needed_for_p, seeds_needed_table
@@ -408,7 +408,7 @@ def find_evaluations(experiment: Path | str) -> pd.DataFrame | None:
 def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
     """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
     exp = Path(experiment)
-    from .predictions import PREDICTIONS_NAME, load_predictions
+    from .load.predictions import PREDICTIONS_NAME, load_predictions
 
     if not (exp.is_dir() and (exp / PREDICTIONS_NAME).exists()):
         return None

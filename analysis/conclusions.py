@@ -89,7 +89,7 @@ def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
 
 def describe_outliers(out: pd.DataFrame, metric: str = "top1", z: float = 3.5) -> list[str]:
     """Flagged seeds, or the most extreme seed and why it is not called an outlier."""
-    from .stats import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
+    from .stats.gaussian import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
 
     valid = out[out["robust_z"].notna()]
     if valid.empty:

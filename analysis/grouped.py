@@ -31,9 +31,9 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .bootstrap import _bootstrap_cis
+from .stats.bootstrap import _bootstrap_cis
 from .load.io import config_columns
-from .comparison import (
+from .stats.comparison import (
     _batched_tests,
     _tests,
     comparison,
@@ -41,7 +41,7 @@ from .comparison import (
     image_bootstrap_ci,
     smallest_holm,
 )
-from .stats import expected_max, fit_gaussian, flag_outliers
+from .stats.gaussian import expected_max, fit_gaussian, flag_outliers
 
 NAN = float("nan")
 

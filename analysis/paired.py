@@ -56,7 +56,7 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .comparison import VERDICTS, holm
+from .stats.comparison import VERDICTS, holm
 from .plots import _COLORS, _STYLE, _excluded_note, _metric_label
 from .tables import Table, _mean_std, _num, latex, markdown
 

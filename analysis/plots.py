@@ -36,7 +36,7 @@ from ._common import (
     split_usable,
 )
 from .load.io import config_columns
-from .stats import expected_max
+from .stats.gaussian import expected_max
 
 _STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5,

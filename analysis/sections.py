@@ -41,9 +41,9 @@ from .eval_axes import (
 from .load.io import config_columns, evaluations_file, load_evaluations, metric_columns
 from .paired import _fmt, compare_paired
 from .provenance import distribution_groups, provenance, restrict
-from .sample_size import seeds_needed_for_p, seeds_needed_table
+from .stats.sample_size import seeds_needed_for_p, seeds_needed_table
 from .tables import format_table6, format_table9
-from .variance import variance_components
+from .stats.variance import variance_components
 
 METRIC = "top1"
 
@@ -300,7 +300,7 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
     ``extra["path"]`` is the looks as :func:`analysis.sequential_compare` returns them (for
     :func:`analysis.plot_stopping_path`), ``extra["names"]`` the arms' labels.
     """
-    from .sequential import verdict_sentence
+    from .stats.sequential import verdict_sentence
 
     path = decision_path(decision)
     names = decision.get("names") or {"a": "A", "b": "B"}

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis import calibration as K  # noqa: E402
+from analysis.stats import calibration as K  # noqa: E402
 from analysis import seeds_needed_for_p  # noqa: E402
-from analysis.comparison import smallest_p  # noqa: E402
+from analysis.stats.comparison import smallest_p  # noqa: E402
 
 
 def main() -> int:

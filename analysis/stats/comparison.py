@@ -38,7 +38,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
-from ._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from .._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
 from .bootstrap import _bootstrap_cis
 
 NAN = float("nan")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from .._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
 
 NAN = float("nan")
 

@@ -33,7 +33,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from ._common import AnalysisError, StatusSpec, describe_exclusions, require_columns, split_usable
+from .._common import AnalysisError, StatusSpec, describe_exclusions, require_columns, split_usable
 
 RESIDUAL = "residual"
 

@@ -17,8 +17,8 @@ from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import _bootstrap_cis
 from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
-from .grouped import mean_t_interval
-from .stats import flag_outliers, lattice_shapiro_p
+from ..grouped import mean_t_interval
+from .gaussian import flag_outliers, lattice_shapiro_p
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 NAN = float("nan")

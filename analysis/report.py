@@ -25,7 +25,7 @@ import pandas as pd
 from ._common import AnalysisError
 from .load.io import PathLike, _resolve, evaluations_file, load_results
 from .contract import DECISION_FILE
-from .eval_axes import split_baseline
+from .groups.evaluations import split_baseline
 from .sections import Section, find_evaluations, record
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ from IPython.display import Image, Markdown, display
 
 import analysis as A
 from analysis import sections as S
-from analysis.provenance import distribution_groups, restrict
+from analysis.groups.provenance import distribution_groups, restrict
 from analysis.report import present, show, write_json
 
 warnings.filterwarnings("ignore", category=FutureWarning)

@@ -17,8 +17,8 @@ import pandas as pd
 
 from . import conclusions as C
 from ._common import AnalysisError, split_usable
-from .grid import compare_within, compared_factors
-from .grouped import (
+from .groups.grid import compare_within, compared_factors
+from .groups.summaries import (
     compare_all,
     default_baseline,
     expected_max_table,
@@ -29,7 +29,7 @@ from .grouped import (
     test_set_noise,
 )
 from .contract import DECISION_FILE, EVAL_ONLY_FIELDS
-from .eval_axes import (
+from .groups.evaluations import (
     figure4_choice,
     figure4_rows,
     paired_baseline,
@@ -39,8 +39,8 @@ from .eval_axes import (
     varying_factors,
 )
 from .load.io import config_columns, evaluations_file, load_evaluations, metric_columns
-from .paired import _fmt, compare_paired
-from .provenance import distribution_groups, provenance, restrict
+from .groups.paired import _fmt, compare_paired
+from .groups.provenance import distribution_groups, provenance, restrict
 from .stats.sample_size import seeds_needed_for_p, seeds_needed_table
 from .tables import format_table6, format_table9
 from .stats.variance import variance_components

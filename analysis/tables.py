@@ -94,7 +94,7 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
     crop ratio with the difference from 0.95 paired by trial (one eval set and test resolution).
     """
     if "metric" not in summary.columns and {"eval_set", "crop_pct", "trial_id"} <= set(summary.columns):
-        from .paired import format_table9_paired
+        from .groups.paired import format_table9_paired
 
         return format_table9_paired(summary, block=block or "recipe", digits=digits, caption=caption)
     require_columns(summary, ["metric", "n", "mean", "std", "min", "max", "seed0"],

@@ -17,7 +17,7 @@ from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import _bootstrap_cis
 from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
-from ..grouped import mean_t_interval
+from ..groups.summaries import mean_t_interval
 from .gaussian import flag_outliers, lattice_shapiro_p
 
 DISTRIBUTIONS = ("gaussian", "lognormal")

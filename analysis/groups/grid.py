@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import (
+from .._common import (
     N_RESAMPLES,
     AnalysisError,
     StatusSpec,
@@ -27,9 +27,9 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .contract import EVAL_ONLY_FIELDS
-from .grouped import Arm, _same, compare_arms
-from .load.io import config_columns
+from ..contract import EVAL_ONLY_FIELDS
+from .summaries import Arm, _same, compare_arms
+from ..load.io import config_columns
 
 #: Factors that change only the evaluation of a trained model (the contract's list).
 EVALUATION_ONLY = EVAL_ONLY_FIELDS

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import (
+from .._common import (
     N_RESAMPLES,
     AnalysisError,
     By,
@@ -31,9 +31,9 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .stats.bootstrap import _bootstrap_cis
-from .load.io import config_columns
-from .stats.comparison import (
+from ..stats.bootstrap import _bootstrap_cis
+from ..load.io import config_columns
+from ..stats.comparison import (
     _batched_tests,
     _tests,
     comparison,
@@ -41,7 +41,7 @@ from .stats.comparison import (
     image_bootstrap_ci,
     smallest_holm,
 )
-from .stats.gaussian import expected_max, fit_gaussian, flag_outliers
+from ..stats.gaussian import expected_max, fit_gaussian, flag_outliers
 
 NAN = float("nan")
 
@@ -423,7 +423,7 @@ class _TestSetNoise:
         self.kw = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state)
 
     def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame | None:
-        from .load.predictions import correctness_matrix
+        from ..load.predictions import correctness_matrix
 
         own = self.pred[self.pred["trial_id"].isin(rows["trial_id"])]
         for col in ("crop_pct", "test_res"):

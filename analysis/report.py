@@ -94,7 +94,7 @@ def present(report: dict[str, Any], sec: Section, digits: int = 3) -> None:
     """Notebook helper: record a section in the report dict, show its table and sentences."""
     from IPython.display import Markdown, display
 
-    from .conclusions import bullets
+    from .present.conclusions import bullets
 
     record(report, sec)
     if sec.table is not None and len(sec.table):
@@ -281,7 +281,7 @@ display(Image(filename=str(paths[0]), width=700))
     cells += [
         ("md", "## Conclusions\nEvery sentence above, in one place (also in report.json)."),
         ("code", """\
-from analysis.conclusions import bullets
+from analysis.present.conclusions import bullets
 display(Markdown("\\n".join(f"**{k}**\\n\\n" + bullets(v) + "\\n"
                             for k, v in REPORT["conclusions"].items())))
 write_json(REPORT, OUT / "report.json")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import conclusions as C
+from .present import conclusions as C
 from ._common import AnalysisError, split_usable
 from .groups.grid import compare_within, compared_factors
 from .groups.summaries import (
@@ -42,7 +42,7 @@ from .load.io import config_columns, evaluations_file, load_evaluations, metric_
 from .groups.paired import _fmt, compare_paired
 from .groups.provenance import distribution_groups, provenance, restrict
 from .stats.sample_size import seeds_needed_for_p, seeds_needed_table
-from .tables import format_table6, format_table9
+from .present.tables import format_table6, format_table9
 from .stats.variance import variance_components
 
 METRIC = "top1"

@@ -153,7 +153,7 @@ def main() -> None:
     recipes, single_eval, per_eval = times["recipes"], times["one_evaluation_seconds"], times["per_eval"]
 
     from analysis.paired import compare_paired, format_table9_paired, plot_test_res
-    from analysis.plots import save_figure
+    from analysis.present.figures import save_figure
 
     crop_only = evaluations[evaluations.test_res == own.test_res]
     comparisons = compare_paired(crop_only, factor="crop_pct", baseline=0.95, within=["recipe"])

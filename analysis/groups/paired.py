@@ -57,8 +57,8 @@ from .._common import (
     split_usable,
 )
 from ..stats.comparison import VERDICTS, holm
-from ..plots import _COLORS, _STYLE, _excluded_note, _metric_label
-from ..tables import Table, _mean_std, _num, latex, markdown
+from ..present.figures import _COLORS, _STYLE, _excluded_note, _metric_label
+from ..present.tables import Table, _mean_std, _num, latex, markdown
 
 #: Columns that change evaluation only; the ones that are not the factor are held fixed.
 EVAL_ONLY_COLUMNS = ("eval_set", "crop_pct", "test_res")

@@ -48,7 +48,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._common import AnalysisError
-from ..plots import _STYLE, _metric_label
+from ..present.figures import _STYLE, _metric_label
 
 #: Decisions of one look; the last row of :func:`sequential_compare` carries the verdict.
 DECISIONS = ("continue", "a_better", "b_better", "equivalent")

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
-from ._common import (
+from .._common import (
     AnalysisError,
     By,
     StatusSpec,
@@ -35,8 +35,8 @@ from ._common import (
     require_columns,
     split_usable,
 )
-from .load.io import config_columns
-from .stats.gaussian import expected_max
+from ..load.io import config_columns
+from ..stats.gaussian import expected_max
 
 _STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5,

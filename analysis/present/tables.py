@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ._common import AnalysisError, require_columns
+from .._common import AnalysisError, require_columns
 
 #: Display names of the evaluation-set columns.
 SET_NAMES = {"top1": "val", "top1_real": "ReaL", "top1_v2": "V2", "top5": "val top-5"}
@@ -94,7 +94,7 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
     crop ratio with the difference from 0.95 paired by trial (one eval set and test resolution).
     """
     if "metric" not in summary.columns and {"eval_set", "crop_pct", "trial_id"} <= set(summary.columns):
-        from .groups.paired import format_table9_paired
+        from ..groups.paired import format_table9_paired
 
         return format_table9_paired(summary, block=block or "recipe", digits=digits, caption=caption)
     require_columns(summary, ["metric", "n", "mean", "std", "min", "max", "seed0"],

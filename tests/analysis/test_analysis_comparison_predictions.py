@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import analysis as A
-from analysis.sections import comparisons_section, find_predictions, summary_section
+from analysis.report.sections import comparisons_section, find_predictions, summary_section
 from analysis.synthetic import synthetic_results
 
 N_IMG = 400

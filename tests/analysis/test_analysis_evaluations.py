@@ -11,10 +11,10 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
-from analysis import sections as S
+from analysis.report import sections as S
 from analysis.contract import EVALUATION_COLUMNS
 from analysis.groups.evaluations import figure4_choice, paired_baseline, paired_within, split_baseline, table9_tables
-from analysis.report import to_jsonable
+from analysis.report.notebook import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results
 
 #: Sentence of the comparisons section for evaluation-only factors of an old folder (no evaluations file).

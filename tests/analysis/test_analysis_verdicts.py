@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import analysis as A
-from analysis.report import write_json
-from analysis.sections import build_report
+from analysis.report.notebook import write_json
+from analysis.report.sections import build_report
 from analysis.synthetic import synthetic_results
 
 

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import AnalysisError
-from .load.io import PathLike, _resolve, evaluations_file, load_results
-from .contract import DECISION_FILE
-from .groups.evaluations import split_baseline
+from .._common import AnalysisError
+from ..load.io import PathLike, _resolve, evaluations_file, load_results
+from ..contract import DECISION_FILE
+from ..groups.evaluations import split_baseline
 from .sections import Section, find_evaluations, record
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def present(report: dict[str, Any], sec: Section, digits: int = 3) -> None:
     """Notebook helper: record a section in the report dict, show its table and sentences."""
     from IPython.display import Markdown, display
 
-    from .present.conclusions import bullets
+    from ..present.conclusions import bullets
 
     record(report, sec)
     if sec.table is not None and len(sec.table):
@@ -117,9 +117,9 @@ import pandas as pd
 from IPython.display import Image, Markdown, display
 
 import analysis as A
-from analysis import sections as S
+from analysis.report import sections as S
 from analysis.groups.provenance import distribution_groups, restrict
-from analysis.report import present, show, write_json
+from analysis.report.notebook import present, show, write_json
 
 warnings.filterwarnings("ignore", category=FutureWarning)
 RESULTS = Path({str(results)!r})
@@ -331,7 +331,7 @@ def _kernel_manager(workdir: Path):
 
 def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
-    pkg_root = str(Path(__file__).resolve().parent.parent)
+    pkg_root = str(Path(__file__).resolve().parents[2])  # the folder holding the analysis package
     env["PYTHONPATH"] = os.pathsep.join(
         [pkg_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
     env["MPLBACKEND"] = "Agg"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._common import AnalysisError
+from ..errors import AnalysisError
 from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
 from ..load.io import config_columns
 from .paired import _fmt, _matches, format_table9_paired

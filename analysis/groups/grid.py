@@ -17,16 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._common import (
-    N_RESAMPLES,
-    AnalysisError,
-    StatusSpec,
-    group_keys,
-    grouped,
-    lookup,
-    require_columns,
-    split_usable,
-)
+from ..errors import AnalysisError, require_columns
+from ..stats.arrays import N_RESAMPLES
+from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 from ..contract import EVAL_ONLY_FIELDS
 from .summaries import Arm, _same, compare_arms
 from ..load.io import config_columns

@@ -45,17 +45,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from .._common import (
-    AnalysisError,
-    By,
-    StatusSpec,
-    as_list,
-    describe_exclusions,
-    fmt_p,
-    label,
-    require_columns,
-    split_usable,
-)
+from ..errors import AnalysisError, require_columns
+from ..text.formatting import fmt_p, label
+from .frames import By, StatusSpec, as_list, describe_exclusions, split_usable
 from ..stats.comparison import VERDICTS, holm
 from ..present.figures import _COLORS, _STYLE, _excluded_note, _metric_label
 from ..present.tables import Table, _mean_std, _num, latex, markdown

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._common import CONFIG_COLUMNS, describe_exclusions, split_usable
+from ..contract import CONFIG_COLUMNS
+from .frames import describe_exclusions, split_usable
 from ..load.io import PathLike
 
 _VERSIONED = ("rsb-sweep", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "torch",

@@ -17,20 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._common import (
-    N_RESAMPLES,
-    AnalysisError,
-    By,
-    StatusSpec,
-    as_list,
-    describe_exclusions,
-    group_keys,
-    grouped,
-    label,
-    lookup,
-    require_columns,
-    split_usable,
-)
+from ..errors import AnalysisError, require_columns
+from ..stats.arrays import N_RESAMPLES
+from ..text.formatting import label
+from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
 from ..stats.bootstrap import _bootstrap_cis
 from ..load.io import config_columns
 from ..stats.comparison import (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._common import AnalysisError, require_columns
+from ..errors import AnalysisError, require_columns
 from ..contract import CONFIG_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM  # noqa: F401 (re-exported)
 from ..contract import EVALUATION_SOURCES, EVALUATIONS_STEM
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._common import AnalysisError, require_columns
+from ..errors import AnalysisError, require_columns
 
 #: The contract: column name -> pandas dtype, in order.
 PREDICTION_SCHEMA: dict[str, str] = {

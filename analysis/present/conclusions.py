@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .._common import label
+from ..text.formatting import label
 
 _MAX_LISTED = 8
 
@@ -217,7 +217,7 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
 
 def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metric: str = "top1") -> list[str]:
     """What evaluations.parquet holds and which of its rows the paired statistics exclude."""
-    from .._common import describe_exclusions, split_usable
+    from ..groups.frames import describe_exclusions, split_usable
 
     _, excluded = split_usable(evaluations, metric)
     sets = ", ".join(map(str, pd.unique(evaluations["eval_set"].dropna())))
@@ -238,7 +238,7 @@ def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metr
 
 def describe_figure4(rows: pd.DataFrame, choice: dict, metric: str = "top1") -> list[str]:
     """Where the mean over seeds peaks in Figure 4's slice, per group, against the train resolution."""
-    from .._common import split_usable
+    from ..groups.frames import split_usable
 
     usable, _ = split_usable(rows, metric)
     by = [c for c in choice["by"] if c in usable.columns]

@@ -21,20 +21,18 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
-from .._common import (
-    AnalysisError,
+from ..errors import AnalysisError, require_columns
+from ..groups.frames import (
     By,
     StatusSpec,
     as_list,
     describe_exclusions,
-    fmt_p,
     group_keys,
     grouped,
-    label,
     lookup,
-    require_columns,
     split_usable,
 )
+from ..text.formatting import fmt_p, label
 from ..load.io import config_columns
 from ..stats.gaussian import expected_max
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .._common import AnalysisError, require_columns
+from ..errors import AnalysisError, require_columns
 
 #: Display names of the evaluation-set columns.
 SET_NAMES = {"top1": "val", "top1_real": "ReaL", "top1_v2": "V2", "top5": "val top-5"}

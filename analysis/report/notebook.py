@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._common import AnalysisError
+from ..errors import AnalysisError
 from ..load.io import PathLike, _resolve, evaluations_file, load_results
 from ..contract import DECISION_FILE
 from ..groups.evaluations import split_baseline

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from ..present import conclusions as C
-from .._common import AnalysisError, split_usable
+from ..errors import AnalysisError
+from ..groups.frames import split_usable
 from ..groups.grid import compare_within, compared_factors
 from ..groups.summaries import (
     compare_all,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from .._common import rng_kwargs
+from .arrays import rng_kwargs
 
 NAN = float("nan")
 # Elements gathered per scipy.stats.bootstrap call. Groups of equal size are bootstrapped

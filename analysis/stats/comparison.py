@@ -38,7 +38,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
-from .._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from ..errors import AnalysisError
+from ..text.formatting import fmt_p
+from .arrays import N_RESAMPLES, check_values
 from .bootstrap import _bootstrap_cis
 
 NAN = float("nan")

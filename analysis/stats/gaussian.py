@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from ..errors import AnalysisError
+from ..text.formatting import fmt_p
+from .arrays import N_RESAMPLES, check_values
 
 NAN = float("nan")
 

@@ -41,7 +41,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._common import N_RESAMPLES, AnalysisError, as_list, require_columns, rng_kwargs
+from ..errors import AnalysisError, require_columns
+from ..groups.frames import as_list
+from .arrays import N_RESAMPLES, rng_kwargs
 from ..load.predictions import EVALUATION_KEY, as_correctness, correctness_matrix, validate_predictions
 
 #: Percent points: top-1 is reported in percent, so variances are in points squared.

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .._common import AnalysisError
+from ..errors import AnalysisError
 from ..present.figures import _STYLE, _metric_label
 
 #: Decisions of one look; the last row of :func:`sequential_compare` carries the verdict.

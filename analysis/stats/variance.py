@@ -33,7 +33,8 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from .._common import AnalysisError, StatusSpec, describe_exclusions, require_columns, split_usable
+from ..errors import AnalysisError, require_columns
+from ..groups.frames import StatusSpec, describe_exclusions, split_usable
 
 RESIDUAL = "residual"
 

@@ -40,7 +40,7 @@ _EXPORTS = {
     "example_noise_components": "stats.image_noise",
     "paired_image_bootstrap": "stats.image_noise",
     "compare_within": "groups.grid",
-    "short_label": "groups.grid",
+    "short_label": "text.formatting",
     "compare_all": "groups.summaries",
     "default_baseline": "groups.summaries",
     "expected_max_table": "groups.summaries",

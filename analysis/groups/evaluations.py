@@ -29,7 +29,8 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
 from ..load.io import config_columns
-from .paired import _fmt, _matches, format_table9_paired
+from ..text.formatting import fmt_value
+from .paired import _matches, format_table9_paired
 
 METRIC = "top1"
 #: The main validation set's name in ``eval_set``.
@@ -127,7 +128,7 @@ def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list
     for key, rows in evaluations.groupby(keys, sort=True, dropna=False):
         if rows["crop_pct"].nunique() < 2:
             continue
-        title = ", ".join(f"{k}={_fmt(_plain(v))}" for k, v in zip(keys, key))
+        title = ", ".join(f"{k}={fmt_value(_plain(v))}" for k, v in zip(keys, key))
         try:
             t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=METRIC)
         except AnalysisError as e:

@@ -10,7 +10,6 @@ value, so they are compared paired (the evaluation-axes issue's ``compare_paired
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
+from ..text.formatting import short_label
 from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 from ..contract import EVAL_ONLY_FIELDS
 from .summaries import Arm, _same, compare_arms
@@ -26,36 +26,6 @@ from ..load.io import config_columns
 
 #: Factors that change only the evaluation of a trained model (the contract's list).
 EVALUATION_ONLY = EVAL_ONLY_FIELDS
-
-#: Short names of configuration columns in labels ("a2 lr 3e-3 wd 0.02").
-SHORT_NAMES = {"lr": "lr", "weight_decay": "wd", "loss": "", "aug_repeats": "ra",
-               "crop_pct": "crop", "smoothing": "ls", "drop_path": "dp", "mixup": "mixup",
-               "cutmix": "cutmix", "epochs": "ep", "batch_size": "bs", "train_res": "res",
-               "test_res": "test res", "recipe": "", "model": "", "dataset": ""}
-
-
-def short_label(columns: Sequence[str], key: Sequence[Any]) -> str:
-    """'a2 lr 3e-3 wd 0.02': values with short column names, recipe/model/loss bare."""
-    parts = []
-    for c, v in zip(columns, key):
-        if isinstance(v, float | np.floating):
-            text = _short_number(float(v))
-        else:
-            text = str(v)
-        name = SHORT_NAMES.get(c, c)
-        parts.append(f"{name} {text}" if name else text)
-    return " ".join(parts) if parts else "all trials"
-
-
-def _short_number(v: float) -> str:
-    """3e-3 for 0.003, 0.02 for 0.02, NaN for NaN."""
-    if math.isnan(v):
-        return "NaN"
-    if v != 0 and abs(v) < 0.01:
-        mantissa, exp = f"{v:.2e}".split("e")
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
-    return f"{v:g}"
-
 
 def compared_factors(df: pd.DataFrame, factors: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
     """(factors compared, evaluation-only factors that vary and are skipped)."""

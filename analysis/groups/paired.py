@@ -46,11 +46,11 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from ..errors import AnalysisError, require_columns
-from ..text.formatting import fmt_p, label
+from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_p, fmt_value, label
 from .frames import By, StatusSpec, as_list, describe_exclusions, split_usable
 from ..stats.comparison import VERDICTS, holm
 from ..present.figures import _COLORS, _STYLE, _excluded_note, _metric_label
-from ..present.tables import Table, _mean_std, _num, latex, markdown
+from ..present.tables import Table, latex, markdown
 
 #: Columns that change evaluation only; the ones that are not the factor are held fixed.
 EVAL_ONLY_COLUMNS = ("eval_set", "crop_pct", "test_res")
@@ -190,8 +190,8 @@ def compare_paired(
     _check_unique(usable, ["trial_id", *by, factor])
     is_base = _matches(evaluations[factor], baseline)
     if not is_base.any():
-        values = ", ".join(map(_fmt, sorted(evaluations[factor].dropna().unique())))
-        raise AnalysisError(f"baseline {factor}={_fmt(baseline)} is not among the evaluated values ({values}); "
+        values = ", ".join(map(fmt_value, sorted(evaluations[factor].dropna().unique())))
+        raise AnalysisError(f"baseline {factor}={fmt_value(baseline)} is not among the evaluated values ({values}); "
                             f"pass one of them as baseline=…, or evaluate that setting too.")
     rows = []
     for key, g in _groups(evaluations, by):
@@ -252,7 +252,7 @@ def _holm(part: list[dict], alpha: float) -> None:
 
 def _sentence(r: dict, by: list[str], metric: str, confidence: float, m: int) -> str:
     alpha = 1 - confidence
-    factor, level, base = r["factor"], _fmt(r["level"]), _fmt(r["baseline"])
+    factor, level, base = r["factor"], fmt_value(r["level"]), fmt_value(r["baseline"])
     where = f" ({label(by, tuple(r[c] for c in by))})" if by else ""
     what = f"{metric} " if metric != "top1" else ""
     n = r["n_pairs"]
@@ -308,13 +308,13 @@ def format_table9_paired(
     require_columns(evaluations, ["trial_id", factor, metric, block], "format_table9_paired")
     for col in EVAL_ONLY_COLUMNS:
         if col != factor and col in evaluations.columns and evaluations[col].nunique(dropna=False) > 1:
-            values = ", ".join(map(_fmt, _sorted_unique(evaluations[col])))
+            values = ", ".join(map(fmt_value, _sorted_unique(evaluations[col])))
             raise AnalysisError(f"format_table9_paired shows one {col} at a time, and the table has {values}; "
                                 f"filter it first, e.g. evaluations[evaluations.{col} == …].")
     if comparisons is None:
         comparisons = compare_paired(evaluations, factor, baseline, [block], metric, status=status)
     usable, excluded = split_usable(evaluations, metric, status)
-    diff_col = f"Δ vs {_fmt(baseline)} (paired)"
+    diff_col = f"Δ vs {fmt_value(baseline)} (paired)"
     rows, rules = [], []
     for key, g in _groups(usable, [block]):
         rules.append(len(rows))
@@ -333,14 +333,14 @@ def format_table9_paired(
                     delta += f" [{r['diff_ci_low']:+.{digits}f}, {r['diff_ci_high']:+.{digits}f}]"
                 verdict = r["verdict"]
             else:
-                delta, verdict = "–", ""
+                delta, verdict = MISSING, ""
             rows.append({
                 block: f"{key[0]} (n={n})" if level == _sorted_unique(g[factor])[0] else "",
-                factor: _fmt(level),
-                "mean (std)": _mean_std(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1
+                factor: fmt_value(level),
+                "mean (std)": fmt_mean_std(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1
                                         else float("nan"), digits),
-                "max – min": f"{_num(float(values.max()), digits)} – {_num(float(values.min()), digits)}",
-                "seed 0": _num(float(seed0.iloc[0]), digits) if len(seed0) == 1 else "–",
+                "max – min": f"{fmt_fixed(float(values.max()), digits)} – {fmt_fixed(float(values.min()), digits)}",
+                "seed 0": fmt_fixed(float(seed0.iloc[0]), digits) if len(seed0) == 1 else MISSING,
                 diff_col: delta,
                 "verdict": verdict,
             })
@@ -349,7 +349,7 @@ def format_table9_paired(
     level_pct = 100 * comparisons.attrs.get("confidence", 0.95)
     name = _metric_label(metric)
     cap = caption or (f"{name[:1].upper()}{name[1:]} over seeds per {block} and {factor}: mean (std), max – min, "
-                      f"seed 0, and the difference from {factor}={_fmt(baseline)} paired by trial, with its "
+                      f"seed 0, and the difference from {factor}={fmt_value(baseline)} paired by trial, with its "
                       f"{level_pct:g} % t-interval and the Wilcoxon signed-rank verdict (Holm){note}.")
     return Table(frame, markdown(frame), latex(frame, rules, cap))
 
@@ -375,7 +375,7 @@ def plot_test_res(
         require_columns(evaluations, ["trial_id", "test_res", metric, *bys], "plot_test_res")
         for col in ("crop_pct", "eval_set"):
             if col in evaluations.columns and evaluations[col].nunique(dropna=False) > 1:
-                values = ", ".join(map(_fmt, _sorted_unique(evaluations[col])))
+                values = ", ".join(map(fmt_value, _sorted_unique(evaluations[col])))
                 raise AnalysisError(f"plot_test_res draws one {col} at a time, and the table has {values}; "
                                     f"filter it first, e.g. evaluations[evaluations.{col} == …].")
         usable, excluded = split_usable(evaluations, metric, status)
@@ -392,7 +392,7 @@ def plot_test_res(
             mean = g.groupby("test_res")[metric].mean().sort_index()
             ax.plot(mean.index, mean.to_numpy(), color=c, lw=2.4, marker="o", ms=5, zorder=3)
             best = mean.idxmax()
-            ax.annotate(f"mean peaks at {_fmt(best)} px", (best, mean.max()), textcoords="offset points", xytext=(0, 8),
+            ax.annotate(f"mean peaks at {fmt_value(best)} px", (best, mean.max()), textcoords="offset points", xytext=(0, 8),
                         ha="center", fontsize=8, color=c, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1), zorder=4)
             if "train_res" in g.columns:
                 for res in _sorted_unique(g["train_res"].dropna()):
@@ -459,9 +459,3 @@ def _check_unique(df: pd.DataFrame, key: list[str]) -> None:
         raise AnalysisError(
             f"{len(dup)} rows share a ({', '.join(key)}) key, e.g. trial {first['trial_id']!r}; an evaluations table "
             "has one row per trial and setting: drop the repeats (keep the newest) before comparing.")
-
-
-def _fmt(v) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{v:g}"
-    return str(v)

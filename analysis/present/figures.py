@@ -32,7 +32,7 @@ from ..groups.frames import (
     lookup,
     split_usable,
 )
-from ..text.formatting import fmt_p, label
+from ..text.formatting import fmt_p, fmt_value, label
 from ..load.io import config_columns
 from ..stats.gaussian import expected_max
 
@@ -238,10 +238,8 @@ def plot_grid(
                         dark = (mean[i, j] - vmin) / (vmax - vmin) < 0.55
                         ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8.5,
                                 color="white" if dark else "black")
-            ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, float) else str(v)
-                                           for v in xs])
-            ax.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, float) else str(v)
-                                           for v in ys])
+            ax.set_xticks(range(len(xs)), [fmt_value(v) for v in xs])
+            ax.set_yticks(range(len(ys)), [fmt_value(v) for v in ys])
             ax.set_xlabel(x)
             ax.set_ylabel(y)
             if facets:

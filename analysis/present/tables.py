@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..errors import AnalysisError, require_columns
+from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value
 
 #: Display names of the evaluation-set columns.
 SET_NAMES = {"top1": "val", "top1_real": "ReaL", "top1_v2": "V2", "top5": "val top-5"}
@@ -73,14 +73,8 @@ def latex(frame: pd.DataFrame, midrules_before: Sequence[int] = (), caption: str
     return "\n".join(out)
 
 
-def _num(v: float, digits: int) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def _mean_std(mean: float, std: float, digits: int) -> str:
-    if isinstance(std, float) and math.isnan(std):
-        return _num(mean, digits)
-    return f"{_num(mean, digits)} ({_num(std, digits)})"
 
 
 def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: int = 2,
@@ -119,15 +113,15 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
             row = {"": name if i == 0 else "", "statistic": stat}
             for m in metrics:
                 if m not in part.index:
-                    row[SET_NAMES.get(m, m)] = "–"
+                    row[SET_NAMES.get(m, m)] = MISSING
                     continue
                 r = part.loc[m]
                 if stat == "mean (std)":
-                    cell = _mean_std(r["mean"], r["std"], digits)
+                    cell = fmt_mean_std(r["mean"], r["std"], digits)
                 elif stat == "max – min":
-                    cell = f"{_num(r['max'], digits)} – {_num(r['min'], digits)}"
+                    cell = f"{fmt_fixed(r['max'], digits)} – {fmt_fixed(r['min'], digits)}"
                 else:
-                    cell = _num(r["seed0"], digits)
+                    cell = fmt_fixed(r["seed0"], digits)
                 row[SET_NAMES.get(m, m)] = cell
             rows.append(row)
     frame = pd.DataFrame(rows)
@@ -177,11 +171,11 @@ def format_table6(
     cells: dict[str, dict[str, str]] = {}
     col_order: list[str] = []
     for _, s in summary.iterrows():
-        rlabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in rows) or "all"
-        clabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in cols) or summary["metric"].iloc[0]
+        rlabel = ", ".join(f"{_short(k)}={fmt_value(s[k])}" for k in rows) or "all"
+        clabel = ", ".join(f"{_short(k)}={fmt_value(s[k])}" for k in cols) or summary["metric"].iloc[0]
         if clabel not in col_order:
             col_order.append(clabel)
-        cell = _mean_std(s["mean"], s["std"], digits) if s["n"] else "–"
+        cell = fmt_mean_std(s["mean"], s["std"], digits) if s["n"] else MISSING
         if s["n"] and s["mean"] == best:
             cell = f"**{cell}**"
         key = tuple(s[k] for k in keys)
@@ -190,7 +184,7 @@ def format_table6(
             cell += " (ref)"
         cells.setdefault(rlabel, {})[clabel] = cell
     frame = pd.DataFrame(
-        [{"": r, **{c: cells[r].get(c, "–") for c in col_order}} for r in cells]
+        [{"": r, **{c: cells[r].get(c, MISSING) for c in col_order}} for r in cells]
     )
     cap = caption or ("Top-1 accuracy (%): mean (std) over seeds per configuration; best in bold"
                       + ("; † meaningful difference from the reference (ref)" if marks else "")
@@ -206,10 +200,6 @@ def _tex_cell(s: str) -> str:
     return _tex_escape(s)
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 def _short(col: str) -> str:

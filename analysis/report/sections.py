@@ -40,7 +40,8 @@ from ..groups.evaluations import (
     varying_factors,
 )
 from ..load.io import config_columns, evaluations_file, load_evaluations, metric_columns
-from ..groups.paired import _fmt, compare_paired
+from ..groups.paired import compare_paired
+from ..text.formatting import fmt_value
 from ..groups.provenance import distribution_groups, provenance, restrict
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
 from ..present.tables import format_table6, format_table9
@@ -86,7 +87,7 @@ def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFra
         keys = [k for k in tables[0] if k not in ("title", "baseline", "markdown", "latex")]
         sentences.append(f"Table 9 comes from evaluations.parquet: each trained model scored at every crop "
                          f"ratio, {len(tables)} table(s) (one per {', '.join(keys)}), the difference from "
-                         f"crop_pct={_fmt(table9['baseline'])} paired by trial.")
+                         f"crop_pct={fmt_value(table9['baseline'])} paired by trial.")
     else:
         t9 = format_table9(summary)
         table9 = {"source": "results", "markdown": t9.markdown, "latex": t9.latex}
@@ -361,7 +362,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
     sentences = C.describe_evaluations(evaluations, factors, METRIC)
     unused = {f: v for f, v in given.items() if f not in factors}
     if unused:
-        sentences.append("The baseline's " + ", ".join(f"{f}={_fmt(v)}" for f, v in unused.items())
+        sentences.append("The baseline's " + ", ".join(f"{f}={fmt_value(v)}" for f, v in unused.items())
                          + " is not used: the evaluations hold one value of it.")
     within = paired_within(evaluations)
     data: dict[str, pd.DataFrame] = {}
@@ -375,7 +376,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
             sentences.append(f"No paired comparison of {f}: {e}")
             continue
         data[f] = cmp
-        sentences.append(f"{f}: each level against {f}={_fmt(level)} ({how}), paired by trial within "
+        sentences.append(f"{f}: each level against {f}={fmt_value(level)} ({how}), paired by trial within "
                          f"{', '.join(cmp.attrs['groups'])}; Wilcoxon signed-rank test, Holm over the "
                          "levels of each group.")
         sentences += C.describe_paired(cmp)
@@ -385,7 +386,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
         rows = figure4_rows(evaluations, choice)
         if split_usable(rows, METRIC)[0].empty:
             sentences.append(f"Figure 4 is not drawn: no evaluation on {choice['eval_set']} at crop_pct="
-                             f"{_fmt(choice['crop_pct'])} finished with a top-1.")
+                             f"{fmt_value(choice['crop_pct'])} finished with a top-1.")
         else:
             extra.update(figure4=choice, figure4_rows=rows)
             sentences += C.describe_figure4(rows, choice, METRIC)

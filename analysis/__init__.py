@@ -84,7 +84,7 @@ _EXPORTS = {
     "variance_components": "stats.variance",
     "sequential_compare": "stats.sequential",
     "plot_stopping_path": "stats.sequential",
-    "verdict_sentence": "stats.sequential",
+    "verdict_sentence": "text.verdicts",
     "confidence_sequence": "stats.sequential",
     "ConfidenceSequence": "stats.sequential",
 }

@@ -15,5 +15,5 @@ from .stats.sequential import (  # noqa: F401 (re-exported)
     plot_stopping_path,
     resolve_paired,
     sequential_compare,
-    verdict_sentence,
 )
+from .text.verdicts import verdict_sentence  # noqa: F401 (re-exported)

@@ -46,7 +46,8 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from ..errors import AnalysisError, require_columns
-from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_p, fmt_value, label
+from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value, label
+from ..text.verdicts import paired_sentence
 from .frames import By, StatusSpec, as_list, describe_exclusions, split_usable
 from ..stats.comparison import VERDICTS, holm
 from ..present.figures import _COLORS, _STYLE, _excluded_note, _metric_label
@@ -220,7 +221,8 @@ def compare_paired(
             })
         _holm(part, alpha)
         for r in part:
-            r["sentence"] = _sentence(r, by, metric, confidence, len(part))
+            r["sentence"] = paired_sentence(r, by, metric, confidence, len(part),
+                                            seeds_to_resolve(len(part), alpha))
         rows += part
     columns = [*by, "factor", "level", "baseline", "n_pairs", "mean_level", "mean_baseline", "diff",
                "diff_ci_low", "diff_ci_high", "sd_diff", "t", "t_p", "wilcoxon", "wilcoxon_p", "wilcoxon_method",
@@ -248,40 +250,6 @@ def _holm(part: list[dict], alpha: float) -> None:
             r["verdict"] = "a_better" if r["signed_rank"] > 0 else "b_better"
         else:
             r["verdict"] = "within_seed_noise"
-
-
-def _sentence(r: dict, by: list[str], metric: str, confidence: float, m: int) -> str:
-    alpha = 1 - confidence
-    factor, level, base = r["factor"], fmt_value(r["level"]), fmt_value(r["baseline"])
-    where = f" ({label(by, tuple(r[c] for c in by))})" if by else ""
-    what = f"{metric} " if metric != "top1" else ""
-    n = r["n_pairs"]
-    head = f"{factor}={level} against {base}{where}"
-    unpaired = f"; {r['n_unpaired']} trial(s) evaluated at only one of the two are not compared" if r["n_unpaired"] else ""
-    excluded = f"; excluded rows: {r['excluded']}" if r["n_excluded"] else ""
-    if n == 0:
-        return f"{head}: no trial is evaluated at both{unpaired}{excluded}."
-    diff = (f"{r['diff']:+.2f}-point {what}difference" +
-            (f" [{r['diff_ci_low']:+.2f}, {r['diff_ci_high']:+.2f}] ({100 * confidence:g} % t-interval)"
-             if math.isfinite(r["diff_ci_low"]) and r["diff_ci_low"] != r["diff_ci_high"] else ""))
-    wins = (f"higher on {round(r['frac_better'] * n)} of {n} seeds"
-            + (f", equal on {round(r['frac_tied'] * n)}" if r["frac_tied"] else ""))
-    holm = f", Holm over {m}" if m > 1 else ""
-    test = f"Wilcoxon signed-rank p={fmt_p(r['p_holm'])}{holm}, {r['wilcoxon_method']}"
-    verdict = r["verdict"]
-    if verdict == "within_seed_noise" and r["n_nonzero"] == 0:
-        return f"{head}: identical {what or 'top-1 '}on all {n} seeds{unpaired}{excluded}."
-    if verdict == "not_resolvable":
-        need = seeds_to_resolve(m, alpha)
-        after = f" ({fmt_p(r['p_min_holm'])} after Holm over {m})" if m > 1 else ""
-        return (f"{head}: {diff}, {wins}; not resolvable with {r['n_nonzero']} non-tied pair(s): the smallest "
-                f"attainable p is {fmt_p(r['p_min'])}{after}, not below α={alpha:g}; {need} non-tied pairs could "
-                f"reach it{unpaired}{excluded}.")
-    if verdict == "within_seed_noise":
-        return f"{head}: {diff}, {wins}; within seed noise ({test}){unpaired}{excluded}."
-    better = "higher" if verdict == "a_better" else "lower"
-    return (f"{head}: {factor}={level} scores {better}: {diff}, {wins} ({test}; paired over {n} seeds)"
-            f"{unpaired}{excluded}.")
 
 
 # --------------------------------------------------------------------------- Table 9

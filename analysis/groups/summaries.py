@@ -20,6 +20,7 @@ from scipy import stats
 from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
 from ..text.formatting import label
+from ..text.verdicts import not_compared_sentence
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
 from ..stats.bootstrap import _bootstrap_cis
 from ..load.io import config_columns
@@ -366,14 +367,12 @@ def compare_arms(
         row: dict[str, Any] = dict(arm.key)
         row["metric"] = metric
         if tests[i] is None:
-            short = arm.name_a if len(x) < 2 else arm.name_b
             row.update(n_a=len(x), n_b=len(y), mean_a=x.mean() if len(x) else NAN,
                        mean_b=y.mean() if len(y) else NAN, name_a=arm.name_a,
                        name_b=arm.name_b, significant=False, meaningful=False, better=None,
                        verdict=None, notes=f"n={min(len(x), len(y))}: cannot compare (needs "
                                            "≥ 2 seeds per arm)",
-                       sentence=f"{short} has {min(len(x), len(y))} usable seed(s): "
-                                f"{arm.name_a} cannot be compared with {arm.name_b}.")
+                       sentence=not_compared_sentence(arm.name_a, arm.name_b, len(x), len(y)))
         else:
             n_val = _n_val(arm.a, arm.b)
             r = comparison(x, y, float(lo[i]), float(hi[i]), cnotes[i], arm.name_a, arm.name_b,

@@ -302,7 +302,7 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
     ``extra["path"]`` is the looks as :func:`analysis.sequential_compare` returns them (for
     :func:`analysis.plot_stopping_path`), ``extra["names"]`` the arms' labels.
     """
-    from ..stats.sequential import verdict_sentence
+    from ..text.verdicts import verdict_sentence
 
     path = decision_path(decision)
     names = decision.get("names") or {"a": "A", "b": "B"}

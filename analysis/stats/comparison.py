@@ -39,7 +39,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from ..errors import AnalysisError
-from ..text.formatting import fmt_p
+from ..text.verdicts import comparison_sentence
 from .arrays import N_RESAMPLES, check_values
 from .bootstrap import _bootstrap_cis
 
@@ -268,47 +268,6 @@ def _decide(p: float, p_decision: float, p_min_decision: float, gamma: float, al
     return ("a_better" if p > 0.5 else "b_better"), True, meaningful
 
 
-def _sentence(name_a, name_b, na, nb, diff, t, verdict, meaningful, gamma, alpha, metric,
-              m, test_ci, test_verdict, n_val) -> str:
-    mag = f"{abs(diff):.2f}-point"
-    word = "gain" if diff > 0 else "loss" if diff < 0 else "difference"
-    p, lo, hi = t["p_a_gt_b"], t["pab_ci_low"], t["pab_ci_high"]
-    ci = f" [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else ""
-    pab = f"P(A>B)={p:.2f}{ci}"
-    holm = f", Holm over {m}" if m > 1 else ""
-    test = f"Mann-Whitney p={fmt_p(t['p_decision'])}{holm}"
-    seeds = f"{na} vs {nb} seeds"
-    what = f"{metric} " if metric != "top1" else ""
-    if verdict == "not_resolvable":
-        after = (f" ({fmt_p(t['p_min_decision'])} after Holm over {m} comparisons)"
-                 if m > 1 and t["p_min_decision"] > t["p_min"] else "")
-        return (f"The {mag} {what}{word} of {name_a} over {name_b} is not resolvable with {seeds}: "
-                f"the smallest attainable p is {fmt_p(t['p_min'])}{after}, not below α={alpha:g}; "
-                f"{pab}.")
-    if verdict == "within_seed_noise":
-        return (f"The {mag} {what}{word} of {name_a} over {name_b} is within seed noise: {pab} "
-                f"({test}; {seeds}).")
-    where = " on this validation set" if n_val or test_verdict else ""
-    if test_verdict == "clears_test_set_noise":
-        tail = (f"; it also clears test-set noise: the paired image-bootstrap CI of the "
-                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] excludes 0")
-    elif test_verdict == "below_test_set_noise":
-        tail = (f"; but it is below test-set noise: the paired image-bootstrap CI of the "
-                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] includes 0, so a new sample of "
-                "test images could reverse it")
-    elif n_val:
-        tail = ("; whether it survives a new sample of test images needs per-image predictions")
-    else:
-        tail = ""
-    if meaningful:
-        verb = "beats" if p > 0.5 else "is worse than"
-        bound = f"≥ γ={gamma:g}" if p > 0.5 else f"≤ 1−γ={1 - gamma:g}"
-        return (f"{name_a} {verb} {name_b}: the {mag} {what}{word} is beyond seed noise{where} "
-                f"and meaningful, {pab} {bound} ({test}; {seeds}){tail}.")
-    return (f"The {mag} {what}{word} of {name_a} over {name_b} is beyond seed noise{where} but not "
-            f"meaningful: {pab} differs from 0.5 but not by γ={gamma:g} ({test}; {seeds}){tail}.")
-
-
 def image_noise_verdict(ci: tuple[float, float]) -> str | None:
     """``clears_test_set_noise`` when the image-bootstrap CI excludes 0, else ``below_…``."""
     lo, hi = ci
@@ -393,8 +352,8 @@ def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *
         notes.append("the CI of P(A>B) includes 0.5 although the rank test rejects: the CI "
                      "(Brunner-Munzel variance) is not the inversion of the exact test")
     diff = float(x.mean() - y.mean())
-    sentence = _sentence(name_a, name_b, len(x), len(y), diff, t, verdict, meaningful, gamma,
-                         alpha, metric, m, test_ci, tv, n_val)
+    sentence = comparison_sentence(name_a, name_b, len(x), len(y), diff, t, verdict, meaningful, gamma,
+                                   alpha, metric, m, test_ci, tv, n_val)
     better = {"a_better": name_a, "b_better": name_b}.get(verdict)
     return Comparison(
         name_a, name_b, len(x), len(y), float(x.mean()), float(y.mean()), diff, lo, hi,

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..errors import AnalysisError
-from ..text.formatting import fmt_p
+from ..text.verdicts import gaussian_verdict
 from .arrays import N_RESAMPLES, check_values
 
 NAN = float("nan")
@@ -111,7 +111,7 @@ def fit_gaussian(values: Any, *, alpha: float = 0.05, nan_policy: str = "raise",
             if ratio >= LATTICE_RATIO:
                 spl = lattice_shapiro_p(x, step, random_state=random_state)
         notes.append("KS p is conservative (parameters fitted on the same values)")
-    verdict = _gaussian_verdict(n, x, sp, skew, kurt, alpha, step, ratio, spl)
+    verdict = gaussian_verdict(n, x, sp, skew, kurt, alpha, step, ratio, spl, lattice_ratio=LATTICE_RATIO)
     return GaussianFit(n, mean, std, std_mle, sw, sp, k2, kp, ksd, ksp, skew, kurt, verdict,
                        tuple(notes), step=NAN if step is None else float(step),
                        step_ratio=ratio, shapiro_p_lattice=spl)
@@ -137,34 +137,6 @@ def lattice_shapiro_p(x: np.ndarray, step: float, *, n_resamples: int = LATTICE_
         res = stats.monte_carlo_test(x, rvs, w, vectorized=True, n_resamples=n_resamples,
                                      alternative="less")
     return float(res.pvalue)
-
-
-def _gaussian_verdict(n, x, shapiro_p, skew, kurt, alpha, step=None, ratio=NAN,
-                      lattice_p=NAN) -> str:
-    if n < 3:
-        return f"too few seeds (n={n}) to test normality"
-    if np.ptp(x) == 0:
-        return f"all {n} values are equal ({x[0]:.4g}): there is no spread to fit"
-    small = "; few seeds, so the test has little power" if n < 20 else ""
-    p, test = shapiro_p, "Shapiro-Wilk"
-    lattice = ""
-    if ratio >= LATTICE_RATIO:
-        p, test = lattice_p, "lattice-calibrated Shapiro-Wilk"
-        lattice = (f"; the metric moves in steps of {step:.3g} points, {100 * ratio:.0f}% of the "
-                   f"seed std, so ties are expected and the test is calibrated against Gaussian "
-                   f"values rounded to that lattice (uncalibrated p={fmt_p(shapiro_p)})")
-    if p >= alpha:
-        return (f"consistent with a Gaussian ({test} p={fmt_p(p)}, n={n}, "
-                f"skewness {skew:.2f}, excess kurtosis {kurt:.2f}{small}{lattice})")
-    shape = []
-    if abs(skew) >= 0.5:
-        shape.append(f"{'left' if skew < 0 else 'right'}-skewed (skewness {skew:.2f})")
-    if kurt >= 1:
-        shape.append(f"heavy-tailed (excess kurtosis {kurt:.2f})")
-    elif kurt <= -1:
-        shape.append(f"light-tailed (excess kurtosis {kurt:.2f})")
-    how = ", " + " and ".join(shape) if shape else ""
-    return f"not Gaussian ({test} p={fmt_p(p)}, n={n}){how}{lattice}"
 
 
 # --------------------------------------------------------------------------- outliers

@@ -48,6 +48,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..errors import AnalysisError
+from ..text.verdicts import verdict_sentence
 from ..present.figures import _STYLE, _metric_label
 
 #: Decisions of one look; the last row of :func:`sequential_compare` carries the verdict.
@@ -288,37 +289,6 @@ def sequential_compare(
                      higher_is_better=bool(higher_is_better),
                      method="anytime-valid t-test confidence sequence (Lindon et al. 2022)")
     return out
-
-
-_VERDICT_WORDS = {
-    "a_better": "{a} is better than {b}",
-    "b_better": "{b} is better than {a}",
-    "equivalent": "{a} and {b} are equivalent within δ = {delta:g}",
-    "continue": "undecided after {n}",
-}
-
-
-def verdict_sentence(path: pd.DataFrame, *, name_a: str = "A", name_b: str = "B",
-                     metric: str = "top1") -> str:
-    """One sentence for the last row of :func:`sequential_compare`: verdict and interval."""
-    if path.empty:
-        raise AnalysisError("verdict_sentence needs at least one look.")
-    last = path.iloc[-1]
-    delta = float(path.attrs.get("delta", 0.0))
-    alpha = float(path.attrs.get("alpha", 0.05))
-    n = int(last["n"])
-    head = _VERDICT_WORDS[last["decision"]].format(a=name_a, b=name_b, delta=delta,
-                                                   n=f"{n} seed{'s' * (n != 1)}")
-    if not np.isfinite(last["diff"]):
-        ci = "no usable result in one of the arms yet"
-    elif np.isfinite(last["cs_low"]) and np.isfinite(last["cs_high"]):
-        ci = (f"{metric} difference {name_a} − {name_b} = {last['diff']:+.2f}, "
-              f"{100 * (1 - alpha):g}% confidence sequence [{last['cs_low']:+.2f}, "
-              f"{last['cs_high']:+.2f}]")
-    else:
-        ci = (f"{metric} difference {name_a} − {name_b} = {last['diff']:+.2f}, "
-              "interval still unbounded")
-    return f"{head[0].upper()}{head[1:]} ({ci}; {int(last['n_a'])} vs {int(last['n_b'])} seeds)."
 
 
 def plot_stopping_path(path: pd.DataFrame, *, name_a: str = "A", name_b: str = "B",

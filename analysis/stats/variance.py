@@ -34,6 +34,7 @@ import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
 from ..errors import AnalysisError, require_columns
+from ..text.verdicts import variance_sentence
 from ..groups.frames import StatusSpec, describe_exclusions, split_usable
 
 RESIDUAL = "residual"
@@ -188,7 +189,7 @@ def _crossed(d, varying, metric, alpha, n_boot, rng, excl) -> VarianceComponents
     design = "crossed" if len(varying) > 1 else "one-way"
     what = (f"a crossed {shape} design" if len(varying) > 1
             else f"{counts[varying[0]].size} levels of {varying[0]} with replicates")
-    sentence = _sentence(tab, what, N, metric)
+    sentence = variance_sentence(tab, what, N, metric)
     return VarianceComponents(design, metric, N, tab, sentence, tuple(notes), *excl)
 
 
@@ -244,25 +245,5 @@ def _one_at_a_time(d, sets, metric, alpha, n_boot, rng, excl, design="one-at-a-t
         what = f"{rows[0]['n']} trials varying only {rows[0]['component']}"
     if (tab["variance"] == 0).all():
         notes.append("all values equal: no variance")
-    sentence = _sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
+    sentence = variance_sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
     return VarianceComponents(design, metric, len(d), tab, sentence, tuple(notes), *excl)
-
-
-def _sentence(tab: pd.DataFrame, what: str, n: int, metric: str, overlapping: bool = False) -> str:
-    if overlapping:
-        parts = [f"{r.component} {r.std:.3f} [{math.sqrt(r.variance_ci_low):.3f}, "
-                 f"{math.sqrt(r.variance_ci_high):.3f}]" for r in tab.itertuples()]
-        return (f"Over {what} ({n} trials), the {metric} std of each source's own set is "
-                + ", ".join(parts) + " points. Each includes the runs' non-determinism, so these "
-                "overlap: they are not shares of one total and do not add up.")
-    if len(tab) == 1:
-        r = tab.iloc[0]
-        return (f"Over {what}, the {metric} std due to {r['component']} is {r['std']:.3f} "
-                f"[{math.sqrt(r['variance_ci_low']):.3f}, {math.sqrt(r['variance_ci_high']):.3f}] "
-                "points.")
-    if not np.isfinite(tab["share"]).all():
-        return f"Over {what}, every trial has the same {metric}: there is no variance to split."
-    parts = [f"{r.component} {100 * r.share:.0f}% [{100 * r.share_ci_low:.0f}%, "
-             f"{100 * r.share_ci_high:.0f}%]" for r in tab.itertuples()]
-    return (f"Over {what} ({n} trials), the seed variance of {metric} splits into "
-            + ", ".join(parts) + ".")

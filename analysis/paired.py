@@ -9,6 +9,6 @@ from .groups.paired import (  # noqa: F401 (re-exported)
     compare_paired,
     format_table9_paired,
     paired_test,
-    plot_test_res,
     seeds_to_resolve,
 )
+from .present.figures_paired import plot_test_res  # noqa: F401 (re-exported)

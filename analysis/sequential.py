@@ -12,8 +12,8 @@ from .stats.sequential import (  # noqa: F401 (re-exported)
     decide,
     first_decision,
     log_bayes_factor,
-    plot_stopping_path,
     resolve_paired,
     sequential_compare,
 )
+from .present.figures_sequential import plot_stopping_path  # noqa: F401 (re-exported)
 from .text.verdicts import verdict_sentence  # noqa: F401 (re-exported)

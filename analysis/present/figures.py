@@ -1,16 +1,16 @@
-"""Figures for a paper: seed distribution (the RSB paper's Figure 2), grids, sweeps, expected
-best-of-n and training curves.
+"""Figures over seeds: the seed distribution (the RSB paper's Figure 2), expected best-of-n and
+training curves; :func:`save_figure` for every figure of the package.
 
-Each function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state, no GUI backend: saving renders with Agg), so it works in scripts, tests and notebooks alike; save it with
-:func:`save_figure` (PNG and PDF).
+Each plotting function of :mod:`analysis.present` returns a :class:`matplotlib.figure.Figure`
+built without pyplot (no global state, no GUI backend: saving renders with Agg), so it works in
+scripts, tests and notebooks alike; save it with :func:`save_figure` (PNG and PDF). Grids and
+sweeps are in :mod:`.figures_grid`, Figure 4 in :mod:`.figures_paired`, the stopping path in
+:mod:`.figures_sequential`, the shared look in :mod:`.style`.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from scipy import stats
 
 from ..errors import AnalysisError, require_columns
@@ -26,31 +25,14 @@ from ..groups.frames import (
     By,
     StatusSpec,
     as_list,
-    describe_exclusions,
     group_keys,
     grouped,
     lookup,
     split_usable,
 )
-from ..text.formatting import fmt_p, fmt_value, label
-from ..load.io import config_columns
+from ..text.formatting import fmt_p, label
 from ..stats.gaussian import expected_max
-
-_STYLE = {
-    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5,
-    "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False,
-    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25, "grid.linewidth": 0.6,
-}
-_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
-           "#e377c2", "#7f7f7f", "#bcbd22"]
-
-_METRIC_LABELS = {"top1": "top-1 accuracy (%)", "top5": "top-5 accuracy (%)",
-                  "top1_real": "ReaL top-1 (%)", "top1_v2": "V2 top-1 (%)",
-                  "eval_loss": "validation loss"}
-
-
-def _metric_label(metric: str) -> str:
-    return _METRIC_LABELS.get(metric, metric)
+from .style import COLORS, STYLE, excluded_note, metric_label
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 200) -> list[Path]:
@@ -74,13 +56,6 @@ def _usable_groups(df, metric, bys, status):
     return usable, excluded, [(k, lookup(ug, k, usable)) for k in keys]
 
 
-def _excluded_note(fig: Figure, excluded: pd.DataFrame) -> None:
-    if len(excluded):
-        # below everything: save_figure's bbox_inches="tight" grows the image to include it
-        fig.text(0.01, -0.01, f"excluded trials: {describe_exclusions(excluded['reason'])}",
-                 fontsize=7.5, color="0.35", ha="left", va="top")
-
-
 def plot_seed_distribution(
     df: pd.DataFrame,
     metric: str = "top1",
@@ -97,7 +72,7 @@ def plot_seed_distribution(
     and dashed lines mark the mean and ±1σ; the legend gives N, μ, σ and the Shapiro-Wilk p.
     One colour per group of ``by``. ``qq`` adds a normal Q-Q panel (standardised when grouped).
     """
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(STYLE):
         bys = as_list(by)
         require_columns(df, bys, "plot_seed_distribution(by=...)")
         _, excluded, groups = _usable_groups(df, metric, bys, status)
@@ -119,7 +94,7 @@ def plot_seed_distribution(
         vlines: list[tuple[float, str, str, float]] = []
         peak = 0.0
         for i, (key, g) in enumerate(groups):
-            c = _COLORS[i % len(_COLORS)]
+            c = COLORS[i % len(COLORS)]
             x = g[metric].to_numpy(dtype=float)
             n = len(x)
             m = x.mean()
@@ -166,9 +141,9 @@ def plot_seed_distribution(
         ax.legend(handles=handles + style, loc="upper left", frameon=True, framealpha=0.95,
                   ncols=1)
         ax.set_ylim(0, peak * (1.3 + 0.12 * len(handles)))
-        ax.set_xlabel(_metric_label(metric))
+        ax.set_xlabel(metric_label(metric))
         ax.set_ylabel("number of seeds")
-        ax.set_title(title or f"{_metric_label(metric)[:1].upper()}{_metric_label(metric)[1:]} "
+        ax.set_title(title or f"{metric_label(metric)[:1].upper()}{metric_label(metric)[1:]} "
                               "over seeds")
         if axq is not None:
             lim = 2.7
@@ -176,133 +151,10 @@ def plot_seed_distribution(
                 axq.plot([-lim, lim], [-lim, lim], color="0.2", lw=1.2)
                 axq.set_ylabel("standardised value")
             else:
-                axq.set_ylabel(_metric_label(metric))
+                axq.set_ylabel(metric_label(metric))
             axq.set_xlabel("theoretical N(0, 1) quantile")
             axq.set_title("Normal Q-Q")
-        _excluded_note(fig, excluded)
-        return fig
-
-
-def plot_grid(
-    df: pd.DataFrame,
-    x: str,
-    y: str,
-    metric: str = "top1",
-    *,
-    facet: By = None,
-    status: StatusSpec = "TERMINATED",
-    digits: int = 2,
-) -> Figure:
-    """Heat map of the mean (± std over seeds) of ``metric`` per (x, y) cell, Table-6 style.
-
-    ``facet`` columns make one panel per value; by default every other configuration column
-    that varies (e.g. loss and repeated augmentation for an LR × WD map).
-    """
-    with matplotlib.rc_context({**_STYLE, "axes.grid": False}):
-        require_columns(df, [x, y], "plot_grid")
-        facets = as_list(facet) if facet is not None else [
-            c for c in config_columns(df) if c not in (x, y)]
-        usable, excluded = split_usable(df, metric, status)
-        if usable.empty:
-            raise AnalysisError(f"plot_grid: no usable trials with a finite {metric}.")
-        agg = usable.groupby([*facets, y, x], dropna=False)[metric].agg(["mean", "std", "count"])
-        agg = agg.reset_index()
-        panels = group_keys(agg, facets)
-        xs = sorted(agg[x].unique())
-        ys = sorted(agg[y].unique())
-        vmin, vmax = agg["mean"].min(), agg["mean"].max()
-        if vmin == vmax:
-            vmin, vmax = vmin - 0.5, vmax + 0.5
-        ncol = min(3, math.ceil(math.sqrt(len(panels))))
-        nrow = -(-len(panels) // ncol)
-        fig = Figure(figsize=(1.2 + 1.35 * len(xs) * ncol, 0.9 + 0.95 * len(ys) * nrow + 0.5),
-                     layout="constrained")
-        axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False).ravel())
-        im = None
-        for ax, key in zip(axes, panels):
-            part = agg
-            for c, v in zip(facets, key):
-                part = part[part[c] == v]
-            mean = np.full((len(ys), len(xs)), np.nan)
-            text = [["" for _ in xs] for _ in ys]
-            for r in part.itertuples(index=False):
-                i, j = ys.index(getattr(r, y)), xs.index(getattr(r, x))
-                mean[i, j] = r.mean
-                sd = f"\n±{r.std:.{digits}f}" if r.count > 1 and np.isfinite(r.std) else ""
-                text[i][j] = f"{r.mean:.{digits}f}{sd}"
-            im = ax.imshow(mean, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
-                           origin="lower")
-            for i in range(len(ys)):
-                for j in range(len(xs)):
-                    if text[i][j]:
-                        dark = (mean[i, j] - vmin) / (vmax - vmin) < 0.55
-                        ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8.5,
-                                color="white" if dark else "black")
-            ax.set_xticks(range(len(xs)), [fmt_value(v) for v in xs])
-            ax.set_yticks(range(len(ys)), [fmt_value(v) for v in ys])
-            ax.set_xlabel(x)
-            ax.set_ylabel(y)
-            if facets:
-                ax.set_title(label(facets, key))
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
-        fig.colorbar(im, ax=list(axes[:len(panels)]), label=f"mean {_metric_label(metric)}",
-                     shrink=0.9)
-        _excluded_note(fig, excluded)
-        return fig
-
-
-def plot_vs(
-    df: pd.DataFrame,
-    x: str = "crop_pct",
-    metric: str | Sequence[str] = "top1",
-    *,
-    by: By = None,
-    status: StatusSpec = "TERMINATED",
-) -> Figure:
-    """Mean ± std (error bars) and the min–max band of ``metric`` against a swept value.
-
-    One line per metric (evaluation set) and per group of ``by``; a text ``x`` (recipe, loss)
-    is drawn at evenly spaced positions in sorted order.
-    """
-    with matplotlib.rc_context(_STYLE):
-        metrics = [metric] if isinstance(metric, str) else list(metric)
-        bys = as_list(by)
-        require_columns(df, [x, *bys], "plot_vs")
-        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-        axes = [fig.subplots()]
-        if len(metrics) > 1:
-            fig.clear()
-            axes = list(np.atleast_1d(fig.subplots(1, len(metrics), sharex=True)))
-            fig.set_size_inches(3.6 * len(metrics), 3.8)
-        all_excluded = []
-        for ax, m in zip(axes, metrics):
-            usable, excluded = split_usable(df, m, status)
-            all_excluded.append(excluded)
-            if usable.empty:
-                raise AnalysisError(f"plot_vs: no usable trials with a finite {m}.")
-            numeric = pd.api.types.is_numeric_dtype(usable[x])
-            names = [] if numeric else sorted(map(str, usable[x].dropna().unique()))
-            for i, (key, g) in enumerate(grouped(usable, bys).items()):
-                c = _COLORS[i % len(_COLORS)]
-                agg = g.groupby(x)[m].agg(["mean", "std", "min", "max", "count"]).sort_index()
-                # a text column (recipe, loss) is drawn at evenly spaced positions, named below
-                xv = (agg.index.to_numpy(dtype=float) if numeric else
-                      np.array([names.index(str(v)) for v in agg.index], dtype=float))
-                ax.fill_between(xv, agg["min"], agg["max"], color=c, alpha=0.15, lw=0)
-                ax.errorbar(xv, agg["mean"], yerr=agg["std"].fillna(0), color=c, marker="o",
-                            ms=4, capsize=3, lw=1.5, label=label(bys, key) if bys else "mean ± std")
-            values = np.sort(pd.to_numeric(usable[x], errors="coerce").dropna().unique())
-            if not numeric:
-                ax.set_xticks(range(len(names)), names)
-            elif 1 < len(values) <= 12:
-                ax.set_xticks(values, [f"{v:g}" for v in values])
-            ax.set_xlabel(x)
-            ax.set_ylabel(_metric_label(m))
-        handles, labels = axes[0].get_legend_handles_labels()
-        handles.append(Patch(color="0.5", alpha=0.2, label="min–max"))
-        axes[0].legend(handles=handles, loc="best")
-        _excluded_note(fig, all_excluded[0])
+        excluded_note(fig, excluded)
         return fig
 
 
@@ -311,14 +163,14 @@ def plot_expected_max(
 ) -> Figure:
     """Expected best of n distinct seeds (± its std) against n, one curve per group (unbiased,
     without replacement; Dodge et al. 2019 draw with replacement)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(STYLE):
         bys = as_list(by)
         _, excluded, groups = _usable_groups(df, metric, bys, status)
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.subplots()
         nmax = 1
         for i, (key, g) in enumerate(groups):
-            c = _COLORS[i % len(_COLORS)]
+            c = COLORS[i % len(COLORS)]
             e = expected_max(g[metric].to_numpy(dtype=float))
             nmax = max(nmax, int(e["n"].max()))
             ax.plot(e["n"], e["expected_max"], color=c, lw=2,
@@ -328,10 +180,10 @@ def plot_expected_max(
         if nmax > 20:
             ax.set_xscale("log")
         ax.set_xlabel("n (distinct seeds trained, best one kept)")
-        ax.set_ylabel(f"expected best {_metric_label(metric)}")
+        ax.set_ylabel(f"expected best {metric_label(metric)}")
         ax.set_title("Expected best-of-n (± std)")
         ax.legend(loc="lower right")
-        _excluded_note(fig, excluded)
+        excluded_note(fig, excluded)
         return fig
 
 
@@ -344,7 +196,7 @@ def plot_history(
 ) -> Figure:
     """Per-epoch ``metric``: mean over trials with a ± std band (one band per group of ``by``,
     taken from ``results`` joined on trial_id)."""
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(STYLE):
         require_columns(history, ["trial_id", "epoch", metric], "plot_history")
         bys = as_list(by)
         h = history
@@ -361,7 +213,7 @@ def plot_history(
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.subplots()
         for i, (key, g) in enumerate(grouped(h, bys).items()):
-            c = _COLORS[i % len(_COLORS)]
+            c = COLORS[i % len(COLORS)]
             agg = g.groupby("epoch")[metric].agg(["mean", "std", "count"]).sort_index()
             ep = agg.index.to_numpy(dtype=float)
             sd = agg["std"].fillna(0)
@@ -370,7 +222,7 @@ def plot_history(
                     label=(label(bys, key) + f" ({n} trials)") if bys else f"mean of {n} trials")
             ax.fill_between(ep, agg["mean"] - sd, agg["mean"] + sd, color=c, alpha=0.2, lw=0)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(_metric_label(metric))
-        ax.set_title(f"{_metric_label(metric)} per epoch (mean ± std over trials)")
+        ax.set_ylabel(metric_label(metric))
+        ax.set_title(f"{metric_label(metric)} per epoch (mean ± std over trials)")
         ax.legend(loc="lower right")
         return fig

@@ -23,9 +23,9 @@ _SUBMODULES = ("conclusions", "sections", "synthetic", "sequential", "paired")
 #: Public name -> the submodule that defines it.
 _EXPORTS = {
     "compare_paired": "groups.paired",
-    "paired_test": "groups.paired",
-    "PairedTest": "groups.paired",
-    "format_table9_paired": "groups.paired",
+    "paired_test": "stats.paired",
+    "PairedTest": "stats.paired",
+    "format_table9_paired": "present.tables_paired",
     "plot_test_res": "present.figures_paired",
     "N_RESAMPLES": "stats.arrays",
     "AnalysisError": "errors",
@@ -77,7 +77,7 @@ _EXPORTS = {
     "GaussianFit": "stats.gaussian",
     "expected_max": "stats.gaussian",
     "fit_gaussian": "stats.gaussian",
-    "Table": "present.tables",
+    "Table": "present.markup",
     "format_table6": "present.tables",
     "format_table9": "present.tables",
     "VarianceComponents": "stats.variance",

@@ -1,14 +1,8 @@
 """Paired comparisons of evaluation-only settings (crop ratio, test resolution), re-exported from
 their home :mod:`analysis.groups.paired` (a public submodule)."""
 
-from .groups.paired import (  # noqa: F401 (re-exported)
-    EVAL_ONLY_COLUMNS,
-    EXACT_UP_TO,
-    VERDICTS,
-    PairedTest,
-    compare_paired,
-    format_table9_paired,
-    paired_test,
-    seeds_to_resolve,
-)
+from .groups.paired import EVAL_ONLY_COLUMNS, compare_paired  # noqa: F401 (re-exported)
+from .present.tables_paired import format_table9_paired  # noqa: F401 (re-exported)
+from .stats.comparison import VERDICTS  # noqa: F401 (re-exported)
+from .stats.paired import EXACT_UP_TO, PairedTest, paired_test, seeds_to_resolve  # noqa: F401 (re-exported)
 from .present.figures_paired import plot_test_res  # noqa: F401 (re-exported)

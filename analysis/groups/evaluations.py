@@ -29,8 +29,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
 from ..load.io import config_columns
-from ..text.formatting import fmt_value
-from .paired import _matches, format_table9_paired
+from .paired import _matches
 
 METRIC = "top1"
 #: The main validation set's name in ``eval_set``.
@@ -109,34 +108,6 @@ def paired_baseline(evaluations: pd.DataFrame, factor: str,
 def _plain(v: Any) -> Any:
     """A numpy/pandas scalar as a plain Python number (for JSON and labels)."""
     return v.item() if isinstance(v, np.generic) else v
-
-
-def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The paper's Table 9 from evaluations: one :func:`format_table9_paired` per eval set,
-    test resolution and slice of the other varying training columns.
-
-    Returns (tables, notes): each table a dict of its key columns, ``title``, ``markdown``,
-    ``latex`` and the ``baseline`` crop ratio; a note for each slice that could not be built.
-    Empty when crop_pct takes one value.
-    """
-    if "crop_pct" not in varying_factors(evaluations):
-        return [], []
-    _, given = split_baseline(baseline)
-    base, _ = paired_baseline(evaluations, "crop_pct", given)
-    keys = ["eval_set", "test_res", *paired_within(evaluations)[1:]]
-    tables, notes = [], []
-    for key, rows in evaluations.groupby(keys, sort=True, dropna=False):
-        if rows["crop_pct"].nunique() < 2:
-            continue
-        title = ", ".join(f"{k}={fmt_value(_plain(v))}" for k, v in zip(keys, key))
-        try:
-            t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=METRIC)
-        except AnalysisError as e:
-            notes.append(f"Table 9 for {title}: {e}")
-            continue
-        tables.append({**{k: _plain(v) for k, v in zip(keys, key)}, "title": title, "baseline": base,
-                       "markdown": t.markdown, "latex": t.latex})
-    return tables, notes
 
 
 def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:

@@ -36,7 +36,6 @@ from ..groups.evaluations import (
     paired_baseline,
     paired_within,
     split_baseline,
-    table9_tables,
     varying_factors,
 )
 from ..load.io import config_columns, evaluations_file, load_evaluations, metric_columns
@@ -45,6 +44,7 @@ from ..text.formatting import fmt_value
 from ..groups.provenance import distribution_groups, provenance, restrict
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
 from ..present.tables import format_table6, format_table9
+from ..present.tables_paired import table9_tables
 from ..stats.variance import variance_components
 
 METRIC = "top1"

@@ -9,9 +9,9 @@ from .load.predictions import (  # noqa: F401 (re-exported)
     PREDICTION_KEY,
     PREDICTION_SCHEMA,
     PREDICTIONS_NAME,
-    as_correctness,
     correctness_matrix,
     load_predictions,
     per_trial_top1,
     validate_predictions,
 )
+from .stats.image_noise import as_correctness  # noqa: F401 (re-exported)

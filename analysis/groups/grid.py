@@ -21,7 +21,7 @@ from ..stats.arrays import N_RESAMPLES
 from ..text.formatting import short_label
 from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 from ..contract import EVAL_ONLY_FIELDS
-from .summaries import Arm, _same, compare_arms
+from .comparisons import Arm, _same, compare_arms
 from ..load.io import config_columns
 
 #: Factors that change only the evaluation of a trained model (the contract's list).

@@ -153,17 +153,3 @@ def per_trial_top1(predictions: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(top1="mean", n_images="size").reset_index()
     out["top1"] = 100.0 * out["top1"].astype(float)
     return out
-
-
-def as_correctness(values, what: str = "correctness") -> np.ndarray:
-    """A 2-D (trials x images) boolean array from an array-like; a 1-D array is one trial."""
-    arr = np.asarray(values)
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise AnalysisError(f"{what} must be a (trials x images) matrix of correctness, got shape {arr.shape}.")
-    if arr.dtype != bool:
-        if not np.isin(arr, (0, 1)).all():
-            raise AnalysisError(f"{what} must hold only True/False (or 0/1).")
-        arr = arr.astype(bool)
-    return arr

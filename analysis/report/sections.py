@@ -19,16 +19,9 @@ from ..present import conclusions as C
 from ..errors import AnalysisError
 from ..groups.frames import split_usable
 from ..groups.grid import compare_within, compared_factors
-from ..groups.summaries import (
-    compare_all,
-    default_baseline,
-    expected_max_table,
-    normality,
-    outlier_seeds,
-    pooled_std,
-    summarize,
-    test_set_noise,
-)
+from ..groups.comparisons import compare_all, default_baseline
+from ..groups.noise import test_set_noise
+from ..groups.summaries import expected_max_table, normality, outlier_seeds, pooled_std, summarize
 from ..contract import DECISION_FILE, EVAL_ONLY_FIELDS
 from ..groups.evaluations import (
     figure4_choice,
@@ -45,7 +38,7 @@ from ..groups.provenance import distribution_groups, provenance, restrict
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
 from ..present.tables import format_table6, format_table9
 from ..present.tables_paired import table9_tables
-from ..stats.variance import variance_components
+from ..groups.variance import variance_components
 
 METRIC = "top1"
 

@@ -17,8 +17,7 @@ from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import _bootstrap_cis
 from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
-from ..groups.summaries import mean_t_interval
-from .gaussian import flag_outliers, lattice_shapiro_p
+from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 NAN = float("nan")

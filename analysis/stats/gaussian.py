@@ -237,3 +237,17 @@ def expected_max(values: Any, n: int | Sequence[int] | None = None, *,
     var = np.clip(w @ v**2 - mean**2, 0, None)
     method = "with replacement" if replace else "without replacement"
     return pd.DataFrame({"n": ns, "expected_max": mean, "std": np.sqrt(var), "method": method})
+
+
+def mean_t_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:
+    """Student t CI of the mean along the last axis (scipy ``t.ppf``); a point for equal values,
+    NaN for fewer than 2 values."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    if n < 2:
+        nan = np.full(x.shape[:-1], NAN)
+        return (NAN, NAN) if x.ndim == 1 else (nan, nan)
+    mean = x.mean(axis=-1)
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * stats.sem(x, axis=-1)
+    lo, hi = mean - half, mean + half
+    return (float(lo), float(hi)) if x.ndim == 1 else (lo, hi)

@@ -41,10 +41,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import AnalysisError, require_columns
-from ..groups.frames import as_list
+from ..errors import AnalysisError
 from .arrays import N_RESAMPLES, rng_kwargs
-from ..load.predictions import EVALUATION_KEY, as_correctness, correctness_matrix, validate_predictions
 
 #: Percent points: top-1 is reported in percent, so variances are in points squared.
 _PCT = 100.0
@@ -213,65 +211,15 @@ def _aligned(correct_a: Any, correct_b: Any) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-#: Columns of :func:`example_noise`'s table after the group columns.
-EXAMPLE_NOISE_COLUMNS = (
-    "n_images", "n_trials", "mean_top1", "observed_var", "independent_example_var", "distribution_var",
-    "distribution_var_ci_low", "distribution_var_ci_high", "test_sampling_std", "note",
-)
-
-
-def example_noise(
-    predictions: pd.DataFrame,
-    results: pd.DataFrame | None = None,
-    by: str | list[str] | None = None,
-    confidence: float = 0.95,
-    n_resamples: int = N_RESAMPLES,
-    random_state: int | None = 0,
-) -> pd.DataFrame:
-    """Jordan-style test-set noise per configuration and evaluation, one row per group.
-
-    ``predictions``: the per-image table (:func:`analysis.load_predictions`). ``results``:
-    the results table, which supplies the configuration columns named in ``by`` (joined on
-    ``trial_id``); pass it to split trials by configuration, else all trials of an
-    evaluation form one group. Rows are always grouped by ``eval_set``, ``crop_pct`` and
-    ``test_res`` too. Columns: the group columns, then ``n_images``, ``n_trials``,
-    ``mean_top1`` (percent), ``observed_var`` (between-trial variance of top-1, points²),
-    ``independent_example_var`` (Σ p̂_i(1-p̂_i)/n² with the finite-trial correction,
-    points²), ``distribution_var`` (observed minus the independent-example part, scaled by
-    n/(n-1): unbiased for the variance on the test distribution, points², not floored at 0)
-    with ``distribution_var_ci_low``/``_high`` (chi-square interval, see the module note),
-    ``test_sampling_std`` (bootstrap over images of the mean top-1, points) and ``note``
-    (why a value is NaN). Cites Jordan, arXiv 2304.01910; see the module note for the
-    estimator.
-    """
-    preds = validate_predictions(predictions)
-    bys = as_list(by)
-    if bys:
-        if results is None:
-            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) "
-                                "to supply them.")
-        require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
-        clash = [c for c in bys if c in EVALUATION_KEY]
-        if clash:
-            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; "
-                                "drop them from by=.")
-        config = results.loc[:, ["trial_id", *bys]].astype({"trial_id": "string"}).drop_duplicates("trial_id")
-        missing = sorted(set(preds["trial_id"]) - set(config["trial_id"]))
-        if missing:
-            raise AnalysisError(
-                f"{len(missing)} trials of the predictions table are not in the results table "
-                f"(e.g. {', '.join(missing[:3])}); pass the results of the same experiment."
-            )
-        preds = preds.merge(config, on="trial_id", how="left", validate="many_to_one")
-    keys = [*bys, *EVALUATION_KEY]
-    rows = []
-    for key, group in preds.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{c}={v}" for c, v in zip(keys, key))
-        noise = example_noise_components(
-            correctness_matrix(group, what=label), confidence=confidence, n_resamples=n_resamples,
-            random_state=random_state,
-        )
-        values = noise.to_dict()
-        rows.append({**dict(zip(keys, key)), **{c: values[c] for c in EXAMPLE_NOISE_COLUMNS}})
-    return pd.DataFrame(rows, columns=[*keys, *EXAMPLE_NOISE_COLUMNS])
+def as_correctness(values, what: str = "correctness") -> np.ndarray:
+    """A 2-D (trials x images) boolean array from an array-like; a 1-D array is one trial."""
+    arr = np.asarray(values)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise AnalysisError(f"{what} must be a (trials x images) matrix of correctness, got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise AnalysisError(f"{what} must hold only True/False (or 0/1).")
+        arr = arr.astype(bool)
+    return arr

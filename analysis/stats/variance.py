@@ -24,7 +24,7 @@ variance with few degrees of freedom is too skewed.)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +33,8 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from ..errors import AnalysisError, require_columns
+from ..errors import AnalysisError
 from ..text.verdicts import variance_sentence
-from ..groups.frames import StatusSpec, describe_exclusions, split_usable
 
 RESIDUAL = "residual"
 
@@ -61,31 +60,32 @@ class VarianceComponents:
                 "excluded": self.excluded}
 
 
-def variance_components(
-    df: pd.DataFrame,
-    factors: Sequence[str] = ("seed_init", "seed_data", "seed_aug"),
+def variance_decomposition(
+    values: Any,
+    sources: Mapping[str, Any],
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
     confidence: float = 0.95,
     n_boot: int = 10_000,
     random_state: int | None = 0,
 ) -> VarianceComponents:
-    """Share of the seed variance per seed source, with bootstrap CIs (see module docstring).
+    """Share of the variance of ``values`` per seed source, with generalized CIs (module note).
 
-    Raises AnalysisError when the sources are confounded (e.g. every trial has its own value of
-    every source, the default ``seed`` sweep): the shares are then not identifiable.
+    ``values``: the metric of each trial; ``sources``: each seed source's value per trial, in
+    the same order (e.g. ``{"seed_init": [...], "seed_data": [...]}``). Raises AnalysisError
+    when the sources are confounded (e.g. every trial has its own value of every source, the
+    default ``seed`` sweep): the shares are then not identifiable.
     """
-    factors = list(factors)
-    require_columns(df, factors, "variance_components")
-    usable, excluded = split_usable(df, metric, status)
+    factors = list(sources)
+    usable = pd.DataFrame({f: sources[f] for f in factors})
+    usable[metric] = np.asarray(values, dtype=float)
+    excl = (0, "")
     if len(usable) < 3:
         raise AnalysisError(f"variance_components needs at least 3 usable trials, got {len(usable)}.")
     varying = [f for f in factors if usable[f].nunique() > 1]
     if not varying:
         raise AnalysisError(f"none of {', '.join(factors)} varies: no seed source to attribute "
                             "variance to.")
-    excl = (len(excluded), describe_exclusions(excluded["reason"]) if len(excluded) else "")
     rng = np.random.default_rng(random_state)
     alpha = 1 - confidence
     if len(varying) > 1:

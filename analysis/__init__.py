@@ -75,7 +75,7 @@ _EXPORTS = {
     "seeds_needed_table": "stats.sample_size",
     "build_report": "report.sections",
     "GaussianFit": "stats.gaussian",
-    "expected_max": "stats.gaussian",
+    "expected_max": "stats.expected_max",
     "fit_gaussian": "stats.gaussian",
     "Table": "present.markup",
     "format_table6": "present.tables",

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.stats import calibration as K  # noqa: E402
 from analysis import seeds_needed_for_p  # noqa: E402
-from analysis.stats.comparison import smallest_p  # noqa: E402
+from analysis.stats.rank import smallest_p  # noqa: E402
 
 
 def main() -> int:

@@ -19,7 +19,8 @@ from ..errors import AnalysisError, require_columns
 from ..load.io import config_columns
 from ..stats.arrays import N_RESAMPLES
 from ..stats.bootstrap import _bootstrap_cis
-from ..stats.comparison import _batched_tests, _tests, comparison, holm, image_bootstrap_ci, smallest_holm
+from ..stats.comparison import comparison, image_bootstrap_ci
+from ..stats.rank import _batched_tests, _tests, holm, smallest_holm
 from ..text.formatting import label
 from ..text.verdicts import not_compared_sentence
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable

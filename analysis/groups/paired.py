@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, require_columns
-from ..stats.comparison import holm
+from ..stats.rank import holm
 from ..stats.paired import paired_test, seeds_to_resolve
 from ..text.formatting import fmt_value
 from ..text.verdicts import paired_sentence

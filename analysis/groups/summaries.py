@@ -18,7 +18,8 @@ import pandas as pd
 from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
 from ..stats.bootstrap import _bootstrap_cis
-from ..stats.gaussian import expected_max, fit_gaussian, flag_outliers, mean_t_interval
+from ..stats.expected_max import expected_max
+from ..stats.gaussian import fit_gaussian, flag_outliers, mean_t_interval
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
 
 NAN = float("nan")

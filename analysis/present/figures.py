@@ -31,7 +31,7 @@ from ..groups.frames import (
     split_usable,
 )
 from ..text.formatting import fmt_p, label
-from ..stats.gaussian import expected_max
+from ..stats.expected_max import expected_max
 from .style import COLORS, STYLE, excluded_note, metric_label
 
 

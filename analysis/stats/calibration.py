@@ -16,7 +16,7 @@ from scipy import integrate, optimize, stats
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import _bootstrap_cis
-from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
+from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
 
 DISTRIBUTIONS = ("gaussian", "lognormal")

@@ -1,27 +1,26 @@
-"""Seed statistics of arrays: Gaussian fits and expected best-of-n.
+"""Seed statistics of arrays: the Gaussian fit (lattice-calibrated), the outlier rule, and the
+Student t CI of a mean.
 
 Conventions (scipy.stats / rliable style): arrays in, a dataclass or a DataFrame out; every
 estimate that cannot be computed is NaN *with a reason* in ``notes``; bad input raises
 :class:`~analysis.AnalysisError` with a message that says what to do. The per-group wrappers
-over a results table are in :mod:`analysis.grouped`; two-sample comparisons in
-:mod:`analysis.comparison`.
+over a results table are in :mod:`analysis.groups.summaries`; two-sample comparisons in
+:mod:`analysis.stats.comparison`; expected best-of-n in :mod:`analysis.stats.expected_max`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from ..errors import AnalysisError
 from ..text.verdicts import gaussian_verdict
-from .arrays import N_RESAMPLES, check_values
+from .arrays import check_values
 
 NAN = float("nan")
 
@@ -199,44 +198,6 @@ def flag_outliers(x: np.ndarray, z: float = 3.5) -> tuple[np.ndarray, np.ndarray
         notes.append(f"n={n}: outliers are called from {OUTLIER_MIN_N} seeds")
     return rz, p, flagged, "; ".join(notes)
 
-
-# --------------------------------------------------------------------------- expected max
-
-def expected_max(values: Any, n: int | Sequence[int] | None = None, *,
-                 replace: bool = False, nan_policy: str = "raise") -> pd.DataFrame:
-    """Expected best of ``n`` seeds picked from the N observed ``values``, and its std.
-
-    ``replace=False`` (default): n distinct seeds, the unbiased estimator of the best of n new
-    seeds (a U-statistic): with sorted v_(1) ≤ … ≤ v_(N), P(v_(i) is the best) =
-    C(i−1, n−1) / C(N, n); at n = N it is the observed maximum. ``replace=True``: Dodge et
-    al. (2019), draws with replacement, E[max_n] = Σ v_(i) [(i/N)^n − ((i−1)/N)^n], which
-    stays below the observed maximum at n = N. ``n`` defaults to 1..N (without replacement n
-    may not exceed N). Returns columns n, expected_max, std, method.
-    """
-    v = np.sort(check_values(values, nan_policy))
-    N = v.size
-    if N == 0:
-        raise AnalysisError("expected_max needs at least one value.")
-    ns = np.arange(1, N + 1) if n is None else np.atleast_1d(np.asarray(n, dtype=int))
-    if (ns < 1).any():
-        raise AnalysisError("expected_max: n must be ≥ 1.")
-    i = np.arange(1, N + 1)
-    if replace:
-        q = i / N
-        w = q[None, :] ** ns[:, None] - (q - 1 / N)[None, :] ** ns[:, None]
-    else:
-        if (ns > N).any():
-            raise AnalysisError(f"expected_max: best of {int(ns.max())} distinct seeds needs "
-                                f"at least that many values (have {N}); pass replace=True "
-                                "for draws with replacement.")
-        k = ns[:, None]
-        log_w = (special.gammaln(i) - special.gammaln(k) - special.gammaln(np.maximum(i - k + 1, 1))
-                 - (special.gammaln(N + 1) - special.gammaln(k + 1) - special.gammaln(N - k + 1)))
-        w = np.where(i[None, :] >= k, np.exp(log_w), 0.0)
-    mean = w @ v
-    var = np.clip(w @ v**2 - mean**2, 0, None)
-    method = "with replacement" if replace else "without replacement"
-    return pd.DataFrame({"n": ns, "expected_max": mean, "std": np.sqrt(var), "method": method})
 
 
 def mean_t_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:

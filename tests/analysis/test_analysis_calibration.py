@@ -10,7 +10,7 @@ import pytest
 
 from analysis.stats import calibration as K
 from analysis import seeds_needed_for_p
-from analysis.stats.comparison import rank_test, smallest_p
+from analysis.stats.rank import rank_test, smallest_p
 
 
 @pytest.mark.parametrize("dist", K.DISTRIBUTIONS)

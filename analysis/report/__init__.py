@@ -1,2 +1,3 @@
 """The report: its sections (:mod:`.sections`, each a function returning its table, sentences
-and JSON) and the executed notebook that shows them (:mod:`.notebook`, ``make_report``)."""
+and JSON), the notebook's cells (:mod:`.cells`), what the cells write and show
+(:mod:`.output`), and the executed, rendered notebook (:mod:`.execution`, ``make_report``)."""

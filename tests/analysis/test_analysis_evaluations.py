@@ -15,7 +15,7 @@ from analysis.report import sections as S
 from analysis.contract import EVALUATION_COLUMNS
 from analysis.groups.evaluations import figure4_choice, paired_baseline, paired_within, split_baseline
 from analysis.present.tables_paired import table9_tables
-from analysis.report.notebook import to_jsonable
+from analysis.report.output import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results
 
 #: Sentence of the comparisons section for evaluation-only factors of an old folder (no evaluations file).

@@ -12,7 +12,7 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
-from analysis.report.notebook import to_jsonable
+from analysis.report.output import to_jsonable
 from analysis.report.sections import build_report
 from analysis.synthetic import synthetic_history, synthetic_results
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import analysis as A
-from analysis.report.notebook import write_json
+from analysis.report.output import write_json
 from analysis.report.sections import build_report
 from analysis.synthetic import synthetic_results
 

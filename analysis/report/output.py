@@ -1,0 +1,76 @@
+"""What the report notebook's cells write and show: report.json as strict JSON, a table rounded
+for reading, a section recorded and shown."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..load.io import PathLike
+from .sections import Section, record
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert DataFrames, dataclasses, numpy and pandas values to strict JSON (NaN → null)."""
+    if isinstance(obj, pd.DataFrame):
+        return [to_jsonable(r) for r in obj.to_dict(orient="records")]
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(obj.to_dict() if hasattr(obj, "to_dict") else asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.bool_ | bool):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    if obj is None or isinstance(obj, str | int):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def write_json(report: dict[str, Any], path: PathLike) -> Path:
+    """Write the report dict as strict JSON (NaN become null; notes explain them)."""
+    p = Path(path)
+    p.write_text(json.dumps(to_jsonable(report), indent=1, allow_nan=False))
+    return p
+
+
+def show(df: pd.DataFrame, digits: int = 3, max_rows: int = 60) -> None:
+    """Display a table rounded for reading (notebook helper)."""
+    from IPython.display import display
+
+    d = df.head(max_rows).copy()
+    for c in d.columns:
+        if pd.api.types.is_float_dtype(d[c]):
+            d[c] = d[c].round(digits)
+    display(d.reset_index(drop=True))
+    if len(df) > max_rows:
+        display(f"… {len(df) - max_rows} more rows in report.json")
+
+
+def present(report: dict[str, Any], sec: Section, digits: int = 3) -> None:
+    """Notebook helper: record a section in the report dict, show its table and sentences."""
+    from IPython.display import Markdown, display
+
+    from ..present.conclusions import bullets
+
+    record(report, sec)
+    if sec.table is not None and len(sec.table):
+        show(sec.table, digits=digits)
+    display(Markdown(bullets(sec.sentences)))

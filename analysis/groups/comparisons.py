@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract import MAIN_SET, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..load.io import config_columns
 from ..stats.arrays import N_RESAMPLES
@@ -87,7 +88,7 @@ def compare_all(
     by: By = None,
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     gamma: float = 0.75,
     confidence: float = 0.95,
     n_resamples: int = N_RESAMPLES,
@@ -227,7 +228,7 @@ class _TestSetNoise:
     def __init__(self, predictions, confidence, n_resamples, random_state):
         self.pred = None
         if predictions is not None and len(predictions):
-            self.pred = predictions[predictions["eval_set"].astype(str) == "val"]
+            self.pred = predictions[predictions["eval_set"].astype(str) == MAIN_SET]
         self.kw = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state)
 
     def _matrix(self, rows: pd.DataFrame) -> pd.DataFrame | None:

@@ -27,13 +27,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
+from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS, MAIN_SET, TRAINING_SOURCE
 from ..load.io import config_columns
 from .paired import _matches
 
-METRIC = "top1"
-#: The main validation set's name in ``eval_set``.
-MAIN_SET = "val"
 
 
 def split_baseline(baseline: Any) -> tuple[Any, dict[str, float | int]]:
@@ -91,7 +88,7 @@ def paired_baseline(evaluations: pd.DataFrame, factor: str,
         return given[factor], "given"
     own = pd.Series([], dtype=float)
     if "source" in evaluations.columns:
-        trained = (evaluations["source"].astype("string") == "training").fillna(False).astype(bool)
+        trained = (evaluations["source"].astype("string") == TRAINING_SOURCE).fillna(False).astype(bool)
         own = evaluations[trained].drop_duplicates("trial_id")[factor].dropna()
     if len(own):
         counts = own.value_counts()

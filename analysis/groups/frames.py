@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract import TERMINATED
 from ..errors import require_columns
 
 StatusSpec = str | Sequence[str] | None
@@ -39,7 +40,7 @@ def _status_list(status: StatusSpec) -> list[str] | None:
 
 
 def split_usable(
-    df: pd.DataFrame, metric: str, status: StatusSpec = "TERMINATED"
+    df: pd.DataFrame, metric: str, status: StatusSpec = TERMINATED
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``df`` into (usable rows, excluded rows with a ``reason`` column).
 

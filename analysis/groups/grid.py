@@ -20,18 +20,16 @@ from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
 from ..text.formatting import short_label
 from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
-from ..contract import EVAL_ONLY_FIELDS
+from ..contract import EVAL_ONLY_FIELDS, TERMINATED
 from .comparisons import Arm, _same, compare_arms
 from ..load.io import config_columns
 
-#: Factors that change only the evaluation of a trained model (the contract's list).
-EVALUATION_ONLY = EVAL_ONLY_FIELDS
 
 def compared_factors(df: pd.DataFrame, factors: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
     """(factors compared, evaluation-only factors that vary and are skipped)."""
     varying = list(factors) if factors is not None else config_columns(df)
-    return ([f for f in varying if f not in EVALUATION_ONLY],
-            [f for f in varying if f in EVALUATION_ONLY])
+    return ([f for f in varying if f not in EVAL_ONLY_FIELDS],
+            [f for f in varying if f in EVAL_ONLY_FIELDS])
 
 
 def compare_within(
@@ -40,7 +38,7 @@ def compare_within(
     metric: str = "top1",
     *,
     baseline: Mapping[str, Any] | None = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     gamma: float = 0.75,
     confidence: float = 0.95,
     n_resamples: int = N_RESAMPLES,

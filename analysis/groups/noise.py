@@ -11,7 +11,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import AnalysisError, require_columns
-from ..load.predictions import EVALUATION_KEY, correctness_matrix, validate_predictions
+from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
+from ..load.predictions import correctness_matrix, validate_predictions
 from ..stats.arrays import N_RESAMPLES
 from ..stats.image_noise import example_noise_components
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
@@ -24,7 +25,7 @@ def test_set_noise(
     metric: str = "top1",
     *,
     by: By = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """The binomial upper bound on per-image test-set noise, against the observed seed std.
@@ -131,7 +132,7 @@ def example_noise(
             raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) "
                                 "to supply them.")
         require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
-        clash = [c for c in bys if c in EVALUATION_KEY]
+        clash = [c for c in bys if c in EVALUATION_KEY_COLUMNS]
         if clash:
             raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; "
                                 "drop them from by=.")
@@ -143,7 +144,7 @@ def example_noise(
                 f"(e.g. {', '.join(missing[:3])}); pass the results of the same experiment."
             )
         preds = preds.merge(config, on="trial_id", how="left", validate="many_to_one")
-    keys = [*bys, *EVALUATION_KEY]
+    keys = [*bys, *EVALUATION_KEY_COLUMNS]
     rows = []
     for key, group in preds.groupby(keys, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)

@@ -34,6 +34,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..stats.rank import holm
 from ..stats.paired import paired_test, seeds_to_resolve
@@ -41,8 +42,6 @@ from ..text.formatting import fmt_value
 from ..text.verdicts import paired_sentence
 from .frames import By, StatusSpec, as_list, describe_exclusions, split_usable
 
-#: Columns that change evaluation only; the ones that are not the factor are held fixed.
-EVAL_ONLY_COLUMNS = ("eval_set", "crop_pct", "test_res")
 
 
 def compare_paired(
@@ -52,7 +51,7 @@ def compare_paired(
     within: By = ("recipe",),
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Each level of ``factor`` against ``baseline``, paired by trial, within each group.
@@ -76,7 +75,7 @@ def compare_paired(
     groups_by = as_list(within)
     require_columns(evaluations, ["trial_id", factor, metric, *groups_by],
                     f"compare_paired(factor={factor!r}, within={groups_by})")
-    held = [c for c in EVAL_ONLY_COLUMNS if c != factor and c in evaluations.columns and c not in groups_by]
+    held = [c for c in EVALUATION_KEY_COLUMNS if c != factor and c in evaluations.columns and c not in groups_by]
     by = groups_by + held
     usable, excluded = split_usable(evaluations, metric, status)
     _check_unique(usable, ["trial_id", *by, factor])

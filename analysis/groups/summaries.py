@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
 from ..stats.bootstrap import _bootstrap_cis
@@ -39,7 +40,7 @@ def summarize(
     by: By = None,
     metric: str | Sequence[str] = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     confidence: float = 0.95,
     n_resamples: int = N_RESAMPLES,
     random_state: int | None = 0,
@@ -151,7 +152,7 @@ def lattice_step(rows: pd.DataFrame, metric: str) -> float | None:
 
 
 def normality(
-    df: pd.DataFrame, by: By = None, metric: str = "top1", *, status: StatusSpec = "TERMINATED",
+    df: pd.DataFrame, by: By = None, metric: str = "top1", *, status: StatusSpec = TERMINATED,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """:func:`fit_gaussian` per group: one row per group with every field of GaussianFit.
@@ -192,7 +193,7 @@ def outlier_seeds(
     z: float = 3.5,
     *,
     by: By = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
 ) -> pd.DataFrame:
     """Robust z-score of every usable trial and whether it is an outlier seed.
 
@@ -237,7 +238,7 @@ def outlier_seeds(
 
 
 def expected_max_table(df: pd.DataFrame, by: By = None, metric: str = "top1", *,
-                       status: StatusSpec = "TERMINATED", replace: bool = False,
+                       status: StatusSpec = TERMINATED, replace: bool = False,
                        n: int | Sequence[int] | None = None) -> pd.DataFrame:
     """:func:`expected_max` per group of ``by`` (``by`` columns prepended)."""
     bys = as_list(by)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from ..contract import TERMINATED
 from ..errors import require_columns
 from ..stats.variance import VarianceComponents, variance_decomposition
 from .frames import StatusSpec, describe_exclusions, split_usable
@@ -18,7 +19,7 @@ def variance_components(
     factors: Sequence[str] = ("seed_init", "seed_data", "seed_aug"),
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     confidence: float = 0.95,
     n_boot: int = 10_000,
     random_state: int | None = 0,

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..contract import CONFIG_COLUMNS, EVALUATION_SOURCES, EVALUATIONS_STEM, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM
 from ..errors import AnalysisError, require_columns
-from ..contract import CONFIG_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM  # noqa: F401 (re-exported)
-from ..contract import EVALUATION_SOURCES, EVALUATIONS_STEM
 
 #: Columns every results table must have for the analysis to run at all.
 REQUIRED_COLUMNS = ("trial_id", "status", "seed", "top1")
@@ -99,7 +98,7 @@ def load_evaluations(path: PathLike, required: tuple[str, ...] = EVALUATION_REQU
     bad = sorted(set(sources.fillna("<missing>")) - set(EVALUATION_SOURCES))
     if bad:
         raise AnalysisError(f"{p}: column source holds {', '.join(map(repr, bad))}; each row's source must be "
-                            f"one of {', '.join(EVALUATION_SOURCES)} (the contract in analysis/columns.py).")
+                            f"one of {', '.join(EVALUATION_SOURCES)} (the contract in analysis/contract.py).")
     df.attrs["source"] = str(p)
     return df
 

@@ -1,8 +1,8 @@
 """Per-image predictions (DESIGN.md's ``predictions.parquet``): the contract, reading, shaping.
 
-The table has always the eight columns of :data:`PREDICTION_SCHEMA`, one row per (trial,
+The table has always the eight columns of :data:`analysis.contract.PREDICTION_SCHEMA`, one row per (trial,
 evaluation set, crop_pct, test_res, image). It is the ground for per-image test-set noise
-(:mod:`analysis.image_noise`) and for test-set bootstrap CIs of a difference.
+(:mod:`analysis.stats.image_noise`) and for test-set bootstrap CIs of a difference.
 
 ``<experiment>/predictions.parquet`` is a parquet *dataset*: a folder holding one file per
 trial (``<trial_id>.parquet``), because an ImageNet study (Table 9: 120 trials x 50,000
@@ -10,10 +10,10 @@ images x 4 crop ratios) is tens of millions of rows and a single file would be r
 whole each time a trial finishes. :func:`load_predictions` reads that folder, a single
 parquet file with the same columns, or an experiment folder holding either.
 
-One home for the schema: :data:`PREDICTION_SCHEMA` here is the contract. The trainer may not
-import ``analysis``, so ``trainer/predictions.py`` writes by its own explicit list, and
-``tests/trainer/test_predictions.py`` asserts that the two agree column by column and dtype
-by dtype.
+One home for the schema: :data:`analysis.contract.PREDICTION_SCHEMA` is the contract. The
+trainer may not import ``analysis``, so ``trainer/predictions.py`` writes by its own explicit
+list, and ``tests/trainer/test_predictions.py`` asserts that the two agree column by column and
+dtype by dtype.
 """
 
 from __future__ import annotations
@@ -25,26 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..contract import EVALUATION_KEY_COLUMNS, PREDICTION_COLUMNS, PREDICTION_KEY, PREDICTION_SCHEMA, PREDICTIONS_DATASET
 from ..errors import AnalysisError, require_columns
-
-#: The contract: column name -> pandas dtype, in order.
-PREDICTION_SCHEMA: dict[str, str] = {
-    "trial_id": "string",
-    "eval_set": "string",  # 'val' = the main validation set; else the extra set's name
-    "crop_pct": "float64",  # the evaluation's crop ratio
-    "test_res": "int64",  # the evaluation's resolution (pixels)
-    "image": "int64",  # stable index into the set: the dataset's sorted file order
-    "target": "int64",
-    "pred": "int64",  # top-1 class
-    "correct": "bool",  # pred == target
-}
-PREDICTION_COLUMNS = tuple(PREDICTION_SCHEMA)
-#: The columns that identify a row.
-PREDICTION_KEY = ("trial_id", "eval_set", "crop_pct", "test_res", "image")
-#: The columns that identify one evaluation (one top-1 value) of one trial.
-EVALUATION_KEY = ("eval_set", "crop_pct", "test_res")
-#: File (or folder) name inside an experiment folder.
-PREDICTIONS_NAME = "predictions.parquet"
 
 PathLike = str | os.PathLike
 
@@ -58,12 +40,12 @@ def load_predictions(path: PathLike) -> pd.DataFrame:
     column is missing, a key repeats, or ``correct`` disagrees with ``pred == target``.
     """
     p = Path(path)
-    if p.is_dir() and (p / PREDICTIONS_NAME).exists():
-        p = p / PREDICTIONS_NAME
+    if p.is_dir() and (p / PREDICTIONS_DATASET).exists():
+        p = p / PREDICTIONS_DATASET
     if not p.exists():
         raise AnalysisError(
             f"{p} does not exist; per-image predictions are written by trainer runs of this version "
-            f"(each run folder's {PREDICTIONS_NAME}) and gathered into <experiment>/{PREDICTIONS_NAME}."
+            f"(each run folder's {PREDICTIONS_DATASET}) and gathered into <experiment>/{PREDICTIONS_DATASET}."
         )
     if p.is_dir() and not any(f.suffix == ".parquet" for f in p.iterdir() if not f.name.startswith((".", "_"))):
         raise AnalysisError(f"{p} holds no parquet files: no trial has finished with per-image predictions yet.")
@@ -117,7 +99,7 @@ def correctness_matrix(
     images, else the per-image rates would mix test sets (:class:`AnalysisError` says which).
     Feed two of these to :func:`analysis.paired_image_bootstrap`.
     """
-    require_columns(predictions, ("trial_id", "image", "correct", *EVALUATION_KEY), what)
+    require_columns(predictions, ("trial_id", "image", "correct", *EVALUATION_KEY_COLUMNS), what)
     keep = np.ones(len(predictions), dtype=bool)
     if trial_ids is not None:
         wanted = [str(t) for t in trial_ids]
@@ -130,9 +112,9 @@ def correctness_matrix(
         if value is not None:
             keep &= np.isclose(predictions[col], value) if col == "crop_pct" else (predictions[col] == value).to_numpy()
     rows = predictions.loc[keep]
-    evaluations = rows.loc[:, list(EVALUATION_KEY)].drop_duplicates()
+    evaluations = rows.loc[:, list(EVALUATION_KEY_COLUMNS)].drop_duplicates()
     if len(evaluations) != 1:
-        found = "; ".join(", ".join(f"{c}={v}" for c, v in zip(EVALUATION_KEY, e))
+        found = "; ".join(", ".join(f"{c}={v}" for c, v in zip(EVALUATION_KEY_COLUMNS, e))
                           for e in evaluations.itertuples(index=False))
         raise AnalysisError(f"{what}: expected the rows of one evaluation, found {len(evaluations)} "
                             f"({found or 'none'}); pass eval_set=, crop_pct=, test_res= to pick one.")
@@ -148,7 +130,7 @@ def correctness_matrix(
 
 def per_trial_top1(predictions: pd.DataFrame) -> pd.DataFrame:
     """Top-1 (percent) and image count of each (trial, evaluation) from the per-image rows."""
-    keys = ["trial_id", *EVALUATION_KEY]
+    keys = ["trial_id", *EVALUATION_KEY_COLUMNS]
     g = predictions.groupby(keys, sort=True, observed=True)["correct"]
     out = g.agg(top1="mean", n_images="size").reset_index()
     out["top1"] = 100.0 * out["top1"].astype(float)

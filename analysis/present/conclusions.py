@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from ..contract import TERMINATED
 from ..text.formatting import label
 
 _MAX_LISTED = 8
@@ -29,7 +30,7 @@ def bullets(sentences: Sequence[str]) -> str:
     return "\n".join(f"- {s}" for s in sentences) if sentences else "- (nothing to report)"
 
 
-def describe_status(df: pd.DataFrame, status: str = "TERMINATED") -> list[str]:
+def describe_status(df: pd.DataFrame, status: str = TERMINATED) -> list[str]:
     """How many trials the statistics use and which they exclude, by status."""
     if "status" not in df.columns:
         return [f"All {len(df)} trials are used (the table has no status column)."]

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
+from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..groups.frames import (
     By,
@@ -61,7 +62,7 @@ def plot_seed_distribution(
     metric: str = "top1",
     by: By = None,
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     qq: bool = True,
     bins: int | str = "auto",
     title: str | None = None,
@@ -159,7 +160,7 @@ def plot_seed_distribution(
 
 
 def plot_expected_max(
-    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = "TERMINATED"
+    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = TERMINATED
 ) -> Figure:
     """Expected best of n distinct seeds (± its std) against n, one curve per group (unbiased,
     without replacement; Dodge et al. 2019 draw with replacement)."""

@@ -12,6 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..groups.frames import By, StatusSpec, as_list, group_keys, grouped, split_usable
 from ..load.io import config_columns
@@ -26,7 +27,7 @@ def plot_grid(
     metric: str = "top1",
     *,
     facet: By = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     digits: int = 2,
 ) -> Figure:
     """Heat map of the mean (± std over seeds) of ``metric`` per (x, y) cell, Table-6 style.
@@ -94,7 +95,7 @@ def plot_vs(
     metric: str | Sequence[str] = "top1",
     *,
     by: By = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
 ) -> Figure:
     """Mean ± std (error bars) and the min–max band of ``metric`` against a swept value.
 

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..groups.frames import By, StatusSpec, as_list, split_usable
 from ..groups.paired import _groups, _sorted_unique
@@ -21,7 +22,7 @@ def plot_test_res(
     metric: str = "top1",
     by: By = "recipe",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     title: str | None = None,
 ) -> Figure:
     """The RSB paper's Figure 4: ``metric`` against test resolution, one panel per ``by`` group.

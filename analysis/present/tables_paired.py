@@ -10,10 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract import EVALUATION_KEY_COLUMNS, MAIN_METRIC, TERMINATED
 from ..errors import AnalysisError, require_columns
-from ..groups.evaluations import METRIC, _plain, paired_baseline, paired_within, split_baseline, varying_factors
+from ..groups.evaluations import _plain, paired_baseline, paired_within, split_baseline, varying_factors
 from ..groups.frames import StatusSpec, describe_exclusions, split_usable
-from ..groups.paired import EVAL_ONLY_COLUMNS, _groups, _matches, _sorted_unique, compare_paired
+from ..groups.paired import _groups, _matches, _sorted_unique, compare_paired
 from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value
 from .markup import Table, latex, markdown
 from .style import metric_label
@@ -27,7 +28,7 @@ def format_table9_paired(
     block: str = "recipe",
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     digits: int = 2,
     caption: str = "",
 ) -> Table:
@@ -39,7 +40,7 @@ def format_table9_paired(
     The table needs one value of each other evaluation-only column (filter the rest first).
     """
     require_columns(evaluations, ["trial_id", factor, metric, block], "format_table9_paired")
-    for col in EVAL_ONLY_COLUMNS:
+    for col in EVALUATION_KEY_COLUMNS:
         if col != factor and col in evaluations.columns and evaluations[col].nunique(dropna=False) > 1:
             values = ", ".join(map(fmt_value, _sorted_unique(evaluations[col])))
             raise AnalysisError(f"format_table9_paired shows one {col} at a time, and the table has {values}; "
@@ -106,7 +107,7 @@ def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list
             continue
         title = ", ".join(f"{k}={fmt_value(_plain(v))}" for k, v in zip(keys, key))
         try:
-            t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=METRIC)
+            t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=MAIN_METRIC)
         except AnalysisError as e:
             notes.append(f"Table 9 for {title}: {e}")
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..contract import DECISION_FILE
+from ..contract import DECISION_FILE, HISTORY_STEM, MAIN_METRIC
 from ..errors import AnalysisError
 from ..load.io import _resolve, evaluations_file
 
@@ -14,7 +14,7 @@ def cells(results: Path, experiment: Path, out: Path, baseline: Any) -> list[tup
     """(kind, source) of every cell; code cells only call public analysis functions."""
     hist = None
     try:
-        hist = _resolve(experiment, "history") if experiment.is_dir() else None
+        hist = _resolve(experiment, HISTORY_STEM) if experiment.is_dir() else None
     except AnalysisError:
         hist = None
     setup = f"""\
@@ -36,7 +36,7 @@ HISTORY = {str(hist) if hist else None!r}
 OUT = Path({str(out)!r})
 FIGURES = OUT / "figures"
 BASELINE = {baseline!r}
-METRIC = "top1"
+METRIC = {MAIN_METRIC!r}
 
 df = A.load_results(RESULTS)
 BY = A.config_columns(df)          # configuration columns that vary: the groups compared

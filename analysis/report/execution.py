@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract import RESULTS_STEM
 from ..errors import AnalysisError
 from ..groups.evaluations import split_baseline
 from ..load.io import PathLike, _resolve, load_results
@@ -109,7 +110,7 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     from nbconvert import HTMLExporter
 
     exp = Path(experiment_dir).resolve()
-    results = _resolve(exp, "results")
+    results = _resolve(exp, RESULTS_STEM)
     df = load_results(results)  # fail early, with the loader's message, before any kernel starts
     find_evaluations(exp)  # an off-contract evaluations.parquet too
     if baseline is not None and not isinstance(baseline, str | dict | tuple | int | float):

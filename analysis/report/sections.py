@@ -22,7 +22,7 @@ from ..groups.grid import compare_within, compared_factors
 from ..groups.comparisons import compare_all, default_baseline
 from ..groups.noise import test_set_noise
 from ..groups.summaries import expected_max_table, normality, outlier_seeds, pooled_std, summarize
-from ..contract import DECISION_FILE, EVAL_ONLY_FIELDS
+from ..contract import DECISION_FILE, EVAL_ONLY_FIELDS, EVALUATIONS_STEM, MAIN_METRIC, PREDICTIONS_DATASET, RESULTS_STEM
 from ..groups.evaluations import (
     figure4_choice,
     figure4_rows,
@@ -40,7 +40,6 @@ from ..present.tables import format_table6, format_table9
 from ..present.tables_paired import table9_tables
 from ..groups.variance import variance_components
 
-METRIC = "top1"
 
 
 @dataclass
@@ -69,12 +68,12 @@ def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFra
     with its paired difference from the baseline crop (:func:`analysis.eval_axes.table9_tables`;
     ``source: "evaluations"``, the tables under ``tables``); else from the results rows.
     """
-    summary = summarize(df, by=list(by) or None, metric=metric_columns(df, METRIC))
-    top1 = summary[summary["metric"] == METRIC]
+    summary = summarize(df, by=list(by) or None, metric=metric_columns(df, MAIN_METRIC))
+    top1 = summary[summary["metric"] == MAIN_METRIC]
     sentences = C.describe_summary(top1, by)
     tables, notes = table9_tables(evaluations, baseline) if evaluations is not None else ([], [])
     if tables:
-        table9 = {"source": "evaluations", "baseline": tables[0]["baseline"], "tables": tables,
+        table9 = {"source": EVALUATIONS_STEM, "baseline": tables[0]["baseline"], "tables": tables,
                   "markdown": "\n\n".join(f"**{t['title']}**\n\n{t['markdown']}" for t in tables),
                   "latex": "\n\n".join(t["latex"] for t in tables)}
         keys = [k for k in tables[0] if k not in ("title", "baseline", "markdown", "latex")]
@@ -83,13 +82,13 @@ def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFra
                          f"crop_pct={fmt_value(table9['baseline'])} paired by trial.")
     else:
         t9 = format_table9(summary)
-        table9 = {"source": "results", "markdown": t9.markdown, "latex": t9.latex}
+        table9 = {"source": RESULTS_STEM, "markdown": t9.markdown, "latex": t9.latex}
     return Section("summary", sentences + notes, summary, summary, {"top1": top1, "table9": table9})
 
 
 def normality_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
     """Shapiro-Wilk (lattice-calibrated when the metric is coarse), K², KS per configuration."""
-    fits = normality(df, by=list(by) or None, metric=METRIC)
+    fits = normality(df, by=list(by) or None, metric=MAIN_METRIC)
     cols = [*by, "n", "mean", "std", "shapiro_w", "shapiro_p", "shapiro_p_lattice", "step_ratio",
             "normaltest_p", "ks_p", "skewness", "excess_kurtosis", "notes"]
     return Section("normality", C.describe_normality(fits, by),
@@ -98,9 +97,9 @@ def normality_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
 
 def outliers_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
     """Outlier seeds: robust z and the leave-one-out Gaussian tail, from 10 seeds."""
-    out = outlier_seeds(df, METRIC, by=list(by) or None)
+    out = outlier_seeds(df, MAIN_METRIC, by=list(by) or None)
     flagged = out[out["outlier"]]
-    return Section("outliers", C.describe_outliers(out, METRIC),
+    return Section("outliers", C.describe_outliers(out, MAIN_METRIC),
                    flagged if len(flagged) else out.head(5), out)
 
 
@@ -109,7 +108,7 @@ def test_set_noise_section(df: pd.DataFrame, by: Sequence[str]) -> Section:
     if "n_val" not in df.columns:
         return Section("test_set_noise", ["The table has no n_val column: test-set noise cannot "
                                           "be estimated."])
-    noise = test_set_noise(df, METRIC, by=list(by) or None)
+    noise = test_set_noise(df, MAIN_METRIC, by=list(by) or None)
     return Section("test_set_noise", C.describe_noise(noise, by), noise, noise)
 
 
@@ -123,7 +122,7 @@ def variance_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame) ->
     for g in groups:
         name = ", ".join(f"{k}={v}" for k, v in g.items())
         try:
-            vc = variance_components(restrict(df, [g]) if g else df, metric=METRIC)
+            vc = variance_components(restrict(df, [g]) if g else df, metric=MAIN_METRIC)
         except AnalysisError as e:
             fails.append((name, str(e)))
             continue
@@ -174,13 +173,13 @@ def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
     try:
         if len(by) == 1:
             base = baseline if baseline is not None else default_baseline(usable_groups, by)
-            cmp = compare_all(df, base, by=by, metric=METRIC, predictions=predictions)
+            cmp = compare_all(df, base, by=by, metric=MAIN_METRIC, predictions=predictions)
             extra.update(design="baseline", baseline={
                 "spec": base, "chosen": "given" if baseline is not None else
                 "automatically: the configuration with the most trials"})
         else:
             spec = _baseline_dict(baseline, by)
-            cmp = compare_within(df, by, METRIC, baseline=spec, predictions=predictions)
+            cmp = compare_within(df, by, MAIN_METRIC, baseline=spec, predictions=predictions)
             extra.update(design="within", baseline={"spec": spec or None, "chosen": (
                 "given" if spec else "per factor: the level with the most trials")})
     except AnalysisError as e:
@@ -250,7 +249,7 @@ def expected_max_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame
         sub, by_em, over = restrict(df, groups), list(by) or None, "seeds"
     else:  # one seed per configuration: best-of-n over configurations (Dodge's original use)
         sub, by_em, over = df, None, "configurations"
-    em = expected_max_table(sub, by=by_em, metric=METRIC)
+    em = expected_max_table(sub, by=by_em, metric=MAIN_METRIC)
     ns = [n for n in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= em["n"].max()]
     shown = em[em["n"].isin(ns) | (em["n"] == em["n"].max())]
     return Section("expected_max", C.describe_expected_max(em, list(by) if by_em else [], over),
@@ -299,7 +298,7 @@ def stopping_path_section(decision: dict[str, Any]) -> Section:
 
     path = decision_path(decision)
     names = decision.get("names") or {"a": "A", "b": "B"}
-    metric = decision.get("metric", METRIC)
+    metric = decision.get("metric", MAIN_METRIC)
     verdict = decision["decision"]
     if path.empty:
         said = ["No wave of the comparison has finished yet: there is no look to report."]
@@ -352,7 +351,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
     """
     _, given = split_baseline(baseline)
     factors = varying_factors(evaluations)
-    sentences = C.describe_evaluations(evaluations, factors, METRIC)
+    sentences = C.describe_evaluations(evaluations, factors, MAIN_METRIC)
     unused = {f: v for f, v in given.items() if f not in factors}
     if unused:
         sentences.append("The baseline's " + ", ".join(f"{f}={fmt_value(v)}" for f, v in unused.items())
@@ -364,7 +363,7 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
         level, how = paired_baseline(evaluations, f, given)
         baselines[f] = {"value": level, "chosen": how}
         try:
-            cmp = compare_paired(evaluations, f, level, within, METRIC)
+            cmp = compare_paired(evaluations, f, level, within, MAIN_METRIC)
         except AnalysisError as e:
             sentences.append(f"No paired comparison of {f}: {e}")
             continue
@@ -377,12 +376,12 @@ def paired_section(evaluations: pd.DataFrame, baseline: Any = None) -> Section:
     choice = figure4_choice(evaluations)
     if choice is not None:
         rows = figure4_rows(evaluations, choice)
-        if split_usable(rows, METRIC)[0].empty:
+        if split_usable(rows, MAIN_METRIC)[0].empty:
             sentences.append(f"Figure 4 is not drawn: no evaluation on {choice['eval_set']} at crop_pct="
                              f"{fmt_value(choice['crop_pct'])} finished with a top-1.")
         else:
             extra.update(figure4=choice, figure4_rows=rows)
-            sentences += C.describe_figure4(rows, choice, METRIC)
+            sentences += C.describe_figure4(rows, choice, MAIN_METRIC)
     table = None
     if data:
         table = pd.concat(list(data.values()), ignore_index=True)
@@ -403,9 +402,9 @@ def find_evaluations(experiment: Path | str) -> pd.DataFrame | None:
 def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
     """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
     exp = Path(experiment)
-    from ..load.predictions import PREDICTIONS_NAME, load_predictions
+    from ..load.predictions import load_predictions
 
-    if not (exp.is_dir() and (exp / PREDICTIONS_NAME).exists()):
+    if not (exp.is_dir() and (exp / PREDICTIONS_DATASET).exists()):
         return None
 
     return load_predictions(exp)

@@ -8,7 +8,7 @@ predictions a row also carries the paired image-bootstrap CI of its difference.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,62 +24,10 @@ from ..stats.comparison import comparison, image_bootstrap_ci
 from ..stats.rank import _batched_tests, _tests, holm, smallest_holm
 from ..text.formatting import label
 from ..text.verdicts import not_compared_sentence
+from .baseline import resolve_baseline
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
 
 NAN = float("nan")
-
-
-def resolve_baseline(df: pd.DataFrame, by: Sequence[str], baseline: Any) -> tuple:
-    """Turn a baseline spec into a group key of ``by``.
-
-    Accepts a mapping ``{column: value}``, a tuple of values in ``by`` order, a single value
-    when ``by`` has one column, or a string ``"col=value,col2=value"`` (values are converted
-    to the column's type). Raises AnalysisError listing the groups when nothing matches.
-    """
-    bys = list(by)
-    keys = group_keys(df, bys)
-    if isinstance(baseline, str) and "=" in baseline:
-        spec = {}
-        for part in baseline.split(","):
-            col, _, val = part.partition("=")
-            spec[col.strip()] = val.strip()
-        baseline = spec
-    if isinstance(baseline, Mapping):
-        unknown = [c for c in baseline if c not in bys]
-        if unknown:
-            raise AnalysisError(
-                f"baseline names {', '.join(unknown)}, which are not among the compared "
-                f"columns ({', '.join(bys)})."
-            )
-        matches = [k for k in keys if all(_same(k[bys.index(c)], v) for c, v in baseline.items())]
-    else:
-        want = baseline if isinstance(baseline, tuple) else (baseline,)
-        if len(want) != len(bys):
-            raise AnalysisError(f"baseline {baseline!r} must give one value per column of {bys}.")
-        matches = [k for k in keys if all(_same(a, b) for a, b in zip(k, want))]
-    if len(matches) != 1:
-        avail = "; ".join(label(bys, k) for k in keys[:20])
-        what = "matches no group" if not matches else f"matches {len(matches)} groups"
-        raise AnalysisError(f"baseline {baseline!r} {what}; groups are: {avail}.")
-    return matches[0]
-
-
-def _same(value: Any, spec: Any) -> bool:
-    if isinstance(spec, str) and not isinstance(value, str):
-        try:
-            return bool(np.isclose(float(spec), float(value)))
-        except (TypeError, ValueError):
-            return str(value) == spec
-    if isinstance(value, float | np.floating) and isinstance(spec, int | float | np.number):
-        return bool(np.isclose(value, spec))
-    return bool(value == spec)
-
-
-def default_baseline(summary: pd.DataFrame, by: Sequence[str]) -> tuple:
-    """The group with the most usable trials (first in sorted order on ties)."""
-    s = summary.reset_index(drop=True)
-    i = int(s["n"].to_numpy().argmax())
-    return tuple(s.loc[i, list(by)])
 
 
 def compare_all(

@@ -7,7 +7,7 @@ report compares the evaluation-only factors (``crop_pct``, ``test_res``) paired 
 share, so the summary's Table 9 and the paired section use the same baseline:
 
 * **Baseline.** A ``--baseline`` spec may mix training factors and evaluation-only ones
-  (``recipe=a2,crop_pct=0.875``): :func:`split_baseline` gives the training part to the
+  (``recipe=a2,crop_pct=0.875``): :func:`analysis.groups.baseline.split_baseline` gives the training part to the
   comparisons section and the rest to the paired one. Without a given value a factor's
   baseline is the trials' own setting (the value of the ``source == 'training'`` rows, the
   most common one over trials when recipes differ), else the level with the most rows.
@@ -26,43 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import AnalysisError
 from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS, MAIN_SET, TRAINING_SOURCE
 from ..load.io import config_columns
 from .paired import _matches
-
-
-
-def split_baseline(baseline: Any) -> tuple[Any, dict[str, float | int]]:
-    """(training part, ``{evaluation-only factor: value}``) of a ``--baseline`` spec.
-
-    ``"recipe=a2,crop_pct=0.875"`` gives ``("recipe=a2", {"crop_pct": 0.875})``; a dict is
-    split the same way; a training part left empty is None; a tuple or a bare value is all
-    training. Raises AnalysisError when an evaluation-only value is not a number.
-    """
-    if isinstance(baseline, str) and "=" in baseline:
-        training, evals = [], {}
-        for part in (p.strip() for p in baseline.split(",")):
-            col, _, val = part.partition("=")
-            if col.strip() in EVAL_ONLY_FIELDS:
-                evals[col.strip()] = _number(col.strip(), val)
-            elif part:
-                training.append(part)
-        return (",".join(training) or None), evals
-    if isinstance(baseline, Mapping):
-        evals = {k: _number(k, v) for k, v in baseline.items() if k in EVAL_ONLY_FIELDS}
-        training = {k: v for k, v in baseline.items() if k not in EVAL_ONLY_FIELDS}
-        return (training or None), evals
-    return baseline, {}
-
-
-def _number(col: str, val: Any) -> float | int:
-    try:
-        x = float(str(val).strip())
-    except ValueError:
-        raise AnalysisError(f"baseline {col}={val!r} is not a number; give e.g. {col}="
-                            f"{'0.95' if col == 'crop_pct' else '224'}.") from None
-    return int(x) if col == "test_res" and x.is_integer() else x
 
 
 def varying_factors(evaluations: pd.DataFrame) -> list[str]:

@@ -21,7 +21,8 @@ from ..stats.arrays import N_RESAMPLES
 from ..text.formatting import short_label
 from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 from ..contract import EVAL_ONLY_FIELDS, TERMINATED
-from .comparisons import Arm, _same, compare_arms
+from .baseline import same_level
+from .comparisons import Arm, compare_arms
 from ..load.io import config_columns
 
 
@@ -74,7 +75,7 @@ def compare_within(
         arms = []
         for key in group_keys(df, varying):
             row = dict(zip(varying, key))
-            if _same(row[f], ref):
+            if same_level(row[f], ref):
                 continue
             ref_key = tuple(ref if c == f else row[c] for c in varying)
             b_rows = lookup(ug, ref_key, usable)

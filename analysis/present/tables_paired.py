@@ -12,7 +12,8 @@ import pandas as pd
 
 from ..contract import EVALUATION_KEY_COLUMNS, MAIN_METRIC, TERMINATED
 from ..errors import AnalysisError, require_columns
-from ..groups.evaluations import _plain, paired_baseline, paired_within, split_baseline, varying_factors
+from ..groups.baseline import split_baseline
+from ..groups.evaluations import _plain, paired_baseline, paired_within, varying_factors
 from ..groups.frames import StatusSpec, describe_exclusions, split_usable
 from ..groups.paired import _groups, _matches, _sorted_unique, compare_paired
 from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value

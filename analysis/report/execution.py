@@ -20,7 +20,7 @@ from typing import Any
 
 from ..contract import RESULTS_STEM
 from ..errors import AnalysisError
-from ..groups.evaluations import split_baseline
+from ..groups.baseline import split_baseline
 from ..load.io import PathLike, _resolve, load_results
 from .cells import cells
 from .sections import find_evaluations

@@ -19,7 +19,8 @@ from ..present import conclusions as C
 from ..errors import AnalysisError
 from ..groups.frames import split_usable
 from ..groups.grid import compare_within, compared_factors
-from ..groups.comparisons import compare_all, default_baseline
+from ..groups.baseline import baseline_levels, default_baseline, split_baseline
+from ..groups.comparisons import compare_all
 from ..groups.noise import test_set_noise
 from ..groups.summaries import expected_max_table, normality, outlier_seeds, pooled_std, summarize
 from ..contract import DECISION_FILE, EVAL_ONLY_FIELDS, EVALUATIONS_STEM, MAIN_METRIC, PREDICTIONS_DATASET, RESULTS_STEM
@@ -28,7 +29,6 @@ from ..groups.evaluations import (
     figure4_rows,
     paired_baseline,
     paired_within,
-    split_baseline,
     varying_factors,
 )
 from ..load.io import config_columns, evaluations_file, load_evaluations, metric_columns
@@ -178,7 +178,7 @@ def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
                 "spec": base, "chosen": "given" if baseline is not None else
                 "automatically: the configuration with the most trials"})
         else:
-            spec = _baseline_dict(baseline, by)
+            spec = baseline_levels(baseline, by)
             cmp = compare_within(df, by, MAIN_METRIC, baseline=spec, predictions=predictions)
             extra.update(design="within", baseline={"spec": spec or None, "chosen": (
                 "given" if spec else "per factor: the level with the most trials")})
@@ -204,25 +204,6 @@ def comparisons_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame,
 def _eval_only_subject(factors: Sequence[str]) -> str:
     """``crop_pct changes only`` / ``crop_pct and test_res change only``."""
     return f"{' and '.join(factors)} change{'s' if len(factors) == 1 else ''} only"
-
-
-def _baseline_dict(baseline: Any, by: Sequence[str]) -> dict[str, Any]:
-    if baseline is None:
-        return {}
-    if isinstance(baseline, dict):
-        return dict(baseline)
-    if isinstance(baseline, str) and "=" in baseline:
-        out = {}
-        for part in baseline.split(","):
-            col, _, val = part.partition("=")
-            try:
-                out[col.strip()] = float(val)
-            except ValueError:
-                out[col.strip()] = val.strip()
-        return out
-    if isinstance(baseline, tuple) and len(baseline) == len(by):
-        return dict(zip(by, baseline))
-    raise AnalysisError(f"baseline {baseline!r}: in a grid give it as 'col=value,...' or a dict.")
 
 
 def seeds_needed_section(top1: pd.DataFrame, comparisons: int = 1) -> Section:
@@ -466,4 +447,3 @@ def record(report: dict[str, Any], sec: Section) -> None:
         for k in ("paired_baseline", "figure4"):
             if k in sec.extra:
                 report[k] = sec.extra[k]
-

@@ -13,7 +13,8 @@ import analysis as A
 from analysis import AnalysisError
 from analysis.report import sections as S
 from analysis.contract import EVALUATION_COLUMNS
-from analysis.groups.evaluations import figure4_choice, paired_baseline, paired_within, split_baseline
+from analysis.groups.baseline import split_baseline
+from analysis.groups.evaluations import figure4_choice, paired_baseline, paired_within
 from analysis.present.tables_paired import table9_tables
 from analysis.report.output import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results

@@ -19,9 +19,9 @@ from ..contract import MAIN_SET, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..load.io import config_columns
 from ..stats.arrays import N_RESAMPLES
-from ..stats.bootstrap import _bootstrap_cis
+from ..stats.bootstrap import bootstrap_cis
 from ..stats.comparison import comparison, image_bootstrap_ci
-from ..stats.rank import _batched_tests, _tests, holm, smallest_holm
+from ..stats.rank import batched_tests, two_sample_tests, holm, smallest_holm
 from ..text.formatting import label
 from ..text.verdicts import not_compared_sentence
 from .baseline import resolve_baseline
@@ -119,11 +119,11 @@ def compare_arms(
         ok = [i for i in idx if len(xs[i]) >= 2 and len(y) >= 2]
         if not ok:
             continue
-        l, h, c = _bootstrap_cis([xs[i] for i in ok], y, confidence, n_resamples, random_state)
-        pre = _batched_tests([xs[i] for i in ok], y)
+        l, h, c = bootstrap_cis([xs[i] for i in ok], y, confidence, n_resamples, random_state)
+        pre = batched_tests([xs[i] for i in ok], y)
         for j, i in enumerate(ok):
             lo[i], hi[i], cnotes[i] = l[j], h[j], c[j]
-            tests[i] = _tests(xs[i], y, confidence, pre[j])
+            tests[i] = two_sample_tests(xs[i], y, confidence, pre[j])
     holm_p = {col: holm(np.array([t[0][col] if t else NAN for t in tests]))
               for col in ("welch_p", "mwu_p", "pab_p")}
     p_min = smallest_holm(np.array([t[0]["p_min"] if t else NAN for t in tests]))

@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS, MAIN_SET, TRAINING_SOURCE
 from ..load.io import config_columns
-from .paired import _matches
+from .frames import matches, plain
 
 
 def varying_factors(evaluations: pd.DataFrame) -> list[str]:
@@ -60,17 +59,12 @@ def paired_baseline(evaluations: pd.DataFrame, factor: str,
         counts = own.value_counts()
         level = sorted(counts[counts == counts.max()].index)[0]
         if len(counts) == 1:
-            return _plain(level), "the trials' own setting, as trained"
-        return _plain(level), (f"the most common of the trials' own settings, that of {int(counts.max())} of "
+            return plain(level), "the trials' own setting, as trained"
+        return plain(level), (f"the most common of the trials' own settings, that of {int(counts.max())} of "
                                f"{len(own)} trials")
     counts = evaluations[factor].dropna().value_counts()
     level = sorted(counts[counts == counts.max()].index)[0]
-    return _plain(level), "the level with the most evaluations, no row being a trial's own setting"
-
-
-def _plain(v: Any) -> Any:
-    """A numpy/pandas scalar as a plain Python number (for JSON and labels)."""
-    return v.item() if isinstance(v, np.generic) else v
+    return plain(level), "the level with the most evaluations, no row being a trial's own setting"
 
 
 def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
@@ -91,7 +85,7 @@ def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
         crop, chosen = own, ("the trials' own crop ratio" if how.startswith("the trials' own") else
                              "the most common of the trials' own crop ratios")
     else:
-        crop = _plain(sorted(n_res[n_res == n_res.max()].index)[0])
+        crop = plain(sorted(n_res[n_res == n_res.max()].index)[0])
         chosen = "the crop ratio evaluated at the most test resolutions"
     return {"eval_set": eval_set, "crop_pct": crop, "by": paired_within(evaluations), "chosen": chosen}
 
@@ -99,4 +93,4 @@ def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
 def figure4_rows(evaluations: pd.DataFrame, choice: Mapping[str, Any]) -> pd.DataFrame:
     """The rows :func:`analysis.plot_test_res` draws for a :func:`figure4_choice`."""
     return evaluations[(evaluations["eval_set"] == choice["eval_set"])
-                       & _matches(evaluations["crop_pct"], choice["crop_pct"])]
+                       & matches(evaluations["crop_pct"], choice["crop_pct"])]

@@ -4,12 +4,14 @@ bookkeeping, and grouping.
 Every statistic in the package works on the *usable* rows of a results table: rows whose
 ``status`` is TERMINATED (by default) and whose metric is not NaN. Nothing is dropped
 silently: :func:`split_usable` returns the excluded rows with a ``reason`` column, and the
-table-level functions report ``n_excluded`` / ``excluded`` per group.
+table-level functions report ``n_excluded`` / ``excluded`` per group. Groups are keyed
+exactly (:func:`grouped`, :func:`lookup`: configurations of a results table) or with a
+tolerance for numbers (:func:`sorted_groups`: levels of an evaluations table).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -115,3 +117,49 @@ def lookup(groups: Mapping[tuple, pd.DataFrame], key: tuple, like: pd.DataFrame)
         ):
             return g
     return like.iloc[0:0]
+
+
+def matches(values: pd.Series, target: Any) -> pd.Series:
+    """Element-wise equality with ``target``, tolerant for numbers (atol 1e-9: a crop ratio read
+    back from parquet or csv)."""
+    if isinstance(target, (int, float, np.number)) and not isinstance(target, bool):
+        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return pd.Series(np.isclose(num, float(target), rtol=0, atol=1e-9), index=values.index)
+    return values == target
+
+
+def sorted_unique(values: pd.Series) -> list:
+    """The distinct non-missing values, sorted (in table order when they do not sort)."""
+    uniq = list(pd.unique(values.dropna()))
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return uniq
+
+
+def sorted_groups(df: pd.DataFrame, by: list[str]) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """(key, rows) per distinct value of ``by`` in sorted order (one group when ``by`` is empty);
+    rows match their key with :func:`matches`, so float levels read back from a file still group."""
+    if not by:
+        yield (), df
+        return
+    keys = df[by].drop_duplicates()
+    try:
+        keys = keys.sort_values(by)
+    except TypeError:
+        pass
+    for key in keys.itertuples(index=False, name=None):
+        yield key, df[group_mask(df, by, key)]
+
+
+def group_mask(df: pd.DataFrame, by: list[str], key: tuple) -> pd.Series:
+    """Rows of ``df`` whose ``by`` columns hold ``key`` (NaN matches NaN; numbers by :func:`matches`)."""
+    mask = pd.Series(True, index=df.index)
+    for col, val in zip(by, key):
+        mask &= df[col].isna() if pd.isna(val) else matches(df[col], val)
+    return mask
+
+
+def plain(v: Any) -> Any:
+    """A numpy/pandas scalar as a plain Python number (for JSON and labels)."""
+    return v.item() if isinstance(v, np.generic) else v

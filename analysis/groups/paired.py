@@ -40,8 +40,8 @@ from ..stats.rank import holm
 from ..stats.paired import paired_test, seeds_to_resolve
 from ..text.formatting import fmt_value
 from ..text.verdicts import paired_sentence
-from .frames import By, StatusSpec, as_list, describe_exclusions, split_usable
-
+from .frames import (By, StatusSpec, as_list, describe_exclusions, group_mask, matches, sorted_groups, sorted_unique,
+                     split_usable)
 
 
 def compare_paired(
@@ -79,20 +79,20 @@ def compare_paired(
     by = groups_by + held
     usable, excluded = split_usable(evaluations, metric, status)
     _check_unique(usable, ["trial_id", *by, factor])
-    is_base = _matches(evaluations[factor], baseline)
+    is_base = matches(evaluations[factor], baseline)
     if not is_base.any():
         values = ", ".join(map(fmt_value, sorted(evaluations[factor].dropna().unique())))
         raise AnalysisError(f"baseline {factor}={fmt_value(baseline)} is not among the evaluated values ({values}); "
                             f"pass one of them as baseline=…, or evaluate that setting too.")
     rows = []
-    for key, g in _groups(evaluations, by):
-        gu = usable[_mask(usable, by, key)]
-        gx = excluded[_mask(excluded, by, key)]
-        base = gu[_matches(gu[factor], baseline)].set_index("trial_id")[metric]
-        levels = [v for v in _sorted_unique(g[factor]) if not _matches(pd.Series([v]), baseline).iloc[0]]
+    for key, g in sorted_groups(evaluations, by):
+        gu = usable[group_mask(usable, by, key)]
+        gx = excluded[group_mask(excluded, by, key)]
+        base = gu[matches(gu[factor], baseline)].set_index("trial_id")[metric]
+        levels = [v for v in sorted_unique(g[factor]) if not matches(pd.Series([v]), baseline).iloc[0]]
         part = []
         for level in levels:
-            lv = gu[_matches(gu[factor], level)].set_index("trial_id")[metric]
+            lv = gu[matches(gu[factor], level)].set_index("trial_id")[metric]
             both = lv.index.intersection(base.index)
             both = both.sort_values()
             res = paired_test(lv.loc[both].to_numpy(), base.loc[both].to_numpy(), confidence)
@@ -105,9 +105,9 @@ def compare_paired(
                 "frac_tied": res.frac_tied, "p_min": res.p_min, "signed_rank": res.signed_rank,
                 "n_nonzero": res.n_nonzero,
                 "n_unpaired": int(len(lv.index.symmetric_difference(base.index))),
-                "n_excluded": int(len(gx[_matches(gx[factor], level) | _matches(gx[factor], baseline)])),
+                "n_excluded": int(len(gx[matches(gx[factor], level) | matches(gx[factor], baseline)])),
                 "excluded": describe_exclusions(
-                    gx[_matches(gx[factor], level) | _matches(gx[factor], baseline)]["reason"]),
+                    gx[matches(gx[factor], level) | matches(gx[factor], baseline)]["reason"]),
             })
         _holm(part, alpha)
         for r in part:
@@ -149,42 +149,6 @@ def _holm(part: list[dict], alpha: float) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _matches(values: pd.Series, target) -> pd.Series:
-    """Element-wise equality, tolerant for floats (a crop ratio read back from parquet or csv)."""
-    if isinstance(target, (int, float, np.number)) and not isinstance(target, bool):
-        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        return pd.Series(np.isclose(num, float(target), rtol=0, atol=1e-9), index=values.index)
-    return values == target
-
-
-def _sorted_unique(values: pd.Series) -> list:
-    uniq = list(pd.unique(values.dropna()))
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return uniq
-
-
-def _groups(df: pd.DataFrame, by: list[str]):
-    """(key, rows) per distinct value of ``by`` in sorted order (one group when ``by`` is empty)."""
-    if not by:
-        yield (), df
-        return
-    keys = df[by].drop_duplicates()
-    try:
-        keys = keys.sort_values(by)
-    except TypeError:
-        pass
-    for key in keys.itertuples(index=False, name=None):
-        yield key, df[_mask(df, by, key)]
-
-
-def _mask(df: pd.DataFrame, by: list[str], key: tuple) -> pd.Series:
-    mask = pd.Series(True, index=df.index)
-    for col, val in zip(by, key):
-        mask &= df[col].isna() if pd.isna(val) else _matches(df[col], val)
-    return mask
 
 
 def _check_unique(df: pd.DataFrame, key: list[str]) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..stats.arrays import N_RESAMPLES
-from ..stats.bootstrap import _bootstrap_cis
+from ..stats.bootstrap import bootstrap_cis
 from ..stats.expected_max import expected_max
 from ..stats.gaussian import fit_gaussian, flag_outliers, mean_t_interval
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
@@ -107,7 +107,7 @@ def _summarize_one(df, bys, metric, status, confidence, n_resamples, random_stat
         arrays.append(x)
         notes.append(note)
     big = [i for i, x in enumerate(arrays) if len(x) >= T_INTERVAL_BELOW]
-    low, high, ci_notes = _bootstrap_cis([arrays[i] for i in big], None, confidence,
+    low, high, ci_notes = bootstrap_cis([arrays[i] for i in big], None, confidence,
                                          n_resamples, random_state)
     boot = {i: (low[j], high[j], ci_notes[j]) for j, i in enumerate(big)}
     for i, (row, note) in enumerate(zip(rows, notes)):

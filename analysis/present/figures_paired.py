@@ -11,8 +11,7 @@ from matplotlib.lines import Line2D
 
 from ..contract import TERMINATED
 from ..errors import AnalysisError, require_columns
-from ..groups.frames import By, StatusSpec, as_list, split_usable
-from ..groups.paired import _groups, _sorted_unique
+from ..groups.frames import By, StatusSpec, as_list, sorted_groups, sorted_unique, split_usable
 from ..text.formatting import fmt_value, label
 from .style import COLORS, STYLE, excluded_note, metric_label
 
@@ -36,13 +35,13 @@ def plot_test_res(
         require_columns(evaluations, ["trial_id", "test_res", metric, *bys], "plot_test_res")
         for col in ("crop_pct", "eval_set"):
             if col in evaluations.columns and evaluations[col].nunique(dropna=False) > 1:
-                values = ", ".join(map(fmt_value, _sorted_unique(evaluations[col])))
+                values = ", ".join(map(fmt_value, sorted_unique(evaluations[col])))
                 raise AnalysisError(f"plot_test_res draws one {col} at a time, and the table has {values}; "
                                     f"filter it first, e.g. evaluations[evaluations.{col} == …].")
         usable, excluded = split_usable(evaluations, metric, status)
         if usable.empty:
             raise AnalysisError(f"no usable evaluations (status {status}, finite {metric}) to plot.")
-        groups = list(_groups(usable, bys))
+        groups = list(sorted_groups(usable, bys))
         fig = Figure(figsize=(4.2 * len(groups) + 0.6, 4.0), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True, squeeze=False)[0])
         for i, ((key, g), ax) in enumerate(zip(groups, axes)):
@@ -56,7 +55,7 @@ def plot_test_res(
             ax.annotate(f"mean peaks at {fmt_value(best)} px", (best, mean.max()), textcoords="offset points", xytext=(0, 8),
                         ha="center", fontsize=8, color=c, bbox=dict(fc="white", ec="none", alpha=0.85, pad=1), zorder=4)
             if "train_res" in g.columns:
-                for res in _sorted_unique(g["train_res"].dropna()):
+                for res in sorted_unique(g["train_res"].dropna()):
                     ax.axvline(res, color="0.3", ls=":", lw=1.3, zorder=1)
             n = g["trial_id"].nunique()
             ax.set_title(f"{label(bys, key) if bys else 'all trials'} (n={n} seeds)")

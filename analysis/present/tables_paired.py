@@ -13,9 +13,9 @@ import pandas as pd
 from ..contract import EVALUATION_KEY_COLUMNS, MAIN_METRIC, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..groups.baseline import split_baseline
-from ..groups.evaluations import _plain, paired_baseline, paired_within, varying_factors
-from ..groups.frames import StatusSpec, describe_exclusions, split_usable
-from ..groups.paired import _groups, _matches, _sorted_unique, compare_paired
+from ..groups.evaluations import paired_baseline, paired_within, varying_factors
+from ..groups.frames import StatusSpec, describe_exclusions, matches, plain, sorted_groups, sorted_unique, split_usable
+from ..groups.paired import compare_paired
 from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value
 from .markup import Table, latex, markdown
 from .style import metric_label
@@ -43,7 +43,7 @@ def format_table9_paired(
     require_columns(evaluations, ["trial_id", factor, metric, block], "format_table9_paired")
     for col in EVALUATION_KEY_COLUMNS:
         if col != factor and col in evaluations.columns and evaluations[col].nunique(dropna=False) > 1:
-            values = ", ".join(map(fmt_value, _sorted_unique(evaluations[col])))
+            values = ", ".join(map(fmt_value, sorted_unique(evaluations[col])))
             raise AnalysisError(f"format_table9_paired shows one {col} at a time, and the table has {values}; "
                                 f"filter it first, e.g. evaluations[evaluations.{col} == …].")
     if comparisons is None:
@@ -51,15 +51,15 @@ def format_table9_paired(
     usable, excluded = split_usable(evaluations, metric, status)
     diff_col = f"Δ vs {fmt_value(baseline)} (paired)"
     rows, rules = [], []
-    for key, g in _groups(usable, [block]):
+    for key, g in sorted_groups(usable, [block]):
         rules.append(len(rows))
         n = g["trial_id"].nunique()
-        for level in _sorted_unique(g[factor]):
-            x = g[_matches(g[factor], level)]
+        for level in sorted_unique(g[factor]):
+            x = g[matches(g[factor], level)]
             values = x[metric].to_numpy(dtype=float)
             seed0 = x.loc[x["seed"] == 0, metric] if "seed" in x.columns else pd.Series(dtype=float)
-            c = comparisons[(comparisons[block] == key[0]) & _matches(comparisons["level"], level)]
-            if _matches(pd.Series([level]), baseline).iloc[0]:
+            c = comparisons[(comparisons[block] == key[0]) & matches(comparisons["level"], level)]
+            if matches(pd.Series([level]), baseline).iloc[0]:
                 delta, verdict = "(baseline)", ""
             elif len(c):
                 r = c.iloc[0]
@@ -70,7 +70,7 @@ def format_table9_paired(
             else:
                 delta, verdict = MISSING, ""
             rows.append({
-                block: f"{key[0]} (n={n})" if level == _sorted_unique(g[factor])[0] else "",
+                block: f"{key[0]} (n={n})" if level == sorted_unique(g[factor])[0] else "",
                 factor: fmt_value(level),
                 "mean (std)": fmt_mean_std(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1
                                         else float("nan"), digits),
@@ -106,12 +106,12 @@ def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list
     for key, rows in evaluations.groupby(keys, sort=True, dropna=False):
         if rows["crop_pct"].nunique() < 2:
             continue
-        title = ", ".join(f"{k}={fmt_value(_plain(v))}" for k, v in zip(keys, key))
+        title = ", ".join(f"{k}={fmt_value(plain(v))}" for k, v in zip(keys, key))
         try:
             t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=MAIN_METRIC)
         except AnalysisError as e:
             notes.append(f"Table 9 for {title}: {e}")
             continue
-        tables.append({**{k: _plain(v) for k, v in zip(keys, key)}, "title": title, "baseline": base,
+        tables.append({**{k: plain(v) for k, v in zip(keys, key)}, "title": title, "baseline": base,
                        "markdown": t.markdown, "latex": t.latex})
     return tables, notes

@@ -7,14 +7,14 @@ from typing import Any
 
 from ..contract import DECISION_FILE, HISTORY_STEM, MAIN_METRIC
 from ..errors import AnalysisError
-from ..load.io import _resolve, evaluations_file
+from ..load.io import table_file, evaluations_file
 
 
 def cells(results: Path, experiment: Path, out: Path, baseline: Any) -> list[tuple[str, str]]:
     """(kind, source) of every cell; code cells only call public analysis functions."""
     hist = None
     try:
-        hist = _resolve(experiment, HISTORY_STEM) if experiment.is_dir() else None
+        hist = table_file(experiment, HISTORY_STEM) if experiment.is_dir() else None
     except AnalysisError:
         hist = None
     setup = f"""\

@@ -21,7 +21,7 @@ from typing import Any
 from ..contract import RESULTS_STEM
 from ..errors import AnalysisError
 from ..groups.baseline import split_baseline
-from ..load.io import PathLike, _resolve, load_results
+from ..load.io import PathLike, table_file, load_results
 from .cells import cells
 from .sections import find_evaluations
 
@@ -110,7 +110,7 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     from nbconvert import HTMLExporter
 
     exp = Path(experiment_dir).resolve()
-    results = _resolve(exp, RESULTS_STEM)
+    results = table_file(exp, RESULTS_STEM)
     df = load_results(results)  # fail early, with the loader's message, before any kernel starts
     find_evaluations(exp)  # an off-contract evaluations.parquet too
     if baseline is not None and not isinstance(baseline, str | dict | tuple | int | float):

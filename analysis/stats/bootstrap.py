@@ -44,7 +44,7 @@ def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return _row_mean(x, axis) - _row_mean(y, axis)
 
 
-def _bootstrap_cis(
+def bootstrap_cis(
     arrays: Sequence[np.ndarray],
     other: np.ndarray | None,
     confidence: float,

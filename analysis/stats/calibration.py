@@ -15,7 +15,7 @@ import numpy as np
 from scipy import integrate, optimize, stats
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
-from .bootstrap import _bootstrap_cis
+from .bootstrap import bootstrap_cis
 from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
 
@@ -142,7 +142,7 @@ def mean_ci_coverage(n: int, dist: str, reps: int, seed: int = 0, confidence: fl
     t_lo, t_hi = mean_t_interval(x, confidence)
     out = {"t": float(np.mean((t_lo <= mu) & (mu <= t_hi)))}
     if bca:
-        lo, hi, _ = _bootstrap_cis(list(x), None, confidence, n_resamples, seed)
+        lo, hi, _ = bootstrap_cis(list(x), None, confidence, n_resamples, seed)
         out["bca"] = float(np.mean((lo <= mu) & (mu <= hi)))
     return out
 

@@ -19,8 +19,8 @@ from typing import Any
 from ..errors import AnalysisError
 from ..text.verdicts import comparison_sentence
 from .arrays import N_RESAMPLES, check_values
-from .bootstrap import _bootstrap_cis
-from .rank import _tests
+from .bootstrap import bootstrap_cis
+from .rank import two_sample_tests
 
 NAN = float("nan")
 
@@ -134,7 +134,7 @@ def compare(
     if (correct_a is None) != (correct_b is None):
         raise AnalysisError("pass both correct_a and correct_b (per-image correctness), "
                             "or neither.")
-    lo, hi, cnote = _bootstrap_cis([x], y, confidence, n_resamples, random_state)
+    lo, hi, cnote = bootstrap_cis([x], y, confidence, n_resamples, random_state)
     test_ci = (NAN, NAN)
     if correct_a is not None:
         test_ci = image_bootstrap_ci(correct_a, correct_b, confidence, n_resamples, random_state)
@@ -158,7 +158,7 @@ def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *
                tests=None, p_decision=None, p_min_decision=None, m=1,
                test_ci=(NAN, NAN), n_val=None) -> Comparison:
     """Assemble a :class:`Comparison` from the computed pieces (shared by compare/compare_all)."""
-    t, notes = tests if tests is not None else _tests(x, y, confidence)
+    t, notes = tests if tests is not None else two_sample_tests(x, y, confidence)
     t = dict(t)
     notes = list(notes)
     if cnote:

@@ -105,11 +105,11 @@ def pab_interval(rc: Any, n_a: int, n_b: int, confidence: float) -> tuple[float,
     return float(lo), float(hi), ""
 
 
-def _tests(a: np.ndarray, b: np.ndarray, confidence: float,
+def two_sample_tests(a: np.ndarray, b: np.ndarray, confidence: float,
            pre: Mapping[str, float] | None = None) -> tuple[dict[str, Any], list[str]]:
     """Welch t, Mann-Whitney U, P(A>B) with its CI, Brunner-Munzel p and Cohen's d; notes.
 
-    ``pre`` may carry welch_t/welch_p/mwu_u/mwu_p/mwu_method from :func:`_batched_tests`.
+    ``pre`` may carry welch_t/welch_p/mwu_u/mwu_p/mwu_method from :func:`batched_tests`.
     """
     notes: list[str] = []
     out: dict[str, Any] = dict(pre or {})
@@ -139,7 +139,7 @@ def _tests(a: np.ndarray, b: np.ndarray, confidence: float,
     return out, notes
 
 
-def _batched_tests(arrays: Sequence[np.ndarray], b: np.ndarray) -> list[dict[str, Any]]:
+def batched_tests(arrays: Sequence[np.ndarray], b: np.ndarray) -> list[dict[str, Any]]:
     """Welch t and Mann-Whitney U of every array against ``b``, one scipy call per array size.
 
     scipy's tests are vectorised along the other axes, so this equals the per-array calls. Only

@@ -8,3 +8,7 @@ from .contract import PREDICTION_COLUMNS, PREDICTION_KEY, PREDICTION_SCHEMA  # n
 from .contract import PREDICTIONS_DATASET as PREDICTIONS_NAME  # noqa: F401 (the name this module had)
 from .load.predictions import correctness_matrix, load_predictions, per_trial_top1, validate_predictions  # noqa: F401
 from .stats.image_noise import as_correctness  # noqa: F401 (re-exported)
+
+__all__ = ['EVALUATION_KEY', 'PREDICTIONS_NAME', 'PREDICTION_COLUMNS', 'PREDICTION_KEY', 'PREDICTION_SCHEMA',
+           'as_correctness', 'correctness_matrix', 'load_predictions', 'per_trial_top1',
+           'validate_predictions']

@@ -69,14 +69,14 @@ def compare_all(
             "at least 2."
         )
     keys = [k for k in group_keys(df, bys) if k != key0]
-    arms = [Arm(lookup(ug, k, usable), base_rows, label(bys, k), label(bys, key0),
-                dict(zip(bys, k)), lookup(eg, k, excluded)) for k in keys]
+    arms = [Arm(a=lookup(ug, k, usable), b=base_rows, name_a=label(bys, k), name_b=label(bys, key0),
+                key=dict(zip(bys, k)), excluded=lookup(eg, k, excluded)) for k in keys]
     return compare_arms(arms, bys, metric, gamma=gamma, confidence=confidence,
                         n_resamples=n_resamples, random_state=random_state,
                         predictions=predictions)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Arm:
     """One comparison of a family: rows of A and B, their names, key columns, A's excluded rows."""
 
@@ -143,8 +143,8 @@ def compare_arms(
                        sentence=not_compared_sentence(arm.name_a, arm.name_b, len(x), len(y)))
         else:
             n_val = _n_val(arm.a, arm.b)
-            r = comparison(x, y, float(lo[i]), float(hi[i]), cnotes[i], arm.name_a, arm.name_b,
-                           gamma, confidence, metric, tests=tests[i],
+            r = comparison(x, y, ci=(float(lo[i]), float(hi[i])), ci_note=cnotes[i], name_a=arm.name_a,
+                           name_b=arm.name_b, gamma=gamma, confidence=confidence, metric=metric, tests=tests[i],
                            p_decision=holm_p["mwu_p"][i], p_min_decision=p_min[i], m=m,
                            test_ci=noise.ci(arm.a, arm.b) if metric == "top1" else (NAN, NAN),
                            n_val=n_val)

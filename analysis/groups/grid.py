@@ -82,9 +82,9 @@ def compare_within(
             if not len(b_rows) and not len(lookup(eg, ref_key, excluded)):
                 continue  # the slice has no baseline level at all
             within = short_label(others, [row[c] for c in others])
-            arms.append(Arm(lookup(ug, key, usable), b_rows,
-                            short_label(varying, key), short_label(varying, ref_key),
-                            {"factor": f, "within": within, **row}, lookup(eg, key, excluded)))
+            arms.append(Arm(a=lookup(ug, key, usable), b=b_rows, name_a=short_label(varying, key),
+                            name_b=short_label(varying, ref_key), key={"factor": f, "within": within, **row},
+                            excluded=lookup(eg, key, excluded)))
         if arms:
             frames.append(compare_arms(arms, ["factor", "within", *varying], metric,
                                        gamma=gamma, confidence=confidence,

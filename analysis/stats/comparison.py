@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 
 from ..errors import AnalysisError
 from ..text.verdicts import comparison_sentence
@@ -25,13 +26,16 @@ from .rank import two_sample_tests
 NAN = float("nan")
 
 
+#: The fields of a :class:`Comparison` that :func:`~analysis.stats.rank.two_sample_tests` gives, by name.
+TEST_FIELDS = ("welch_t", "welch_p", "mwu_u", "mwu_p", "mwu_method", "p_min", "p_a_gt_b", "pab_ci_low",
+               "pab_ci_high", "pab_p", "cohen_d")
 #: Seed-noise verdicts of a comparison, in report.json's ``verdict``.
 VERDICTS = ("a_better", "b_better", "within_seed_noise", "not_resolvable")
 #: What the test-set error bar adds (``test_set_verdict``): None when there are no predictions.
 TEST_SET_VERDICTS = ("clears_test_set_noise", "below_test_set_noise")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Comparison:
     """Result of :func:`compare` (A against B; positive ``diff`` means A is higher)."""
 
@@ -138,8 +142,8 @@ def compare(
     test_ci = (NAN, NAN)
     if correct_a is not None:
         test_ci = image_bootstrap_ci(correct_a, correct_b, confidence, n_resamples, random_state)
-    return comparison(x, y, float(lo[0]), float(hi[0]), cnote[0], name_a, name_b, gamma,
-                      confidence, metric, test_ci=test_ci)
+    return comparison(x, y, ci=(float(lo[0]), float(hi[0])), ci_note=cnote[0], name_a=name_a,
+                      name_b=name_b, gamma=gamma, confidence=confidence, metric=metric, test_ci=test_ci)
 
 
 def image_bootstrap_ci(correct_a: Any, correct_b: Any, confidence: float = 0.95,
@@ -154,15 +158,19 @@ def image_bootstrap_ci(correct_a: Any, correct_b: Any, confidence: float = 0.95,
     return float(low), float(high)
 
 
-def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *,
-               tests=None, p_decision=None, p_min_decision=None, m=1,
-               test_ci=(NAN, NAN), n_val=None) -> Comparison:
-    """Assemble a :class:`Comparison` from the computed pieces (shared by compare/compare_all)."""
+def comparison(x: np.ndarray, y: np.ndarray, *, ci: tuple[float, float], ci_note: str, name_a: str,
+               name_b: str, gamma: float, confidence: float, metric: str, tests: Any = None,
+               p_decision: float | None = None, p_min_decision: float | None = None, m: int = 1,
+               test_ci: tuple[float, float] = (NAN, NAN), n_val: float | None = None) -> Comparison:
+    """Assemble a :class:`Comparison` of the seeds ``x`` (A) and ``y`` (B) from the computed
+    pieces (shared by compare/compare_all): ``ci`` the bootstrap CI of the difference, ``tests``
+    :func:`~analysis.stats.rank.two_sample_tests`' result (computed when None), ``p_decision``
+    and ``p_min_decision`` Holm-adjusted over a family of ``m``."""
     t, notes = tests if tests is not None else two_sample_tests(x, y, confidence)
     t = dict(t)
     notes = list(notes)
-    if cnote:
-        notes.insert(0, "difference CI: " + cnote)
+    if ci_note:
+        notes.insert(0, "difference CI: " + ci_note)
     t["p_decision"] = t["mwu_p"] if p_decision is None else p_decision
     t["p_min_decision"] = t["p_min"] if p_min_decision is None else p_min_decision
     alpha = 1 - confidence
@@ -177,10 +185,11 @@ def comparison(x, y, lo, hi, cnote, name_a, name_b, gamma, confidence, metric, *
                                    alpha, metric, m, test_ci, tv, n_val)
     better = {"a_better": name_a, "b_better": name_b}.get(verdict)
     return Comparison(
-        name_a, name_b, len(x), len(y), float(x.mean()), float(y.mean()), diff, lo, hi,
-        t["welch_t"], t["welch_p"], t["mwu_u"], t["mwu_p"], t["mwu_method"], t["p_min"],
-        t["p_a_gt_b"], t["pab_ci_low"], t["pab_ci_high"], t["pab_p"], t["cohen_d"], gamma,
-        confidence, float(t["p_decision"]), float(t["p_min_decision"]), bool(significant),
-        bool(meaningful), better, verdict, float(test_ci[0]), float(test_ci[1]), tv, sentence,
-        tuple(notes),
+        name_a=name_a, name_b=name_b, n_a=len(x), n_b=len(y), mean_a=float(x.mean()),
+        mean_b=float(y.mean()), diff=diff, diff_ci_low=ci[0], diff_ci_high=ci[1],
+        **{k: t[k] for k in TEST_FIELDS}, gamma=gamma, confidence=confidence,
+        p_decision=float(t["p_decision"]), p_min_decision=float(t["p_min_decision"]),
+        significant=bool(significant), meaningful=bool(meaningful), better=better, verdict=verdict,
+        test_diff_ci_low=float(test_ci[0]), test_diff_ci_high=float(test_ci[1]), test_set_verdict=tv,
+        sentence=sentence, notes=tuple(notes),
     )

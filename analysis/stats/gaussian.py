@@ -27,7 +27,7 @@ NAN = float("nan")
 
 # --------------------------------------------------------------------------- Gaussian fit
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GaussianFit:
     """Result of :func:`fit_gaussian`. NaN fields are explained in ``notes``."""
 
@@ -111,9 +111,10 @@ def fit_gaussian(values: Any, *, alpha: float = 0.05, nan_policy: str = "raise",
                 spl = lattice_shapiro_p(x, step, random_state=random_state)
         notes.append("KS p is conservative (parameters fitted on the same values)")
     verdict = gaussian_verdict(n, x, sp, skew, kurt, alpha, step, ratio, spl, lattice_ratio=LATTICE_RATIO)
-    return GaussianFit(n, mean, std, std_mle, sw, sp, k2, kp, ksd, ksp, skew, kurt, verdict,
-                       tuple(notes), step=NAN if step is None else float(step),
-                       step_ratio=ratio, shapiro_p_lattice=spl)
+    return GaussianFit(n=n, mean=mean, std=std, std_mle=std_mle, shapiro_w=sw, shapiro_p=sp,
+                       normaltest_k2=k2, normaltest_p=kp, ks_d=ksd, ks_p=ksp, skewness=skew,
+                       excess_kurtosis=kurt, verdict=verdict, notes=tuple(notes),
+                       step=NAN if step is None else float(step), step_ratio=ratio, shapiro_p_lattice=spl)
 
 
 def lattice_shapiro_p(x: np.ndarray, step: float, *, n_resamples: int = LATTICE_RESAMPLES,

@@ -59,7 +59,7 @@ class Interval(NamedTuple):
     high: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExampleNoise:
     """Result of :func:`example_noise_components` (variances in points², stds in points)."""
 
@@ -82,7 +82,7 @@ class ExampleNoise:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageBootstrapDifference:
     """Result of :func:`paired_image_bootstrap`: mean top-1 of A minus B (points), test-set CI."""
 

@@ -35,7 +35,7 @@ from ..errors import AnalysisError
 EXACT_UP_TO = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairedTest:
     """Result of :func:`paired_test` (A against B on the same trials; ``diff`` = mean of A − B)."""
 

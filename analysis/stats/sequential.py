@@ -54,7 +54,7 @@ DECISIONS = ("continue", "a_better", "b_better", "equivalent")
 DEFAULT_PHI = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConfidenceSequence:
     """Arrays over (..., looks) from :func:`confidence_sequence`.
 

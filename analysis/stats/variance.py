@@ -39,7 +39,7 @@ from ..text.verdicts import variance_sentence
 RESIDUAL = "residual"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VarianceComponents:
     """Result of :func:`variance_components`; ``table`` has one row per component."""
 
@@ -190,7 +190,8 @@ def _crossed(d, varying, metric, alpha, n_boot, rng, excl) -> VarianceComponents
     what = (f"a crossed {shape} design" if len(varying) > 1
             else f"{counts[varying[0]].size} levels of {varying[0]} with replicates")
     sentence = variance_sentence(tab, what, N, metric)
-    return VarianceComponents(design, metric, N, tab, sentence, tuple(notes), *excl)
+    return VarianceComponents(design=design, metric=metric, n=N, table=tab, sentence=sentence,
+                              notes=tuple(notes), n_excluded=excl[0], excluded=excl[1])
 
 
 def _pivot(ms: float, dof: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -246,4 +247,5 @@ def _one_at_a_time(d, sets, metric, alpha, n_boot, rng, excl, design="one-at-a-t
     if (tab["variance"] == 0).all():
         notes.append("all values equal: no variance")
     sentence = variance_sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
-    return VarianceComponents(design, metric, len(d), tab, sentence, tuple(notes), *excl)
+    return VarianceComponents(design=design, metric=metric, n=len(d), table=tab, sentence=sentence,
+                              notes=tuple(notes), n_excluded=excl[0], excluded=excl[1])

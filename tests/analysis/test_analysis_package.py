@@ -39,3 +39,22 @@ def test_the_public_submodules_re_export_their_homes():
     assert analysis.sequential.plot_stopping_path is analysis.plot_stopping_path
     assert analysis.sections.build_report is analysis.build_report
     assert analysis.predictions.PREDICTION_SCHEMA is analysis.contract.PREDICTION_SCHEMA
+
+
+def test_every_result_object_with_more_than_five_fields_is_built_by_keyword():
+    import dataclasses
+    import inspect
+    import pkgutil
+
+    import pytest
+
+    found = []
+    for info in pkgutil.walk_packages(analysis.__path__, "analysis."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, dataclasses.is_dataclass):
+            if cls.__module__ == info.name and len(dataclasses.fields(cls)) > 5:
+                found.append(cls)
+                assert all(f.kw_only for f in dataclasses.fields(cls)), cls
+    assert {c.__name__ for c in found} >= {"Comparison", "GaussianFit", "PairedTest", "VarianceComponents", "Arm"}
+    with pytest.raises(TypeError):
+        analysis.Comparison("A", "B", 3, 3)

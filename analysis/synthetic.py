@@ -6,7 +6,7 @@ The numbers imitate a ResNet-50 A2 seed study (top-1 ≈ 79.8 %, seed std ≈ 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -121,6 +121,24 @@ def synthetic_evaluations(
     def curve(res: float) -> float:
         return -0.5 * ((res - 1.15 * train_res) / (0.15 * train_res)) ** 2
 
+    def evaluated(own: float, crop: float, res: int) -> float:
+        """A trained model's top-1 at another setting: its own, moved by crop and resolution."""
+        acc = (own + shift.get(float(crop), 0.0) - shift.get(float(own_crop), 0.0)
+               + curve(res) - curve(own_res) + pair_sd * rng.standard_normal())
+        return float(np.round(acc / 100 * n_val) / n_val * 100)
+
+    rows = _evaluation_rows(results, eval_sets, crop_pct, test_res,
+                            lambda crop, res: bool(np.isclose(crop, own_crop)) and res == own_res, evaluated)
+    ev = _fail_evaluations(pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)), max(crop_pct), n_eval_error,
+                           n_pending)
+    return with_contract_dtypes(results), with_contract_dtypes(ev)
+
+
+def _evaluation_rows(results: pd.DataFrame, eval_sets: Sequence[str], crop_pct: Sequence[float],
+                     test_res: Sequence[int], is_own: Callable[[float, int], bool],
+                     evaluated: Callable[[float, float, int], float]) -> list[dict[str, Any]]:
+    """One evaluations row per (trained model, eval set, crop, resolution): the model's own
+    setting as its ``training`` row, every other as an ``evaluation`` row scored by ``evaluated``."""
     rows = []
     for r in results.to_dict("records"):
         for eval_set in eval_sets:
@@ -130,25 +148,28 @@ def synthetic_evaluations(
                     row = {c: r[c] for c in EVALUATION_COLUMNS if c in r}
                     row.update(eval_set=eval_set, crop_pct=float(crop), test_res=int(res), status=TERMINATED,
                                error=None)
-                    if np.isclose(crop, own_crop) and res == own_res:
-                        row.update(source=TRAINING_SOURCE, top1=own, top5=r["top5"] if eval_set == MAIN_SET else np.nan,
-                                   eval_loss=r["eval_loss"] if eval_set == MAIN_SET else np.nan)
+                    if is_own(crop, res):
+                        main = eval_set == MAIN_SET
+                        row.update(source=TRAINING_SOURCE, top1=own, top5=r["top5"] if main else np.nan,
+                                   eval_loss=r["eval_loss"] if main else np.nan)
                     else:
-                        acc = (own + shift.get(float(crop), 0.0) - shift.get(float(own_crop), 0.0)
-                               + curve(res) - curve(own_res) + pair_sd * rng.standard_normal())
-                        acc = float(np.round(acc / 100 * n_val) / n_val * 100)
+                        acc = evaluated(own, crop, res)
                         row.update(source=EVALUATION_SOURCE, top1=acc, top5=min(99.9, acc + 15.0),
                                    eval_loss=0.9 - 0.01 * (acc - 79.8))
                     rows.append(row)
-    ev = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
-    last = ev["crop_pct"] == max(crop_pct)
+    return rows
+
+
+def _fail_evaluations(ev: pd.DataFrame, crop: float, n_error: int, n_pending: int) -> pd.DataFrame:
+    """The first ``n_error`` seeds' evaluations at ``crop`` ERROR, the next ``n_pending`` PENDING."""
+    last = ev["crop_pct"] == crop
     for k, (status, error) in enumerate(((ERROR, "RuntimeError: evaluation failed"), (PENDING, None))):
-        first = (0, n_eval_error)[k]
-        seeds = range(first, first + (n_eval_error, n_pending)[k])
+        first = (0, n_error)[k]
+        seeds = range(first, first + (n_error, n_pending)[k])
         hit = last & ev["seed"].isin(list(seeds)) & (ev["source"] == EVALUATION_SOURCE)
         ev.loc[hit, ["status", "error"]] = [status, error]
         ev.loc[hit, ["top1", "top5", "eval_loss"]] = np.nan
-    return with_contract_dtypes(results), with_contract_dtypes(ev)
+    return ev
 
 
 def synthetic_crossed(

@@ -3,21 +3,16 @@ and, with per-image predictions, Jordan's split of the seed variance (:func:`exa
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AnalysisError, require_columns
 from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
 from ..load.predictions import correctness_matrix, validate_predictions
 from ..stats.arrays import N_RESAMPLES
-from ..stats.image_noise import example_noise_components
+from ..stats.image_noise import binomial_noise, example_noise_components
 from .frames import By, StatusSpec, as_list, describe_exclusions, group_keys, grouped, lookup, split_usable
-
-NAN = float("nan")
 
 
 def test_set_noise(
@@ -49,44 +44,12 @@ def test_set_noise(
     for key in group_keys(df, bys):
         g = lookup(ug, key, usable)
         ex = lookup(eg, key, excluded)
-        x = g[metric].to_numpy(dtype=float)
-        nval = pd.to_numeric(g["n_val"], errors="coerce").to_numpy(dtype=float)
-        n = len(x)
-        note = []
         row: dict[str, Any] = dict(zip(bys, key))
-        row.update(metric=metric, n=n)
-        p = x.mean() / 100 if n else NAN
-        if n and not np.all(np.isfinite(nval) & (nval > 0)):
-            note.append("n_val missing or zero: binomial std undefined")
-            bvar = NAN
-        elif n:
-            if n > 0 and not np.all((0 <= x) & (x <= 100)):
-                note.append(f"{metric} outside [0, 100]: not a percentage")
-            bvar = float(np.mean(p * (1 - p) / nval)) * 100**2
-            if np.ptp(nval) > 0:
-                note.append("n_val differs between trials: mean binomial variance used")
-        else:
-            bvar = NAN
-            note.append("no usable rows")
-        row["n_val"] = float(np.mean(nval)) if n else NAN
-        row["mean"] = x.mean() if n else NAN
-        row["binomial_std"] = math.sqrt(bvar) if math.isfinite(bvar) else NAN
-        if n > 1:
-            var = float(x.var(ddof=1))
-            lo_q, hi_q = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], n - 1)
-            row["observed_std"] = math.sqrt(var)
-            row["observed_std_ci_low"] = math.sqrt((n - 1) * var / lo_q)
-            row["observed_std_ci_high"] = math.sqrt((n - 1) * var / hi_q)
-            if var > 0:
-                row["share_of_variance"] = bvar / var
-            else:
-                row["share_of_variance"] = NAN
-                note.append("observed std is 0: share undefined")
-        else:
-            row.update(observed_std=NAN, observed_std_ci_low=NAN, observed_std_ci_high=NAN,
-                       share_of_variance=NAN)
-            if n == 1:
-                note.append("n=1: observed std undefined")
+        x = g[metric].to_numpy(dtype=float)
+        row.update(metric=metric, n=len(x))
+        values, note = binomial_noise(x, pd.to_numeric(g["n_val"], errors="coerce").to_numpy(dtype=float),
+                                      confidence, metric)
+        row.update(values)
         row["n_excluded"] = len(ex)
         row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
         row["note"] = "; ".join(note)

@@ -79,48 +79,57 @@ def compare_paired(
     by = groups_by + held
     usable, excluded = split_usable(evaluations, metric, status)
     _check_unique(usable, ["trial_id", *by, factor])
-    is_base = matches(evaluations[factor], baseline)
-    if not is_base.any():
-        values = ", ".join(map(fmt_value, sorted(evaluations[factor].dropna().unique())))
-        raise AnalysisError(f"baseline {factor}={fmt_value(baseline)} is not among the evaluated values ({values}); "
-                            f"pass one of them as baseline=…, or evaluate that setting too.")
+    _check_baseline_evaluated(evaluations[factor], factor, baseline)
     rows = []
     for key, g in sorted_groups(evaluations, by):
         gu = usable[group_mask(usable, by, key)]
         gx = excluded[group_mask(excluded, by, key)]
         base = gu[matches(gu[factor], baseline)].set_index("trial_id")[metric]
         levels = [v for v in sorted_unique(g[factor]) if not matches(pd.Series([v]), baseline).iloc[0]]
-        part = []
-        for level in levels:
-            lv = gu[matches(gu[factor], level)].set_index("trial_id")[metric]
-            both = lv.index.intersection(base.index)
-            both = both.sort_values()
-            res = paired_test(lv.loc[both].to_numpy(), base.loc[both].to_numpy(), confidence)
-            part.append({
-                **dict(zip(by, key)), "factor": factor, "level": level, "baseline": baseline,
-                "n_pairs": res.n, "mean_level": res.mean_a, "mean_baseline": res.mean_b, "diff": res.diff,
-                "diff_ci_low": res.diff_ci_low, "diff_ci_high": res.diff_ci_high, "sd_diff": res.sd_diff,
-                "t": res.t, "t_p": res.t_p, "wilcoxon": res.wilcoxon, "wilcoxon_p": res.wilcoxon_p,
-                "wilcoxon_method": res.wilcoxon_method, "frac_better": res.frac_a_better,
-                "frac_tied": res.frac_tied, "p_min": res.p_min, "signed_rank": res.signed_rank,
-                "n_nonzero": res.n_nonzero,
-                "n_unpaired": int(len(lv.index.symmetric_difference(base.index))),
-                "n_excluded": int(len(gx[matches(gx[factor], level) | matches(gx[factor], baseline)])),
-                "excluded": describe_exclusions(
-                    gx[matches(gx[factor], level) | matches(gx[factor], baseline)]["reason"]),
-            })
+        part = [{**dict(zip(by, key)), "factor": factor, "level": level, "baseline": baseline,
+                 **_level_pairs(gu, gx, base, factor, level, baseline, metric, confidence)} for level in levels]
         _holm(part, alpha)
         for r in part:
             r["sentence"] = paired_sentence(r, by, metric, confidence, len(part),
                                             seeds_to_resolve(len(part), alpha))
         rows += part
-    columns = [*by, "factor", "level", "baseline", "n_pairs", "mean_level", "mean_baseline", "diff",
-               "diff_ci_low", "diff_ci_high", "sd_diff", "t", "t_p", "wilcoxon", "wilcoxon_p", "wilcoxon_method",
-               "frac_better", "frac_tied", "p_min", "p_holm", "p_min_holm", "verdict", "n_unpaired",
-               "n_excluded", "excluded", "sentence"]
+    columns = [*by, *PAIRED_COLUMNS]
     out = pd.DataFrame(rows, columns=[*columns, "signed_rank", "n_nonzero"])[columns]
     out.attrs.update(metric=metric, factor=factor, baseline=baseline, confidence=confidence, groups=by)
     return out
+
+
+#: Columns of :func:`compare_paired` after its group columns.
+PAIRED_COLUMNS = ("factor", "level", "baseline", "n_pairs", "mean_level", "mean_baseline", "diff", "diff_ci_low",
+                  "diff_ci_high", "sd_diff", "t", "t_p", "wilcoxon", "wilcoxon_p", "wilcoxon_method", "frac_better",
+                  "frac_tied", "p_min", "p_holm", "p_min_holm", "verdict", "n_unpaired", "n_excluded", "excluded",
+                  "sentence")
+
+
+def _check_baseline_evaluated(levels: pd.Series, factor: str, baseline) -> None:
+    if not matches(levels, baseline).any():
+        values = ", ".join(map(fmt_value, sorted(levels.dropna().unique())))
+        raise AnalysisError(f"baseline {factor}={fmt_value(baseline)} is not among the evaluated values ({values}); "
+                            f"pass one of them as baseline=…, or evaluate that setting too.")
+
+
+def _level_pairs(gu: pd.DataFrame, gx: pd.DataFrame, base: pd.Series, factor: str, level, baseline,
+                 metric: str, confidence: float) -> dict:
+    """:func:`paired_test` of one level against ``base`` (the baseline's metric by trial) on the
+    trials evaluated at both, with the unpaired trials and the excluded rows counted."""
+    lv = gu[matches(gu[factor], level)].set_index("trial_id")[metric]
+    both = lv.index.intersection(base.index).sort_values()
+    res = paired_test(lv.loc[both].to_numpy(), base.loc[both].to_numpy(), confidence)
+    touched = gx[matches(gx[factor], level) | matches(gx[factor], baseline)]
+    return {
+        "n_pairs": res.n, "mean_level": res.mean_a, "mean_baseline": res.mean_b, "diff": res.diff,
+        "diff_ci_low": res.diff_ci_low, "diff_ci_high": res.diff_ci_high, "sd_diff": res.sd_diff,
+        "t": res.t, "t_p": res.t_p, "wilcoxon": res.wilcoxon, "wilcoxon_p": res.wilcoxon_p,
+        "wilcoxon_method": res.wilcoxon_method, "frac_better": res.frac_a_better,
+        "frac_tied": res.frac_tied, "p_min": res.p_min, "signed_rank": res.signed_rank,
+        "n_nonzero": res.n_nonzero, "n_unpaired": int(len(lv.index.symmetric_difference(base.index))),
+        "n_excluded": int(len(touched)), "excluded": describe_exclusions(touched["reason"]),
+    }
 
 
 def _holm(part: list[dict], alpha: float) -> None:
@@ -141,14 +150,6 @@ def _holm(part: list[dict], alpha: float) -> None:
         else:
             r["verdict"] = "within_seed_noise"
 
-
-# --------------------------------------------------------------------------- Table 9
-
-
-# --------------------------------------------------------------------------- Figure 4
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def _check_unique(df: pd.DataFrame, key: list[str]) -> None:

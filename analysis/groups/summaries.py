@@ -67,48 +67,64 @@ def summarize(
 def _summarize_one(df, bys, metric, status, confidence, n_resamples, random_state):
     usable, excluded = split_usable(df, metric, status)
     ug, eg = grouped(usable, bys), grouped(excluded, bys)
-    has_seed = "seed" in df.columns
     rows, arrays, notes = [], [], []
     for key in group_keys(df, bys):
         g = lookup(ug, key, usable)
         ex = lookup(eg, key, excluded)
         x = g[metric].to_numpy(dtype=float)
-        n = len(x)
-        note: list[str] = []
-        row: dict[str, Any] = dict(zip(bys, key))
-        row["metric"] = metric
-        row["n"] = n
-        if n == 0:
-            note.append("no usable rows")
-        elif n == 1:
-            note.append("n=1: std, sem and CI undefined")
-        row["mean"] = x.mean() if n else NAN
-        row["std"] = x.std(ddof=1) if n > 1 else NAN
-        row["sem"] = row["std"] / math.sqrt(n) if n > 1 else NAN
-        row["median"] = float(np.median(x)) if n else NAN
-        row["min"] = x.min() if n else NAN
-        row["max"] = x.max() if n else NAN
-        row["range"] = row["max"] - row["min"]
-        row["seed0"] = NAN
-        if not has_seed:
-            note.append("no seed column: seed0 undefined")
-        elif n:
-            at0 = g.loc[pd.to_numeric(g["seed"], errors="coerce") == 0, metric]
-            if len(at0) == 1:
-                row["seed0"] = float(at0.iloc[0])
-            elif len(at0) > 1:
-                row["seed0"] = float(at0.mean())
-                note.append(f"{len(at0)} trials with seed 0: seed0 is their mean")
-            else:
-                note.append("seed 0 not among the usable trials")
+        row, note = _describe(x)
+        row = {**dict(zip(bys, key)), "metric": metric, **row}
+        row["seed0"], seed_note = _seed0(g, metric, "seed" in df.columns)
+        note += seed_note
         row["n_excluded"] = len(ex)
         row["excluded"] = describe_exclusions(ex["reason"]) if len(ex) else ""
         rows.append(row)
         arrays.append(x)
         notes.append(note)
+    _mean_cis(rows, arrays, notes, confidence, n_resamples, random_state)
+    cols = [*bys, "metric", "n", "mean", "std", "sem", "ci_low", "ci_high", "ci_method",
+            "median", "min", "max", "range", "seed0", "n_excluded", "excluded", "note"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _describe(x: np.ndarray) -> tuple[dict[str, Any], list[str]]:
+    """n, mean, std (ddof=1), sem, median, min, max and range of one group's seeds; NaN notes."""
+    n = len(x)
+    note: list[str] = []
+    if n == 0:
+        note.append("no usable rows")
+    elif n == 1:
+        note.append("n=1: std, sem and CI undefined")
+    row: dict[str, Any] = {"n": n, "mean": x.mean() if n else NAN, "std": x.std(ddof=1) if n > 1 else NAN}
+    row["sem"] = row["std"] / math.sqrt(n) if n > 1 else NAN
+    row["median"] = float(np.median(x)) if n else NAN
+    row["min"] = x.min() if n else NAN
+    row["max"] = x.max() if n else NAN
+    row["range"] = row["max"] - row["min"]
+    return row, note
+
+
+def _seed0(g: pd.DataFrame, metric: str, has_seed: bool) -> tuple[float, list[str]]:
+    """The metric of the group's trial with seed 0 (the mean of several), with a note when there is none."""
+    if not has_seed:
+        return NAN, ["no seed column: seed0 undefined"]
+    if not len(g):
+        return NAN, []
+    at0 = g.loc[pd.to_numeric(g["seed"], errors="coerce") == 0, metric]
+    if len(at0) == 1:
+        return float(at0.iloc[0]), []
+    if len(at0) > 1:
+        return float(at0.mean()), [f"{len(at0)} trials with seed 0: seed0 is their mean"]
+    return NAN, ["seed 0 not among the usable trials"]
+
+
+def _mean_cis(rows: list[dict], arrays: list[np.ndarray], notes: list[list[str]], confidence: float,
+              n_resamples: int, random_state: int | None) -> None:
+    """The CI of each group's mean into its row: BCa from :data:`T_INTERVAL_BELOW` seeds (the
+    groups bootstrapped in batches), Student t below; each row's notes joined into ``note``."""
     big = [i for i, x in enumerate(arrays) if len(x) >= T_INTERVAL_BELOW]
     low, high, ci_notes = bootstrap_cis([arrays[i] for i in big], None, confidence,
-                                         n_resamples, random_state)
+                                        n_resamples, random_state)
     boot = {i: (low[j], high[j], ci_notes[j]) for j, i in enumerate(big)}
     for i, (row, note) in enumerate(zip(rows, notes)):
         if i in boot:
@@ -122,9 +138,6 @@ def _summarize_one(df, bys, metric, status, confidence, n_resamples, random_stat
             if row["n"] > 1 and row["ci_low"] == row["ci_high"]:
                 note.append("all values equal: the CI is a point")
         row["note"] = "; ".join(note)
-    cols = [*bys, "metric", "n", "mean", "std", "sem", "ci_low", "ci_high", "ci_method",
-            "median", "min", "max", "range", "seed0", "n_excluded", "excluded", "note"]
-    return pd.DataFrame(rows, columns=cols)
 
 
 def pooled_std(summary: pd.DataFrame) -> tuple[float, int]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..contract import TERMINATED
+from ..groups.frames import describe_exclusions, split_usable
+from ..stats.gaussian import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
 from ..text.formatting import label
 
 _MAX_LISTED = 8
@@ -90,8 +94,6 @@ def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
 
 def describe_outliers(out: pd.DataFrame, metric: str = "top1", z: float = 3.5) -> list[str]:
     """Flagged seeds, or the most extreme seed and why it is not called an outlier."""
-    from ..stats.gaussian import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
-
     valid = out[out["robust_z"].notna()]
     if valid.empty:
         return ["Too few seeds per configuration (n < 3) to look for outliers."]
@@ -218,8 +220,6 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
 
 def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metric: str = "top1") -> list[str]:
     """What evaluations.parquet holds and which of its rows the paired statistics exclude."""
-    from ..groups.frames import describe_exclusions, split_usable
-
     _, excluded = split_usable(evaluations, metric)
     sets = ", ".join(map(str, pd.unique(evaluations["eval_set"].dropna())))
     axes = "; ".join(f"{f} " + ", ".join(f"{v:g}" for v in sorted(evaluations[f].dropna().unique()))
@@ -239,8 +239,6 @@ def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metr
 
 def describe_figure4(rows: pd.DataFrame, choice: dict, metric: str = "top1") -> list[str]:
     """Where the mean over seeds peaks in Figure 4's slice, per group, against the train resolution."""
-    from ..groups.frames import split_usable
-
     usable, _ = split_usable(rows, metric)
     by = [c for c in choice["by"] if c in usable.columns]
     crop = f"{choice['crop_pct']:g}"
@@ -276,3 +274,42 @@ def describe_paired(cmp: pd.DataFrame) -> list[str]:
         f"{len(cmp)} paired comparisons of {factor}: " + ", ".join(
             f"{int(counts[v])} {_PAIRED_WORDS[v]}" for v in _PAIRED_WORDS if v in counts)
         + " (every sentence is in report.json)."]
+
+
+def describe_provenance(prov: dict[str, Any], experiment: Path | str, metric: str = "top1") -> str:
+    """:func:`analysis.groups.provenance.provenance` as a Markdown list: what ran, how many trials
+    the statistics use, the settings (each recipe's as its rows record them), seeds, hardware,
+    software and the sweep files in the experiment folder."""
+    exp = Path(experiment)
+    excluded = pd.Series([r["reason"] for r in prov["excluded"]], dtype=object)
+    status = ", ".join(f"{k}: {v}" for k, v in prov["status_counts"].items())
+    lines = [
+        f"- **experiment**: {', '.join(prov['experiment'])} (`{prov['source']}`)",
+        f"- **trials**: {prov['n_trials']} ({status})",
+        f"- **used for statistics**: {prov['n_used']} (TERMINATED with a finite {metric}); "
+        f"excluded: {describe_exclusions(excluded) if len(excluded) else 'none'}",
+    ]
+    if prov["constant_hyperparameters"]:
+        lines.append("- **hyper-parameters (all trials)**: "
+                     + ", ".join(f"{k}={v}" for k, v in prov["constant_hyperparameters"].items()))
+    if prov["varied_hyperparameters"]:
+        lines.append("- **varied**: " + "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}"
+                                                  for k, v in prov["varied_hyperparameters"].items()))
+    for rec, values in prov["recipes"].items():
+        txt = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in values.items())
+        lines.append(f"- **{rec.upper()} as run** (from the results rows): {txt}")
+    if prov["seeds"]:
+        lines.append("- **seeds**: " + "; ".join(
+            f"{k}: {v['distinct']} distinct ({v['min']:g}–{v['max']:g})" if v["distinct"] else
+            f"{k}: none" for k, v in prov["seeds"].items()))
+    if prov["hardware"]:
+        lines.append("- **hardware**: " + "; ".join(f"{k}: {', '.join(map(str, v))}"
+                                                   for k, v in prov["hardware"].items()))
+    ver = prov["versions"]
+    lines.append("- **software**: " + ", ".join(f"{k} {v}" for k, v in ver.items()
+                                               if k not in ("executable", "platform"))
+                 + f" on {ver['platform']}")
+    spec_files = sorted(p.name for p in exp.glob("*.y*ml")) if exp.is_dir() else []
+    if spec_files:
+        lines.append("- **sweep files in the experiment folder**: " + ", ".join(spec_files))
+    return "\n".join(lines)

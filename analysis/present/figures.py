@@ -77,86 +77,100 @@ def plot_seed_distribution(
         bys = as_list(by)
         require_columns(df, bys, "plot_seed_distribution(by=...)")
         _, excluded, groups = _usable_groups(df, metric, bys, status)
-        allx = np.concatenate([g[metric].to_numpy(dtype=float) for _, g in groups])
-        if np.ptp(allx) == 0:
-            edges = np.array([allx[0] - 0.05, allx[0] + 0.05])
-        else:
-            edges = np.histogram_bin_edges(allx, bins=bins)
-        width = edges[1] - edges[0]
+        edges = _bin_edges(np.concatenate([g[metric].to_numpy(dtype=float) for _, g in groups]), bins)
         fig = Figure(figsize=(10, 4.4) if qq else (6.8, 4.4), layout="constrained")
         if qq:
             ax, axq = fig.subplots(1, 2, width_ratios=[2.1, 1])
         else:
             ax, axq = fig.subplots(), None
         multi = len(groups) > 1
-        pad = 0.15 * (edges[-1] - edges[0]) + width
-        xs = np.linspace(edges[0] - pad, edges[-1] + pad, 400)
-        handles = []
-        vlines: list[tuple[float, str, str, float]] = []
-        peak = 0.0
+        handles, vlines, peak = [], [], 0.0
         for i, (key, g) in enumerate(groups):
             c = COLORS[i % len(COLORS)]
             x = g[metric].to_numpy(dtype=float)
-            n = len(x)
-            m = x.mean()
-            s = x.std(ddof=1) if n > 1 else float("nan")
-            if multi:
-                ax.hist(x, bins=edges, color=c, alpha=0.22, zorder=2)
-                ax.hist(x, bins=edges, color=c, histtype="step", linewidth=1.4, zorder=2)
-            else:
-                ax.hist(x, bins=edges, color=c, alpha=0.55, edgecolor="white", linewidth=0.6,
-                        zorder=2)
-            name = label(bys, key) + ": " if multi else ""
-            if n >= 3 and np.ptp(x) > 0:
-                sp = stats.shapiro(x).pvalue
-                ptxt = f", Shapiro p={fmt_p(sp)}"
-            else:
-                ptxt = ""
-            counts, _ = np.histogram(x, bins=edges)
-            if n > 1 and s > 0:
-                curve = stats.norm.pdf(xs, m, s) * n * width
-                ax.plot(xs, curve, color=c, lw=2.2, zorder=3)
-                vlines.append((m, c, "-", 1.6))
-                vlines += [(m - s, c, "--", 1.1), (m + s, c, "--", 1.1)]
-                peak = max(peak, curve.max())
-            else:
-                vlines.append((m, c, "-", 1.6))
-            peak = max(peak, counts.max())
-            stxt = f"{s:.2f}" if np.isfinite(s) else "n/a"
-            handles.append(Line2D([], [], color=c, lw=6, alpha=0.6,
-                                  label=f"{name}N={n}, μ={m:.2f}, σ={stxt}{ptxt}"))
-            if axq is not None and n >= 3 and np.ptp(x) > 0:
-                if multi:
-                    z = (x - m) / s
-                    (osm, osr), _ = stats.probplot(z, dist="norm")
-                    axq.plot(osm, osr, "o", ms=3.5, color=c, alpha=0.75)
-                else:
-                    (osm, osr), (slope, icpt, _) = stats.probplot(x, dist="norm")
-                    axq.plot(osm, osr, "o", ms=3.5, color=c, alpha=0.75)
-                    axq.plot(osm, slope * osm + icpt, color="0.2", lw=1.2)
-        for v, c, ls, lw in vlines:  # stop below the legend
-            ax.vlines(v, 0, peak * 1.08, colors=c, linestyles=ls, lw=lw, zorder=3)
-        style = [Line2D([], [], color="0.2", lw=2.2, label="fitted Gaussian"),
-                 Line2D([], [], color="0.2", lw=0, marker="|", ms=13, mew=1.6, label="mean"),
-                 Line2D([], [], color="0.2", ls="--", lw=1.1, label="±1σ")]
-        ax.legend(handles=handles + style, loc="upper left", frameon=True, framealpha=0.95,
-                  ncols=1)
-        ax.set_ylim(0, peak * (1.3 + 0.12 * len(handles)))
-        ax.set_xlabel(metric_label(metric))
-        ax.set_ylabel("number of seeds")
-        ax.set_title(title or f"{metric_label(metric)[:1].upper()}{metric_label(metric)[1:]} "
-                              "over seeds")
+            handle, lines, top = _histogram(ax, x, edges, c, label(bys, key) + ": " if multi else "", multi)
+            handles.append(handle)
+            vlines += lines
+            peak = max(peak, top)
+            if axq is not None and len(x) >= 3 and np.ptp(x) > 0:
+                _qq_points(axq, x, c, multi)
+        _finish_histogram(ax, handles, vlines, peak, metric, title)
         if axq is not None:
-            lim = 2.7
-            if multi:
-                axq.plot([-lim, lim], [-lim, lim], color="0.2", lw=1.2)
-                axq.set_ylabel("standardised value")
-            else:
-                axq.set_ylabel(metric_label(metric))
-            axq.set_xlabel("theoretical N(0, 1) quantile")
-            axq.set_title("Normal Q-Q")
+            _finish_qq(axq, metric, multi)
         excluded_note(fig, excluded)
         return fig
+
+
+def _bin_edges(allx: np.ndarray, bins: int | str) -> np.ndarray:
+    """Histogram bin edges shared by every group (one 0.1-wide bin when all values are equal)."""
+    if np.ptp(allx) == 0:
+        return np.array([allx[0] - 0.05, allx[0] + 0.05])
+    return np.histogram_bin_edges(allx, bins=bins)
+
+
+def _histogram(ax, x: np.ndarray, edges: np.ndarray, c: str, name: str,
+               multi: bool) -> tuple[Line2D, list[tuple[float, str, str, float]], float]:
+    """One group's histogram and scaled Gaussian: (legend handle, mean/±1σ lines, highest point)."""
+    width = edges[1] - edges[0]
+    pad = 0.15 * (edges[-1] - edges[0]) + width
+    xs = np.linspace(edges[0] - pad, edges[-1] + pad, 400)
+    n = len(x)
+    m = x.mean()
+    s = x.std(ddof=1) if n > 1 else float("nan")
+    if multi:
+        ax.hist(x, bins=edges, color=c, alpha=0.22, zorder=2)
+        ax.hist(x, bins=edges, color=c, histtype="step", linewidth=1.4, zorder=2)
+    else:
+        ax.hist(x, bins=edges, color=c, alpha=0.55, edgecolor="white", linewidth=0.6, zorder=2)
+    ptxt = f", Shapiro p={fmt_p(stats.shapiro(x).pvalue)}" if n >= 3 and np.ptp(x) > 0 else ""
+    counts, _ = np.histogram(x, bins=edges)
+    lines = [(m, c, "-", 1.6)]
+    peak = 0.0
+    if n > 1 and s > 0:
+        curve = stats.norm.pdf(xs, m, s) * n * width
+        ax.plot(xs, curve, color=c, lw=2.2, zorder=3)
+        lines += [(m - s, c, "--", 1.1), (m + s, c, "--", 1.1)]
+        peak = curve.max()
+    stxt = f"{s:.2f}" if np.isfinite(s) else "n/a"
+    handle = Line2D([], [], color=c, lw=6, alpha=0.6, label=f"{name}N={n}, μ={m:.2f}, σ={stxt}{ptxt}")
+    return handle, lines, max(peak, counts.max())
+
+
+def _qq_points(axq, x: np.ndarray, c: str, multi: bool) -> None:
+    """One group's normal Q-Q points (standardised when several groups share the panel)."""
+    if multi:
+        (osm, osr), _ = stats.probplot((x - x.mean()) / x.std(ddof=1), dist="norm")
+        axq.plot(osm, osr, "o", ms=3.5, color=c, alpha=0.75)
+    else:
+        (osm, osr), (slope, icpt, _) = stats.probplot(x, dist="norm")
+        axq.plot(osm, osr, "o", ms=3.5, color=c, alpha=0.75)
+        axq.plot(osm, slope * osm + icpt, color="0.2", lw=1.2)
+
+
+def _finish_histogram(ax, handles: list, vlines: list, peak: float, metric: str, title: str | None) -> None:
+    """Mean and ±1σ lines (stopping below the legend), the legend, limits and labels."""
+    for v, c, ls, lw in vlines:
+        ax.vlines(v, 0, peak * 1.08, colors=c, linestyles=ls, lw=lw, zorder=3)
+    style = [Line2D([], [], color="0.2", lw=2.2, label="fitted Gaussian"),
+             Line2D([], [], color="0.2", lw=0, marker="|", ms=13, mew=1.6, label="mean"),
+             Line2D([], [], color="0.2", ls="--", lw=1.1, label="±1σ")]
+    ax.legend(handles=handles + style, loc="upper left", frameon=True, framealpha=0.95, ncols=1)
+    ax.set_ylim(0, peak * (1.3 + 0.12 * len(handles)))
+    ax.set_xlabel(metric_label(metric))
+    ax.set_ylabel("number of seeds")
+    ax.set_title(title or f"{metric_label(metric)[:1].upper()}{metric_label(metric)[1:]} over seeds")
+
+
+def _finish_qq(axq, metric: str, multi: bool) -> None:
+    """The Q-Q panel's diagonal (standardised panel), labels and title."""
+    if multi:
+        lim = 2.7
+        axq.plot([-lim, lim], [-lim, lim], color="0.2", lw=1.2)
+        axq.set_ylabel("standardised value")
+    else:
+        axq.set_ylabel(metric_label(metric))
+    axq.set_xlabel("theoretical N(0, 1) quantile")
+    axq.set_title("Normal Q-Q")
 
 
 def plot_expected_max(

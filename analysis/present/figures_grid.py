@@ -60,25 +60,7 @@ def plot_grid(
             part = agg
             for c, v in zip(facets, key):
                 part = part[part[c] == v]
-            mean = np.full((len(ys), len(xs)), np.nan)
-            text = [["" for _ in xs] for _ in ys]
-            for r in part.itertuples(index=False):
-                i, j = ys.index(getattr(r, y)), xs.index(getattr(r, x))
-                mean[i, j] = r.mean
-                sd = f"\n±{r.std:.{digits}f}" if r.count > 1 and np.isfinite(r.std) else ""
-                text[i][j] = f"{r.mean:.{digits}f}{sd}"
-            im = ax.imshow(mean, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto",
-                           origin="lower")
-            for i in range(len(ys)):
-                for j in range(len(xs)):
-                    if text[i][j]:
-                        dark = (mean[i, j] - vmin) / (vmax - vmin) < 0.55
-                        ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8.5,
-                                color="white" if dark else "black")
-            ax.set_xticks(range(len(xs)), [fmt_value(v) for v in xs])
-            ax.set_yticks(range(len(ys)), [fmt_value(v) for v in ys])
-            ax.set_xlabel(x)
-            ax.set_ylabel(y)
+            im = _heat_map(ax, part, x, y, xs, ys, (vmin, vmax), digits)
             if facets:
                 ax.set_title(label(facets, key))
         for ax in axes[len(panels):]:
@@ -87,6 +69,32 @@ def plot_grid(
                      shrink=0.9)
         excluded_note(fig, excluded)
         return fig
+
+
+def _heat_map(ax, part: pd.DataFrame, x: str, y: str, xs: list, ys: list, limits: tuple[float, float],
+              digits: int):
+    """One panel of :func:`plot_grid`: the cell means of ``part`` coloured on the shared ``limits``,
+    each cell written as mean (± std over seeds); returns the image for the colour bar."""
+    vmin, vmax = limits
+    mean = np.full((len(ys), len(xs)), np.nan)
+    text = [["" for _ in xs] for _ in ys]
+    for r in part.itertuples(index=False):
+        i, j = ys.index(getattr(r, y)), xs.index(getattr(r, x))
+        mean[i, j] = r.mean
+        sd = f"\n±{r.std:.{digits}f}" if r.count > 1 and np.isfinite(r.std) else ""
+        text[i][j] = f"{r.mean:.{digits}f}{sd}"
+    im = ax.imshow(mean, cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto", origin="lower")
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if text[i][j]:
+                dark = (mean[i, j] - vmin) / (vmax - vmin) < 0.55
+                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8.5,
+                        color="white" if dark else "black")
+    ax.set_xticks(range(len(xs)), [fmt_value(v) for v in xs])
+    ax.set_yticks(range(len(ys)), [fmt_value(v) for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    return im
 
 
 def plot_vs(

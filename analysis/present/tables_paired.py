@@ -54,31 +54,13 @@ def format_table9_paired(
     for key, g in sorted_groups(usable, [block]):
         rules.append(len(rows))
         n = g["trial_id"].nunique()
-        for level in sorted_unique(g[factor]):
-            x = g[matches(g[factor], level)]
-            values = x[metric].to_numpy(dtype=float)
-            seed0 = x.loc[x["seed"] == 0, metric] if "seed" in x.columns else pd.Series(dtype=float)
+        levels = sorted_unique(g[factor])
+        for level in levels:
             c = comparisons[(comparisons[block] == key[0]) & matches(comparisons["level"], level)]
-            if matches(pd.Series([level]), baseline).iloc[0]:
-                delta, verdict = "(baseline)", ""
-            elif len(c):
-                r = c.iloc[0]
-                delta = f"{r['diff']:+.{digits}f}"
-                if math.isfinite(r["diff_ci_low"]):
-                    delta += f" [{r['diff_ci_low']:+.{digits}f}, {r['diff_ci_high']:+.{digits}f}]"
-                verdict = r["verdict"]
-            else:
-                delta, verdict = MISSING, ""
-            rows.append({
-                block: f"{key[0]} (n={n})" if level == sorted_unique(g[factor])[0] else "",
-                factor: fmt_value(level),
-                "mean (std)": fmt_mean_std(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1
-                                        else float("nan"), digits),
-                "max – min": f"{fmt_fixed(float(values.max()), digits)} – {fmt_fixed(float(values.min()), digits)}",
-                "seed 0": fmt_fixed(float(seed0.iloc[0]), digits) if len(seed0) == 1 else MISSING,
-                diff_col: delta,
-                "verdict": verdict,
-            })
+            delta, verdict = _paired_cell(c, level, baseline, digits)
+            rows.append({block: f"{key[0]} (n={n})" if level == levels[0] else "", factor: fmt_value(level),
+                         **_seed_cells(g[matches(g[factor], level)], metric, digits),
+                         diff_col: delta, "verdict": verdict})
     frame = pd.DataFrame(rows)
     note = f"; excluded rows: {describe_exclusions(excluded['reason'])}" if len(excluded) else ""
     level_pct = 100 * comparisons.attrs.get("confidence", 0.95)
@@ -87,6 +69,30 @@ def format_table9_paired(
                       f"seed 0, and the difference from {factor}={fmt_value(baseline)} paired by trial, with its "
                       f"{level_pct:g} % t-interval and the Wilcoxon signed-rank verdict (Holm){note}.")
     return Table(frame, markdown(frame), latex(frame, rules, cap))
+
+
+def _seed_cells(x: pd.DataFrame, metric: str, digits: int) -> dict[str, str]:
+    """The seed statistics of one level's rows: ``mean (std)``, ``max – min``, ``seed 0``."""
+    values = x[metric].to_numpy(dtype=float)
+    seed0 = x.loc[x["seed"] == 0, metric] if "seed" in x.columns else pd.Series(dtype=float)
+    std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+    return {"mean (std)": fmt_mean_std(float(values.mean()), std, digits),
+            "max – min": f"{fmt_fixed(float(values.max()), digits)} – {fmt_fixed(float(values.min()), digits)}",
+            "seed 0": fmt_fixed(float(seed0.iloc[0]), digits) if len(seed0) == 1 else MISSING}
+
+
+def _paired_cell(c: pd.DataFrame, level: Any, baseline: Any, digits: int) -> tuple[str, str]:
+    """(difference from the baseline with its t-interval, verdict) of one level; ``c``: its
+    :func:`compare_paired` row (none for the baseline itself)."""
+    if matches(pd.Series([level]), baseline).iloc[0]:
+        return "(baseline)", ""
+    if not len(c):
+        return MISSING, ""
+    r = c.iloc[0]
+    delta = f"{r['diff']:+.{digits}f}"
+    if math.isfinite(r["diff_ci_low"]):
+        delta += f" [{r['diff_ci_low']:+.{digits}f}, {r['diff_ci_high']:+.{digits}f}]"
+    return delta, r["verdict"]
 
 
 def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list[dict[str, Any]], list[str]]:

@@ -56,6 +56,7 @@ class Section:
 def provenance_section(df: pd.DataFrame, experiment: Path | str) -> Section:
     """What ran, with what, on what, at what cost; what the statistics exclude."""
     prov = provenance(df, experiment)
+    prov["markdown"] = C.describe_provenance(prov, experiment)
     return Section("provenance", C.describe_status(df), prov["cost"], prov)
 
 

@@ -1,4 +1,5 @@
-"""Test-set noise from per-image predictions, after Jordan (2023).
+"""Test-set noise from per-image predictions, after Jordan (2023), and its binomial upper bound from
+the number of validation images alone (:func:`binomial_noise`).
 
 K. Jordan, "On the Variance of Neural Network Training with respect to Test Sets and
 Distributions" (arXiv 2304.01910; ICLR 2024 as "Calibrated Chaos"): trainings make
@@ -44,6 +45,7 @@ from scipy import stats
 from ..errors import AnalysisError
 from .arrays import N_RESAMPLES, rng_kwargs
 
+NAN = float("nan")
 #: Percent points: top-1 is reported in percent, so variances are in points squared.
 _PCT = 100.0
 #: Bootstrap resamples handed to the statistic at once (bounds memory: batch x n floats).
@@ -223,3 +225,48 @@ def as_correctness(values, what: str = "correctness") -> np.ndarray:
             raise AnalysisError(f"{what} must hold only True/False (or 0/1).")
         arr = arr.astype(bool)
     return arr
+
+
+def binomial_noise(x: np.ndarray, n_val: np.ndarray, confidence: float = 0.95,
+                   metric: str = "top1") -> tuple[dict[str, float], list[str]]:
+    """The binomial upper bound on per-image test-set noise of seeds ``x`` (percent), each scored
+    on ``n_val`` images, against their observed std (χ² CI): (values, notes), the values being
+    ``n_val``, ``mean``, ``binomial_std``, ``observed_std`` with ``observed_std_ci_low``/``_high``
+    and ``share_of_variance`` (NaN with a note where undefined; :func:`analysis.test_set_noise`).
+    """
+    n = len(x)
+    note = []
+    row: dict[str, float] = {}
+    p = x.mean() / 100 if n else NAN
+    if n and not np.all(np.isfinite(n_val) & (n_val > 0)):
+        note.append("n_val missing or zero: binomial std undefined")
+        bvar = NAN
+    elif n:
+        if n > 0 and not np.all((0 <= x) & (x <= 100)):
+            note.append(f"{metric} outside [0, 100]: not a percentage")
+        bvar = float(np.mean(p * (1 - p) / n_val)) * 100**2
+        if np.ptp(n_val) > 0:
+            note.append("n_val differs between trials: mean binomial variance used")
+    else:
+        bvar = NAN
+        note.append("no usable rows")
+    row["n_val"] = float(np.mean(n_val)) if n else NAN
+    row["mean"] = x.mean() if n else NAN
+    row["binomial_std"] = math.sqrt(bvar) if math.isfinite(bvar) else NAN
+    if n > 1:
+        var = float(x.var(ddof=1))
+        lo_q, hi_q = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], n - 1)
+        row["observed_std"] = math.sqrt(var)
+        row["observed_std_ci_low"] = math.sqrt((n - 1) * var / lo_q)
+        row["observed_std_ci_high"] = math.sqrt((n - 1) * var / hi_q)
+        if var > 0:
+            row["share_of_variance"] = bvar / var
+        else:
+            row["share_of_variance"] = NAN
+            note.append("observed std is 0: share undefined")
+    else:
+        row.update(observed_std=NAN, observed_std_ci_low=NAN, observed_std_ci_high=NAN,
+                   share_of_variance=NAN)
+        if n == 1:
+            note.append("n=1: observed std undefined")
+    return row, note

@@ -73,7 +73,7 @@ _EXPORTS = {
     "seeds_needed": "stats.sample_size",
     "seeds_needed_for_p": "stats.sample_size",
     "seeds_needed_table": "stats.sample_size",
-    "build_report": "report.sections",
+    "build_report": "report.steps",
     "GaussianFit": "stats.gaussian",
     "expected_max": "stats.expected_max",
     "fit_gaussian": "stats.gaussian",

@@ -1,31 +1,33 @@
-"""The report's sections, re-exported from their home :mod:`analysis.report.sections` (a public
-submodule)."""
+"""The report's sections: a public submodule re-exporting their homes, :mod:`analysis.report.sections`
+(the seeds of each configuration), :mod:`analysis.report.sections_compare` (comparisons),
+:mod:`analysis.report.section` (the Section type) and :mod:`analysis.report.steps` (the report's
+order, :func:`build_report`). The report notebook calls its sections from here."""
 
+from .report.section import FigurePlan, Section, TableText, record  # noqa: F401 (re-exported)
 from .report.sections import (  # noqa: F401 (re-exported)
-    Section,
-    build_report,
-    comparisons_section,
-    decision_path,
     expected_max_section,
-    family_size,
-    find_decision,
-    find_evaluations,
-    find_predictions,
+    figure2_section,
+    history_section,
     normality_section,
     outliers_section,
-    paired_section,
     provenance_section,
-    record,
-    report_sections,
     seeds_needed_section,
-    stopping_path_section,
     summary_section,
     test_set_noise_section,
     variance_section,
 )
+from .report.sections_compare import (  # noqa: F401 (re-exported)
+    comparisons_section,
+    decision_path,
+    family_size,
+    find_decision,
+    paired_section,
+    stopping_path_section,
+)
+from .report.steps import build_report, find_evaluations, find_predictions, report_sections  # noqa: F401
 
-__all__ = ['Section', 'build_report', 'comparisons_section', 'decision_path', 'expected_max_section',
-           'family_size', 'find_decision', 'find_evaluations', 'find_predictions',
-           'normality_section', 'outliers_section', 'paired_section', 'provenance_section',
-           'record', 'report_sections', 'seeds_needed_section', 'stopping_path_section',
-           'summary_section', 'test_set_noise_section', 'variance_section']
+__all__ = ["FigurePlan", "Section", "TableText", "build_report", "comparisons_section", "decision_path",
+           "expected_max_section", "family_size", "figure2_section", "find_decision", "find_evaluations",
+           "find_predictions", "history_section", "normality_section", "outliers_section", "paired_section",
+           "provenance_section", "record", "report_sections", "seeds_needed_section", "stopping_path_section",
+           "summary_section", "test_set_noise_section", "variance_section"]

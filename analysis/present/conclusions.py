@@ -14,11 +14,16 @@ from typing import Any
 import pandas as pd
 
 from ..contract import TERMINATED
-from ..groups.frames import describe_exclusions, split_usable
+from ..groups.frames import describe_exclusions
 from ..stats.gaussian import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
-from ..text.formatting import label
+from ..text.formatting import fmt_value, label
 
-_MAX_LISTED = 8
+#: Groups a list of sentences names one by one; beyond it, a count.
+MAX_LISTED = 8
+#: Said when a results table has no n_val column.
+NO_N_VAL = "The table has no n_val column: test-set noise cannot be estimated."
+#: Shown under Figure 2's heading when no configuration has 3 seeds.
+NO_SEED_DISTRIBUTION = "No configuration has 3 or more seeds: there is no seed distribution to plot."
 
 
 def _name(row: pd.Series, by: Sequence[str]) -> str:
@@ -51,8 +56,8 @@ def describe_status(df: pd.DataFrame, status: str = TERMINATED) -> list[str]:
 def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
     """'A2: top-1 79.80 ± 0.20 (mean ± std over 100 seeds; 95 % CI of the mean [..]; range ..).'"""
     out = []
-    rows = summary.sort_values("n", ascending=False) if len(summary) > _MAX_LISTED else summary
-    for _, r in rows.head(_MAX_LISTED).iterrows():
+    rows = summary.sort_values("n", ascending=False) if len(summary) > MAX_LISTED else summary
+    for _, r in rows.head(MAX_LISTED).iterrows():
         name = _name(r, by)
         m = r["metric"]
         if r["n"] == 0:
@@ -66,8 +71,8 @@ def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
                 f"{_ci_how(r)}; seeds span "
                 f"{r['min']:.2f}–{r['max']:.2f}, a {r['range']:.2f}-point range)."
             )
-    if len(summary) > _MAX_LISTED:
-        out.append(f"({len(summary) - _MAX_LISTED} more configurations in the table.)")
+    if len(summary) > MAX_LISTED:
+        out.append(f"({len(summary) - MAX_LISTED} more configurations in the table.)")
     return out
 
 
@@ -78,7 +83,7 @@ def _ci_how(r: pd.Series) -> str:
 
 def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
     """The verdict of fit_gaussian per group (or a count when there are many groups)."""
-    if len(fits) <= _MAX_LISTED:
+    if len(fits) <= MAX_LISTED:
         return [f"{_name(r, by)}: {r['verdict']}." if by else _cap(f"{r['verdict']}.")
                 for _, r in fits.iterrows()]
     tested = fits[fits["shapiro_p"].notna()] if "shapiro_p" in fits else fits.iloc[0:0]
@@ -114,15 +119,15 @@ def describe_outliers(out: pd.DataFrame, metric: str = "top1", z: float = 3.5) -
         return [f"No seed is an outlier ({rule}); the most extreme, {seed} {r[seed]} at "
                 f"{r['value']:.2f}, has robust z = {r['robust_z']:.2f}{tail}."]
     sents = []
-    for _, r in flagged.head(_MAX_LISTED).iterrows():
+    for _, r in flagged.head(MAX_LISTED).iterrows():
         sents.append(
             f"{_cap(seed)} {r[seed]} is an outlier: {metric} {r['value']:.2f}, robust z = "
             f"{r['robust_z']:.2f}; against a Gaussian fitted to the other {int(r['n']) - 1} seeds "
             f"such a value has probability {r['p_gaussian']:.2g} ({r['expected_count']:.2g} "
             f"expected among {int(r['n'])})."
         )
-    if len(flagged) > _MAX_LISTED:
-        sents.append(f"({len(flagged) - _MAX_LISTED} more outliers in the table.)")
+    if len(flagged) > MAX_LISTED:
+        sents.append(f"({len(flagged) - MAX_LISTED} more outliers in the table.)")
     return sents
 
 
@@ -135,7 +140,7 @@ def describe_noise(noise: pd.DataFrame, by: Sequence[str]) -> list[str]:
     distribution-level variance that a new test set would not average away.
     """
     out = []
-    for _, r in noise.head(_MAX_LISTED).iterrows():
+    for _, r in noise.head(MAX_LISTED).iterrows():
         name = _name(r, by) + ": " if by else ""
         if not math.isfinite(r["binomial_std"]):
             out.append(f"{name}test-set noise undefined ({r['note']}).")
@@ -188,24 +193,12 @@ def describe_seeds_needed(table: pd.DataFrame, std: float, n_for_p: int, gamma: 
     ]
 
 
-def describe_comparisons(cmp: pd.DataFrame) -> list[str]:
-    """The sentence of every comparison (each carries its verdict), or a count when many."""
-    if len(cmp) <= 3 * _MAX_LISTED:
-        return [str(s) for s in cmp["sentence"]]
-    counts = cmp["verdict"].fillna("not compared").value_counts()
-    head = [str(s) for s in cmp.loc[cmp["verdict"].isin(["a_better", "b_better"]),
-                                    "sentence"].head(_MAX_LISTED)]
-    return head + [f"{len(cmp)} comparisons: " + ", ".join(f"{v} {k.replace('_', ' ')}"
-                                                           for k, v in counts.items())
-                   + " (every sentence is in report.json)."]
-
-
 def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "seeds") -> list[str]:
     """Expected best-of-1 against best-of-N (the gain from picking the best of N runs)."""
     how = str(table["method"].iloc[0]) if "method" in table.columns and len(table) else ""
     out = []
     groups = table.groupby(list(by), sort=False, dropna=False) if by else [((), table)]
-    for key, g in list(groups)[:_MAX_LISTED]:
+    for key, g in list(groups)[:MAX_LISTED]:
         key = key if isinstance(key, tuple) else (key,)
         name = label(list(by), key) + ": " if by else ""
         first, last = g.iloc[0], g.iloc[-1]
@@ -216,64 +209,6 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
             f"{int(last['n'])} drawn {how or 'with replacement'}): a best-of-n number is not "
             "comparable to a mean."))
     return out
-
-
-def describe_evaluations(evaluations: pd.DataFrame, factors: Sequence[str], metric: str = "top1") -> list[str]:
-    """What evaluations.parquet holds and which of its rows the paired statistics exclude."""
-    _, excluded = split_usable(evaluations, metric)
-    sets = ", ".join(map(str, pd.unique(evaluations["eval_set"].dropna())))
-    axes = "; ".join(f"{f} " + ", ".join(f"{v:g}" for v in sorted(evaluations[f].dropna().unique()))
-                     for f in ("crop_pct", "test_res") if f in evaluations.columns)
-    n_trials = evaluations["trial_id"].nunique()
-    head = (f"evaluations.parquet holds {len(evaluations)} rows: {n_trials} trained model(s) evaluated on "
-            f"{sets} at {axes}.")
-    if len(excluded):
-        head += (f" {len(excluded)} row(s) are excluded from every paired statistic "
-                 f"({describe_exclusions(excluded['reason'])}) and counted in each comparison they touch.")
-    else:
-        head += " Every row finished (TERMINATED) and is used."
-    if not factors:
-        head += " Each trial is evaluated at one crop_pct and one test_res: there is nothing to compare paired."
-    return [head]
-
-
-def describe_figure4(rows: pd.DataFrame, choice: dict, metric: str = "top1") -> list[str]:
-    """Where the mean over seeds peaks in Figure 4's slice, per group, against the train resolution."""
-    usable, _ = split_usable(rows, metric)
-    by = [c for c in choice["by"] if c in usable.columns]
-    crop = f"{choice['crop_pct']:g}"
-    out = [f"Figure 4 draws eval set {choice['eval_set']} at crop_pct={crop}, {choice['chosen']}."]
-    groups = usable.groupby(by, sort=True, dropna=False) if by else [((), usable)]
-    for key, g in list(groups)[:_MAX_LISTED]:
-        key = key if isinstance(key, tuple) else (key,)
-        mean = g.groupby("test_res")[metric].mean().sort_index()
-        if len(mean) < 2:
-            continue
-        best = mean.idxmax()
-        trained = ", ".join(f"{int(v)}" for v in sorted(g["train_res"].dropna().unique())) \
-            if "train_res" in g.columns else ""
-        out.append(f"{label(by, key) if by else 'All trials'}: the mean {metric} over "
-                   f"{g['trial_id'].nunique()} seed(s) peaks at test_res {int(best)} ({mean.max():.2f}; "
-                   f"{mean.min():.2f} at {int(mean.idxmin())})" + (f", trained at {trained}." if trained else "."))
-    return out
-
-
-#: A paired comparison's verdict in words (A is the level, B the baseline).
-_PAIRED_WORDS = {"a_better": "higher than the baseline", "b_better": "lower than the baseline",
-                 "within_seed_noise": "within seed noise", "not_resolvable": "not resolvable"}
-
-
-def describe_paired(cmp: pd.DataFrame) -> list[str]:
-    """compare_paired's sentence of every row, or, when many, the decided ones and a count by verdict."""
-    if len(cmp) <= 3 * _MAX_LISTED:
-        return [str(s) for s in cmp["sentence"]]
-    decided = cmp[cmp["verdict"].isin(["a_better", "b_better"])]
-    counts = cmp["verdict"].value_counts()
-    factor = cmp["factor"].iloc[0]
-    return [str(s) for s in decided["sentence"].head(_MAX_LISTED)] + [
-        f"{len(cmp)} paired comparisons of {factor}: " + ", ".join(
-            f"{int(counts[v])} {_PAIRED_WORDS[v]}" for v in _PAIRED_WORDS if v in counts)
-        + " (every sentence is in report.json)."]
 
 
 def describe_provenance(prov: dict[str, Any], experiment: Path | str, metric: str = "top1") -> str:
@@ -313,3 +248,32 @@ def describe_provenance(prov: dict[str, Any], experiment: Path | str, metric: st
     if spec_files:
         lines.append("- **sweep files in the experiment folder**: " + ", ".join(spec_files))
     return "\n".join(lines)
+
+
+def describe_table9_source(tables: Sequence[dict[str, Any]], baseline: Any) -> str:
+    """Where Table 9 comes from when evaluations.parquet gives it (:func:`~analysis.present.tables_paired.table9_tables`)."""
+    keys = [k for k in tables[0] if k not in ("title", "baseline", "markdown", "latex")]
+    return (f"Table 9 comes from evaluations.parquet: each trained model scored at every crop "
+            f"ratio, {len(tables)} table(s) (one per {', '.join(keys)}), the difference from "
+            f"crop_pct={fmt_value(baseline)} paired by trial.")
+
+
+def describe_variance(found: Sequence[tuple[str, str]], failed: Sequence[tuple[str, str]],
+                      any_group: bool) -> list[str]:
+    """The variance components of each configuration tried: ``found`` (name, its sentence),
+    ``failed`` (name, why not identifiable); ``any_group``: whether one had 3 or more trials."""
+    sentences = [] if any_group else ["No configuration has 3 or more trials: the seed sources cannot be "
+                                      "separated."]
+    sentences += [(f"{name}: " if name else "") + sentence for name, sentence in found]
+    if len(failed) == 1:
+        sentences.append((f"{failed[0][0]}: " if failed[0][0] else "") + f"Not identifiable: {failed[0][1]}")
+    elif failed:
+        sentences.append(f"Not identifiable in {len(failed)} configurations; for {failed[0][0]}: "
+                         f"{failed[0][1]}")
+    return sentences
+
+
+def seed_std_unknown(n_for_p: int, comparisons: int = 1) -> str:
+    """Seeds needed when no configuration has a seed spread: only Noether's n for P(A>B)."""
+    return ("No configuration has two seeds with different results, so the seed std is unknown; "
+            + noether_sentence(n_for_p, comparisons=comparisons))

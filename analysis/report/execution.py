@@ -23,7 +23,8 @@ from ..errors import AnalysisError
 from ..groups.baseline import split_baseline
 from ..load.io import PathLike, table_file, load_results
 from .cells import cells
-from .sections import find_evaluations
+from .output import FIGURES_FOLDER, REPORT_JSON
+from .steps import find_evaluations
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     del df
     out_dir = Path(out).resolve() if out is not None else (exp if exp.is_dir() else exp.parent)
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "report.json"
+    json_path = out_dir / REPORT_JSON
     json_path.unlink(missing_ok=True)
     nb = build_notebook(results, out_dir, baseline, experiment=exp)
     nb_path = out_dir / "report.ipynb"
@@ -146,5 +147,5 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     html_path.write_text(body, encoding="utf-8")
     if not json_path.is_file():
         raise AnalysisError(f"the report notebook ran but did not write {json_path}.")
-    figures = tuple(sorted((out_dir / "figures").glob("*.png")))
+    figures = tuple(sorted((out_dir / FIGURES_FOLDER).glob("*.png")))
     return ReportPaths(nb_path, html_path, json_path, figures)

@@ -1,5 +1,5 @@
 """What the report notebook's cells write and show: report.json as strict JSON, a table rounded
-for reading, a section recorded and shown."""
+for reading, a section recorded and shown (:func:`show_section`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ..load.io import PathLike
-from .sections import Section, record
+from ..present.conclusions import bullets
+from ..present.figures import save_figure
+from .section import Section, record
+
+#: What the report writes in its output folder besides the notebook and its HTML.
+REPORT_JSON, FIGURES_FOLDER = "report.json", "figures"
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -64,13 +69,27 @@ def show(df: pd.DataFrame, digits: int = 3, max_rows: int = 60) -> None:
         display(f"… {len(df) - max_rows} more rows in report.json")
 
 
-def present(report: dict[str, Any], sec: Section, digits: int = 3) -> None:
-    """Notebook helper: record a section in the report dict, show its table and sentences."""
-    from IPython.display import Markdown, display
-
-    from ..present.conclusions import bullets
+def show_section(report: dict[str, Any], sec: Section, figures: Path) -> None:
+    """Notebook helper: record a section in the report dict and show it: its intro, table,
+    sentences, what comes after them, its figures (saved under ``figures``, their paths recorded
+    in ``report["figures"]``) and its notes."""
+    from IPython.display import Image, Markdown, display
 
     record(report, sec)
+    for text in sec.intro():
+        display(Markdown(text))
     if sec.table is not None and len(sec.table):
-        show(sec.table, digits=digits)
-    display(Markdown(bullets(sec.sentences)))
+        show(sec.table, digits=sec.digits)
+    if sec.name is not None:
+        display(Markdown(bullets(sec.sentences)))
+    for item in sec.after():
+        if isinstance(item, str):
+            display(Markdown(item))
+        else:
+            show(item)
+    for plan in sec.figures:
+        paths = save_figure(plan.draw(), figures / plan.file)
+        report["figures"][plan.key] = paths
+        display(Image(filename=str(paths[0]), width=plan.width))
+    for text in sec.notes():
+        display(Markdown(text))

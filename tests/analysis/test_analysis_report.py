@@ -13,7 +13,7 @@ import pytest
 import analysis as A
 from analysis import AnalysisError
 from analysis.report.output import to_jsonable
-from analysis.report.sections import build_report
+from analysis.sections import build_report
 from analysis.synthetic import synthetic_history, synthetic_results
 
 SECTIONS = ["provenance", "summary", "normality", "outliers", "test_set_noise",

@@ -14,7 +14,7 @@ import pytest
 
 import analysis as A
 from analysis.report.output import write_json
-from analysis.report.sections import build_report
+from analysis.sections import build_report
 from analysis.synthetic import synthetic_results
 
 

@@ -8,7 +8,9 @@ Statistics use the TERMINATED trials with a finite metric and say how many other
 >>> from analysis import load_evaluations, compare_paired   # crop ratio / test resolution, paired
 
 Imports are lazy (PEP 562): ``import analysis.contract`` (the results contract the driver
-reads) loads no matplotlib or scipy; each name below is imported on first use.
+reads) loads no matplotlib or scipy; each name below is imported on first use. The folders are
+the layers, imported one way: contract/errors <- text <- stats <- groups <- present <- report,
+load beside the contract (docs/analysis/README.md, "Layout").
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 :mod:`analysis.report.section` (the Section type) and :mod:`analysis.report.steps` (the report's
 order, :func:`build_report`). The report notebook calls its sections from here."""
 
+from .contract import MAIN_METRIC as METRIC  # noqa: F401 (the name this module had)
 from .report.section import FigurePlan, Section, TableText, record  # noqa: F401 (re-exported)
 from .report.sections import (  # noqa: F401 (re-exported)
     expected_max_section,
@@ -17,6 +18,7 @@ from .report.sections import (  # noqa: F401 (re-exported)
     variance_section,
 )
 from .report.sections_compare import (  # noqa: F401 (re-exported)
+    PAIRED_SHOWN,
     comparisons_section,
     decision_path,
     family_size,
@@ -26,7 +28,7 @@ from .report.sections_compare import (  # noqa: F401 (re-exported)
 )
 from .report.steps import build_report, find_evaluations, find_predictions, report_sections  # noqa: F401
 
-__all__ = ["FigurePlan", "Section", "TableText", "build_report", "comparisons_section", "decision_path",
+__all__ = ["METRIC", "PAIRED_SHOWN", "FigurePlan", "Section", "TableText", "build_report", "comparisons_section", "decision_path",
            "expected_max_section", "family_size", "figure2_section", "find_decision", "find_evaluations",
            "find_predictions", "history_section", "normality_section", "outliers_section", "paired_section",
            "provenance_section", "record", "report_sections", "seeds_needed_section", "stopping_path_section",

@@ -105,7 +105,7 @@ def compare_arms(
 ) -> pd.DataFrame:
     """One Holm family of comparisons (A against B per :class:`Arm`): one row per arm.
 
-    The shared engine of :func:`compare_all` and :func:`analysis.grid.compare_within`.
+    The shared engine of :func:`compare_all` and :func:`analysis.groups.grid.compare_within`.
     """
     xs = [arm.a[metric].to_numpy(dtype=float) for arm in arms]
     ys = [arm.b[metric].to_numpy(dtype=float) for arm in arms]

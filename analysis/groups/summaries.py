@@ -1,5 +1,6 @@
-"""Per-group wrappers over a results table: summaries, normality, comparisons with a baseline,
-outlier seeds, test-set noise and expected best-of-n, one row per configuration.
+"""Per-group wrappers over a results table: summaries, normality, outlier seeds and expected
+best-of-n, one row per configuration (comparisons: :mod:`.comparisons`; test-set noise:
+:mod:`.noise`).
 
 Table-level functions use only rows with ``status == "TERMINATED"`` (``status=None``: all rows)
 and a finite metric, and report how many rows of each group they excluded and why. The array
@@ -216,8 +217,8 @@ def outlier_seeds(
     residual (t with n − 2 df: the seed against a Gaussian fitted to the *other* seeds,
     statsmodels ``OLS(...).outlier_test``) and ``expected_count`` = n · p_gaussian, the number
     of seeds that extreme expected among n (Bonferroni). ``outlier`` needs all three:
-    n ≥ :data:`analysis.stats.OUTLIER_MIN_N`, |robust_z| > ``z`` (Iglewicz-Hoaglin) and
-    expected_count < :data:`analysis.stats.OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest
+    n ≥ :data:`analysis.stats.gaussian.OUTLIER_MIN_N`, |robust_z| > ``z`` (Iglewicz-Hoaglin) and
+    expected_count < :data:`analysis.stats.gaussian.OUTLIER_MAX_EXPECTED`. Sorted by |robust_z|, largest
     first.
     """
     bys = as_list(by)

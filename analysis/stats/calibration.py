@@ -46,7 +46,7 @@ def _draw(rng: np.random.Generator, dist: str, size) -> np.ndarray:
 
 def pab_ci_coverage(n: int, p_true: float, dist: str, reps: int, seed: int = 0,
                     confidence: float = 0.95) -> dict[str, float]:
-    """Coverage and mean width of the P(A>B) CI (:func:`analysis.comparison.pab_interval`)."""
+    """Coverage and mean width of the P(A>B) CI (:func:`analysis.stats.rank.pab_interval`)."""
     rng = np.random.default_rng(seed)
     shift = shift_for(p_true, dist)
     hit = width = outside = 0.0
@@ -67,7 +67,7 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
     """Rejection rate under the null (A, B iid Gaussian) of the decision test and of Brunner-Munzel.
 
     ``step``: round the values to a lattice of that many seed stds (ties, as top-1 on a small
-    validation set has). The decision p-values are :func:`analysis.comparison.rank_test`'s: from
+    validation set has). The decision p-values are :func:`analysis.stats.rank.rank_test`'s: from
     10 seeds per arm its asymptotic p is scipy's ``mannwhitneyu`` computed for all pairs in one
     vectorised call; below 10 without ties the exact p depends on U alone, so it is computed
     once per distinct U; with ties every pair gets its own permutation test.

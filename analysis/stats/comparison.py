@@ -149,7 +149,7 @@ def compare(
 def image_bootstrap_ci(correct_a: Any, correct_b: Any, confidence: float = 0.95,
                        n_resamples: int = N_RESAMPLES,
                        random_state: int | None = 0) -> tuple[float, float]:
-    """Paired image-bootstrap CI of mean top-1 A − B (points), :mod:`analysis.image_noise`."""
+    """Paired image-bootstrap CI of mean top-1 A − B (points), :mod:`analysis.stats.image_noise`."""
     from .image_noise import paired_image_bootstrap
 
     res = paired_image_bootstrap(correct_a, correct_b, confidence=confidence,

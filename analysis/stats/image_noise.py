@@ -172,7 +172,7 @@ def paired_image_bootstrap(
 
     ``correct_a`` (k_a x n) and ``correct_b`` (k_b x n): per-image correctness of each
     configuration's trials on the *same* n images (arrays in the same image order, or
-    trials x image DataFrames as :func:`analysis.predictions.correctness_matrix` returns,
+    trials x image DataFrames as :func:`analysis.load.predictions.correctness_matrix` returns,
     aligned on their image columns). Each bootstrap resample draws n images with
     replacement and uses the same images for A and B, so the CI says whether the difference
     would survive a new sample of test images; it holds the trials fixed (the seed-noise

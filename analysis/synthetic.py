@@ -12,8 +12,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .contract import (EVALUATION_COLUMNS, EVALUATION_SOURCE, ERROR, MAIN_SET, PENDING, RUNNING, TERMINATED,
-                       TRAINING_SOURCE, with_contract_dtypes)
+from .contract import (
+    ERROR,
+    EVALUATION_COLUMNS,
+    EVALUATION_SOURCE,
+    MAIN_SET,
+    PENDING,
+    RUNNING,
+    TERMINATED,
+    TRAINING_SOURCE,
+    with_contract_dtypes,
+)
 
 #: The A2 recipe's hyper-parameters (DESIGN.md, Table 2 of the RSB paper).
 A2 = dict(

@@ -21,7 +21,7 @@ from ..load.io import config_columns
 from ..stats.arrays import N_RESAMPLES
 from ..stats.bootstrap import bootstrap_cis
 from ..stats.comparison import comparison, image_bootstrap_ci
-from ..stats.rank import batched_tests, two_sample_tests, holm, smallest_holm
+from ..stats.rank import batched_tests, holm, smallest_holm, two_sample_tests
 from ..text.formatting import label
 from ..text.verdicts import not_compared_sentence
 from .baseline import resolve_baseline

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract import EVAL_ONLY_FIELDS, TERMINATED
 from ..errors import AnalysisError, require_columns
+from ..load.io import config_columns
 from ..stats.arrays import N_RESAMPLES
 from ..text.formatting import short_label
-from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
-from ..contract import EVAL_ONLY_FIELDS, TERMINATED
 from .baseline import same_level
 from .comparisons import Arm, compare_arms
-from ..load.io import config_columns
+from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 
 
 def compared_factors(df: pd.DataFrame, factors: Sequence[str] | None = None) -> tuple[list[str], list[str]]:

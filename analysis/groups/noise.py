@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import AnalysisError, require_columns
 from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
+from ..errors import AnalysisError, require_columns
 from ..load.predictions import correctness_matrix, validate_predictions
 from ..stats.arrays import N_RESAMPLES
 from ..stats.image_noise import binomial_noise, example_noise_components

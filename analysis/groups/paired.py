@@ -36,12 +36,21 @@ import pandas as pd
 
 from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
 from ..errors import AnalysisError, require_columns
-from ..stats.rank import holm
 from ..stats.paired import paired_test, seeds_to_resolve
+from ..stats.rank import holm
 from ..text.formatting import fmt_value
 from ..text.verdicts import paired_sentence
-from .frames import (By, StatusSpec, as_list, describe_exclusions, group_mask, matches, sorted_groups, sorted_unique,
-                     split_usable)
+from .frames import (
+    By,
+    StatusSpec,
+    as_list,
+    describe_exclusions,
+    group_mask,
+    matches,
+    sorted_groups,
+    sorted_unique,
+    split_usable,
+)
 
 
 def compare_paired(

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..contract import CONFIG_COLUMNS, SEED_COLUMNS
-from .frames import split_usable
 from ..load.io import PathLike
+from .frames import split_usable
 
 _VERSIONED = ("rsb-sweep", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "torch",
               "timm", "ray", "nbclient", "nbconvert")

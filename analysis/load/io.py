@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..contract import CONFIG_COLUMNS, EVALUATION_SOURCES, EVALUATIONS_STEM, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM
+from ..contract import (
+    CONFIG_COLUMNS,
+    EVALUATION_SOURCES,
+    EVALUATIONS_STEM,
+    HISTORY_STEM,
+    RESULT_COLUMNS,
+    RESULTS_STEM,
+)
 from ..errors import AnalysisError, require_columns
 
 #: Columns every results table must have for the analysis to run at all.

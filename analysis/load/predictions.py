@@ -25,7 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..contract import EVALUATION_KEY_COLUMNS, PREDICTION_COLUMNS, PREDICTION_KEY, PREDICTION_SCHEMA, PREDICTIONS_DATASET
+from ..contract import (
+    EVALUATION_KEY_COLUMNS,
+    PREDICTION_COLUMNS,
+    PREDICTION_KEY,
+    PREDICTION_SCHEMA,
+    PREDICTIONS_DATASET,
+)
 from ..errors import AnalysisError, require_columns
 
 PathLike = str | os.PathLike

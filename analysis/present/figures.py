@@ -31,8 +31,8 @@ from ..groups.frames import (
     lookup,
     split_usable,
 )
-from ..text.formatting import fmt_p, label
 from ..stats.expected_max import expected_max
+from ..text.formatting import fmt_p, label
 from .style import COLORS, STYLE, excluded_note, metric_label
 
 

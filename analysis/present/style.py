@@ -8,7 +8,6 @@ from matplotlib.figure import Figure
 
 from ..groups.frames import describe_exclusions
 
-
 STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8.5,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False,

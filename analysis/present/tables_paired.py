@@ -14,7 +14,15 @@ from ..contract import EVALUATION_KEY_COLUMNS, MAIN_METRIC, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..groups.baseline import split_baseline
 from ..groups.evaluations import paired_baseline, paired_within, varying_factors
-from ..groups.frames import StatusSpec, describe_exclusions, matches, plain, sorted_groups, sorted_unique, split_usable
+from ..groups.frames import (
+    StatusSpec,
+    describe_exclusions,
+    matches,
+    plain,
+    sorted_groups,
+    sorted_unique,
+    split_usable,
+)
 from ..groups.paired import compare_paired
 from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value
 from .markup import Table, latex, markdown

@@ -21,7 +21,7 @@ from typing import Any
 from ..contract import RESULTS_STEM
 from ..errors import AnalysisError
 from ..groups.baseline import split_baseline
-from ..load.io import PathLike, table_file, load_results
+from ..load.io import PathLike, load_results, table_file
 from .cells import cells
 from .output import FIGURES_FOLDER, REPORT_JSON
 from .steps import find_evaluations

@@ -16,8 +16,8 @@ from scipy import integrate, optimize, stats
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import bootstrap_cis
-from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
+from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 NAN = float("nan")

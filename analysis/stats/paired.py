@@ -30,7 +30,6 @@ from scipy import stats
 
 from ..errors import AnalysisError
 
-
 #: Up to this many pairs the signed-rank p-value enumerates all 2^n sign flips.
 EXACT_UP_TO = 16
 

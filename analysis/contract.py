@@ -36,6 +36,8 @@ HYPER_COLUMNS = ("lr", "weight_decay", "loss", "aug_repeats", "crop_pct", "smoot
                  "epochs", "batch_size", "train_res", "test_res")
 #: Final-epoch metrics on the main validation set; ``top1_<set>`` columns follow them.
 METRIC_COLUMNS = ("top1", "top5", "eval_loss")
+#: The metric the comparisons and the report are about: final-epoch top-1 on the main set.
+MAIN_METRIC = METRIC_COLUMNS[0]
 RUN_COLUMNS = ("n_val", "epochs_done", "restarts", "train_hours", "n_workers", "device", "peak_mem_gb", "error")
 
 #: Every column of results.parquet, in order (``top1_<set>`` columns go right after ``eval_loss``).
@@ -71,7 +73,8 @@ EVAL_ONLY_CONFIG_FIELDS = EVAL_ONLY_FIELDS + (EVAL_SETS_FIELD,)
 EVALUATION_KEY_COLUMNS = ("eval_set",) + EVAL_ONLY_FIELDS
 #: ``source``: ``training`` (the trial's own setting, from its final epoch, not recomputed) or
 #: ``evaluation`` (its final checkpoint evaluated again at another setting).
-EVALUATION_SOURCES = ("training", "evaluation")
+TRAINING_SOURCE, EVALUATION_SOURCE = "training", "evaluation"
+EVALUATION_SOURCES = (TRAINING_SOURCE, EVALUATION_SOURCE)
 #: The trial's configuration and seed columns an evaluations row carries (not crop_pct / test_res:
 #: those are the evaluation's own).
 EVALUATION_CONFIG_COLUMNS = (IDENTITY_COLUMNS[3:] + SEED_COLUMNS
@@ -81,6 +84,23 @@ EVALUATION_COLUMNS = (("experiment", "trial_id", "eval_set", "crop_pct", "test_r
 
 #: Prefix of the top-1 columns of extra evaluation sets (``top1_real``, ``top1_v2`` …).
 EXTRA_TOP1_PREFIX = "top1_"
+
+#: ``predictions.parquet`` (:data:`PREDICTIONS_DATASET`): column name -> pandas dtype, in order;
+#: one row per (trial, eval set, crop_pct, test_res, image). The trainer writes it by its own
+#: list; ``tests/trainer/test_predictions.py`` checks that the two agree.
+PREDICTION_SCHEMA: dict[str, str] = {
+    "trial_id": "string",
+    "eval_set": "string",  # MAIN_SET = the main validation set; else the extra set's name
+    "crop_pct": "float64",  # the evaluation's crop ratio
+    "test_res": "int64",  # the evaluation's resolution (pixels)
+    "image": "int64",  # stable index into the set: the dataset's sorted file order
+    "target": "int64",
+    "pred": "int64",  # top-1 class
+    "correct": "bool",  # pred == target
+}
+PREDICTION_COLUMNS = tuple(PREDICTION_SCHEMA)
+#: The columns that identify a row of the predictions.
+PREDICTION_KEY = ("trial_id", *EVALUATION_KEY_COLUMNS, "image")
 
 
 def with_contract_dtypes(df):

@@ -6,13 +6,23 @@ The numbers imitate a ResNet-50 A2 seed study (top-1 ≈ 79.8 %, seed std ≈ 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .contract import with_contract_dtypes
+from .contract import (
+    ERROR,
+    EVALUATION_COLUMNS,
+    EVALUATION_SOURCE,
+    MAIN_SET,
+    PENDING,
+    RUNNING,
+    TERMINATED,
+    TRAINING_SOURCE,
+    with_contract_dtypes,
+)
 
 #: The A2 recipe's hyper-parameters (DESIGN.md, Table 2 of the RSB paper).
 A2 = dict(
@@ -53,7 +63,7 @@ def synthetic_results(
             acc = mean + shift + sd * rng.standard_normal()
             acc = np.round(acc / 100 * n_val) / n_val * 100
             row: dict[str, Any] = dict(
-                experiment=experiment, trial_id=f"trial_{ci:03d}_{s:04d}", status="TERMINATED",
+                experiment=experiment, trial_id=f"trial_{ci:03d}_{s:04d}", status=TERMINATED,
                 **{k: hp[k] for k in ("recipe", "model", "dataset")},
                 seed=s, seed_init=s, seed_data=s, seed_aug=s,
                 **{k: v for k, v in hp.items() if k not in ("recipe", "model", "dataset")},
@@ -71,7 +81,7 @@ def synthetic_results(
             )
             if s >= n_seeds - n_error - n_running:  # the last seeds fail or are still running
                 failed = s >= n_seeds - n_error
-                row["status"] = "ERROR" if failed else "RUNNING"
+                row["status"] = ERROR if failed else RUNNING
                 for m in ("top1", "top5", "eval_loss", *(f"top1_{e}" for e in extra_sets)):
                     row[m] = np.nan
                 row["epochs_done"] = hp["epochs"] // 3
@@ -86,7 +96,7 @@ def synthetic_evaluations(
     crop_pct: Sequence[float] = (0.875, 0.9, 0.95, 1.0),
     test_res: Sequence[int] = (224,),
     *,
-    eval_sets: Sequence[str] = ("val",),
+    eval_sets: Sequence[str] = (MAIN_SET,),
     crop_shift: Mapping[float, float] | None = None,
     own_crop: float = 0.95,
     train_res: int = 224,
@@ -110,11 +120,9 @@ def synthetic_evaluations(
     difference). The first ``n_eval_error`` seeds of each recipe have their evaluation at the
     largest crop ratio ERROR, the next ``n_pending`` PENDING (NaN metrics).
     """
-    from .contract import EVALUATION_COLUMNS
-
     rng = np.random.default_rng(seed + 1)
     shift = dict(crop_shift or {0.875: -0.3, 0.9: -0.1, 0.95: 0.0, 1.0: 0.2})
-    extra = [e for e in eval_sets if e != "val"]
+    extra = [e for e in eval_sets if e != MAIN_SET]
     configs = [dict(recipe=r, crop_pct=own_crop, train_res=train_res, test_res=own_res) for r in recipes]
     results = synthetic_results(n_seeds, configs, std=std, n_val=n_val, extra_sets=extra, seed=seed,
                                 experiment=experiment)
@@ -122,34 +130,55 @@ def synthetic_evaluations(
     def curve(res: float) -> float:
         return -0.5 * ((res - 1.15 * train_res) / (0.15 * train_res)) ** 2
 
+    def evaluated(own: float, crop: float, res: int) -> float:
+        """A trained model's top-1 at another setting: its own, moved by crop and resolution."""
+        acc = (own + shift.get(float(crop), 0.0) - shift.get(float(own_crop), 0.0)
+               + curve(res) - curve(own_res) + pair_sd * rng.standard_normal())
+        return float(np.round(acc / 100 * n_val) / n_val * 100)
+
+    rows = _evaluation_rows(results, eval_sets, crop_pct, test_res,
+                            lambda crop, res: bool(np.isclose(crop, own_crop)) and res == own_res, evaluated)
+    ev = _fail_evaluations(pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)), max(crop_pct), n_eval_error,
+                           n_pending)
+    return with_contract_dtypes(results), with_contract_dtypes(ev)
+
+
+def _evaluation_rows(results: pd.DataFrame, eval_sets: Sequence[str], crop_pct: Sequence[float],
+                     test_res: Sequence[int], is_own: Callable[[float, int], bool],
+                     evaluated: Callable[[float, float, int], float]) -> list[dict[str, Any]]:
+    """One evaluations row per (trained model, eval set, crop, resolution): the model's own
+    setting as its ``training`` row, every other as an ``evaluation`` row scored by ``evaluated``."""
     rows = []
     for r in results.to_dict("records"):
         for eval_set in eval_sets:
-            own = r["top1"] if eval_set == "val" else r[f"top1_{eval_set}"]
+            own = r["top1"] if eval_set == MAIN_SET else r[f"top1_{eval_set}"]
             for crop in crop_pct:
                 for res in test_res:
                     row = {c: r[c] for c in EVALUATION_COLUMNS if c in r}
-                    row.update(eval_set=eval_set, crop_pct=float(crop), test_res=int(res), status="TERMINATED",
+                    row.update(eval_set=eval_set, crop_pct=float(crop), test_res=int(res), status=TERMINATED,
                                error=None)
-                    if np.isclose(crop, own_crop) and res == own_res:
-                        row.update(source="training", top1=own, top5=r["top5"] if eval_set == "val" else np.nan,
-                                   eval_loss=r["eval_loss"] if eval_set == "val" else np.nan)
+                    if is_own(crop, res):
+                        main = eval_set == MAIN_SET
+                        row.update(source=TRAINING_SOURCE, top1=own, top5=r["top5"] if main else np.nan,
+                                   eval_loss=r["eval_loss"] if main else np.nan)
                     else:
-                        acc = (own + shift.get(float(crop), 0.0) - shift.get(float(own_crop), 0.0)
-                               + curve(res) - curve(own_res) + pair_sd * rng.standard_normal())
-                        acc = float(np.round(acc / 100 * n_val) / n_val * 100)
-                        row.update(source="evaluation", top1=acc, top5=min(99.9, acc + 15.0),
+                        acc = evaluated(own, crop, res)
+                        row.update(source=EVALUATION_SOURCE, top1=acc, top5=min(99.9, acc + 15.0),
                                    eval_loss=0.9 - 0.01 * (acc - 79.8))
                     rows.append(row)
-    ev = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
-    last = ev["crop_pct"] == max(crop_pct)
-    for k, (status, error) in enumerate((("ERROR", "RuntimeError: evaluation failed"), ("PENDING", None))):
-        first = (0, n_eval_error)[k]
-        seeds = range(first, first + (n_eval_error, n_pending)[k])
-        hit = last & ev["seed"].isin(list(seeds)) & (ev["source"] == "evaluation")
+    return rows
+
+
+def _fail_evaluations(ev: pd.DataFrame, crop: float, n_error: int, n_pending: int) -> pd.DataFrame:
+    """The first ``n_error`` seeds' evaluations at ``crop`` ERROR, the next ``n_pending`` PENDING."""
+    last = ev["crop_pct"] == crop
+    for k, (status, error) in enumerate(((ERROR, "RuntimeError: evaluation failed"), (PENDING, None))):
+        first = (0, n_error)[k]
+        seeds = range(first, first + (n_error, n_pending)[k])
+        hit = last & ev["seed"].isin(list(seeds)) & (ev["source"] == EVALUATION_SOURCE)
         ev.loc[hit, ["status", "error"]] = [status, error]
         ev.loc[hit, ["top1", "top5", "eval_loss"]] = np.nan
-    return with_contract_dtypes(results), with_contract_dtypes(ev)
+    return ev
 
 
 def synthetic_crossed(
@@ -174,7 +203,7 @@ def synthetic_crossed(
     y = mean + sum(effects[f][idx[f]] for f in names) + residual_sd * rng.standard_normal(n)
     df = pd.DataFrame({f: idx[f] for f in names})
     df.insert(0, "trial_id", [f"trial_{i:04d}" for i in range(n)])
-    df.insert(1, "status", "TERMINATED")
+    df.insert(1, "status", TERMINATED)
     df.insert(2, "seed", np.arange(n))
     df["top1"] = y
     for k, v in A2.items():
@@ -189,7 +218,7 @@ def synthetic_history(
     """history.parquet-style rows: a saturating top-1 curve per trial ending at its final value."""
     rng = np.random.default_rng(seed)
     rows = []
-    done = results[results["status"] == "TERMINATED"]
+    done = results[results["status"] == TERMINATED]
     epochs = np.arange(1, n_epochs + 1)
     for r in done.itertuples(index=False):
         final = getattr(r, metric)

@@ -1,7 +1,7 @@
 """Simulated error rates and seeds spent by the anytime-valid A/B comparison (issue 11).
 
 Seeded simulation of seed results (per-arm std σ = 1, normal unless said), looked at after every
-wave up to 50 seeds per arm, analysed with ``analysis.sequential.confidence_sequence``:
+wave up to 50 seeds per arm, analysed with ``analysis.stats.sequential.confidence_sequence``:
 
 1. false "better/worse" decisions under no difference, next to peeking with a t-test at every
    look (and the fixed-n t-test at 50 seeds, looked at once);
@@ -34,14 +34,14 @@ from statsmodels.stats.power import TTestIndPower, TTestPower
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.sequential import (  # noqa: E402
+from analysis.present.figures_sequential import plot_stopping_path  # noqa: E402
+from analysis.stats.sequential import (  # noqa: E402
     DECISIONS,
     DEFAULT_PHI,
     confidence_sequence,
     cs_radius,
     decide,
     first_decision,
-    plot_stopping_path,
     sequential_compare,
 )
 

@@ -1,6 +1,6 @@
 """Calibration of the analysis' decisions (not a test): coverage, type-I error, power, false flags.
 
-Runs the simulations of :mod:`analysis.calibration` at full size (seeded) and writes a markdown
+Runs the simulations of :mod:`analysis.stats.calibration` at full size (seeded) and writes a markdown
 table to benchmarks/results/stats_calibration.md (and the numbers to stats_calibration.json).
 The short seeded versions are tests/analysis/test_analysis_calibration.py. About 10 minutes on
 2 cores.
@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis import calibration as K  # noqa: E402
+from analysis.stats import calibration as K  # noqa: E402
 from analysis import seeds_needed_for_p  # noqa: E402
-from analysis.comparison import smallest_p  # noqa: E402
+from analysis.stats.rank import smallest_p  # noqa: E402
 
 
 def main() -> int:

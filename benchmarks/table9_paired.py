@@ -8,7 +8,7 @@
    two epochs each, ``stop_after=2``) and one evaluation, side by side in this process, and
    prices the paper's Table 9 (3 recipes × 4 crop ratios × 10 seeds) both ways: 120 trainings
    before, 30 trainings + 90 evaluations after.
-3. From the measured top-1s: the paired analysis (:func:`analysis.paired.compare_paired`),
+3. From the measured top-1s: the paired analysis (:func:`analysis.groups.paired.compare_paired`),
    the Table 9 layout, Figure 4, and the seeds needed for 80 % power to detect each crop
    effect, paired (one-sample t on the per-seed differences, statsmodels ``TTestPower``)
    against unpaired (two-sample t with the between-seed std, ``TTestIndPower``).
@@ -89,7 +89,7 @@ def seeds_needed(evaluations: pd.DataFrame, own_res: int, baseline: float = 0.95
     """Seeds for 80 % power (α = 0.05, two-sided t) to detect each crop's effect, paired vs unpaired."""
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
-    from analysis.paired import seeds_to_resolve
+    from analysis.stats.paired import seeds_to_resolve
 
     at = evaluations[evaluations.test_res == own_res].pivot(index="trial_id", columns="crop_pct", values="top1")
     out = []
@@ -152,8 +152,10 @@ def main() -> None:
     times = json.loads(timing.read_text())
     recipes, single_eval, per_eval = times["recipes"], times["one_evaluation_seconds"], times["per_eval"]
 
-    from analysis.paired import compare_paired, format_table9_paired, plot_test_res
-    from analysis.plots import save_figure
+    from analysis.groups.paired import compare_paired
+    from analysis.present.figures import save_figure
+    from analysis.present.figures_paired import plot_test_res
+    from analysis.present.tables_paired import format_table9_paired
 
     crop_only = evaluations[evaluations.test_res == own.test_res]
     comparisons = compare_paired(crop_only, factor="crop_pct", baseline=0.95, within=["recipe"])

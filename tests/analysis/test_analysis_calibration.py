@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from analysis import calibration as K
+from analysis.stats import calibration as K
 from analysis import seeds_needed_for_p
-from analysis.comparison import rank_test, smallest_p
+from analysis.stats.rank import rank_test, smallest_p
 
 
 @pytest.mark.parametrize("dist", K.DISTRIBUTIONS)

@@ -74,7 +74,7 @@ def test_report_section_reads_the_experiments_predictions(tmp_path):
     found = find_predictions(tmp_path)
     assert found is not None and len(found) == len(pred)
     assert find_predictions(tmp_path / "missing") is None
-    top1 = summary_section(df, ["lr"]).extra["top1"]
+    top1 = summary_section(df, ["lr"]).top1
     sec = comparisons_section(df, ["lr"], top1, "lr=0.005", found)
     assert list(sec.data["test_set_verdict"]) == ["below_test_set_noise"]
     assert "test_diff_ci_low" in sec.table.columns

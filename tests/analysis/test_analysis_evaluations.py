@@ -11,10 +11,12 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
-from analysis import sections as S
+import analysis.sections as S
 from analysis.contract import EVALUATION_COLUMNS
-from analysis.eval_axes import figure4_choice, paired_baseline, paired_within, split_baseline, table9_tables
-from analysis.report import to_jsonable
+from analysis.groups.baseline import split_baseline
+from analysis.groups.evaluations import figure4_choice, paired_baseline, paired_within
+from analysis.present.tables_paired import table9_tables
+from analysis.report.output import to_jsonable
 from analysis.synthetic import synthetic_evaluations, synthetic_results
 
 #: Sentence of the comparisons section for evaluation-only factors of an old folder (no evaluations file).
@@ -101,9 +103,9 @@ def test_paired_section_3_seeds_are_not_resolvable_10_are_decided_and_failed_row
     sec = S.paired_section(ev3)
     cmp = sec.data["crop_pct"]
     assert len(cmp) == 6 and (cmp["verdict"] == "not_resolvable").all() and list(sec.data) == ["crop_pct"]
-    assert sec.extra["paired_baseline"] == {"crop_pct": {"value": 0.95, "chosen": "the trials' own setting, as trained"}}
+    assert sec.paired_baseline == {"crop_pct": {"value": 0.95, "chosen": "the trials' own setting, as trained"}}
     assert all(s in sec.sentences for s in cmp["sentence"])
-    assert "not resolvable with 3 non-tied pair(s)" in cmp["sentence"].iloc[0] and "figure4" not in sec.extra
+    assert "not resolvable with 3 non-tied pair(s)" in cmp["sentence"].iloc[0] and sec.figure4 is None and sec.figures == []
 
     _, ev = synthetic_evaluations(10, recipes=("a1", "a3"), n_eval_error=1, n_pending=2)
     sec = S.paired_section(ev, "recipe=a3,crop_pct=0.875")  # the training part is the comparisons'
@@ -118,7 +120,7 @@ def test_paired_section_3_seeds_are_not_resolvable_10_are_decided_and_failed_row
     assert sec.sentences[0] == ("evaluations.parquet holds 80 rows: 20 trained model(s) evaluated on val at crop_pct "
                                 "0.875, 0.9, 0.95, 1; test_res 224. 6 row(s) are excluded from every paired statistic "
                                 "(ERROR: 2, PENDING: 4) and counted in each comparison they touch.")
-    assert sec.extra["paired_baseline"]["crop_pct"] == {"value": 0.875, "chosen": "given"}
+    assert sec.paired_baseline["crop_pct"] == {"value": 0.875, "chosen": "given"}
     # nothing varies: the section says so; a baseline it cannot use is named
     one_crop = ev[ev.crop_pct == 0.95]
     sec = S.paired_section(one_crop, "test_res=160")
@@ -137,9 +139,11 @@ def test_table9_and_figure4_from_evaluations_per_eval_set_and_resolution():
     expect = A.format_table9_paired(ev[(ev.eval_set == "val") & (ev.test_res == 32)], baseline=1.0)
     assert val32["markdown"] == expect.markdown and val32["latex"] == expect.latex and val32["baseline"] == 1.0
     sec = S.paired_section(ev)
-    f4 = sec.extra["figure4"]
+    f4 = sec.figure4
     assert f4 == {"eval_set": "val", "crop_pct": 0.95, "by": ["recipe"], "chosen": "the trials' own crop ratio"}
-    rows = sec.extra["figure4_rows"]
+    (plan,) = sec.figures
+    assert plan.key == "figure4" and plan.plot is A.plot_test_res and plan.kwargs["by"] == ["recipe"]
+    rows = plan.kwargs["evaluations"]
     assert set(rows["eval_set"]) == {"val"} and set(rows["crop_pct"]) == {0.95} and len(rows) == 2 * 4 * 3
     mean = rows[rows.recipe == "a3"].groupby("test_res")["top1"].mean()
     assert f"recipe=a3: the mean top1 over 4 seed(s) peaks at test_res {mean.idxmax()} ({mean.max():.2f}" \
@@ -156,7 +160,7 @@ def test_table9_and_figure4_from_evaluations_per_eval_set_and_resolution():
     hit = (failed.crop_pct == 0.95) & (failed.eval_set == "val")
     failed.loc[hit, ["status", "top1"]] = ["ERROR", np.nan]
     sec = S.paired_section(failed)
-    assert "figure4" not in sec.extra
+    assert sec.figure4 is None and sec.figures == [] and "figure4" not in sec.json()
     assert "Figure 4 is not drawn: no evaluation on val at crop_pct=0.95 finished with a top-1." in sec.sentences
 
 

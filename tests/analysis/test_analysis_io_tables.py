@@ -53,7 +53,7 @@ def test_load_history_and_columns(tmp_path):
     df = synthetic_results(4, [dict(crop_pct=0.9), dict(crop_pct=1.0)])
     synthetic_history(df, n_epochs=5).to_parquet(tmp_path / "history.parquet")
     h = A.load_history(tmp_path)
-    assert set(A.io.HISTORY_COLUMNS) <= set(h.columns) and len(h) == 8 * 5
+    assert set(A.contract.HISTORY_COLUMNS) <= set(h.columns) and len(h) == 8 * 5
     assert A.metric_columns(df) == ["top1", "top1_real", "top1_v2"]
     assert A.config_columns(df) == ["crop_pct"]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from html import unescape
 from pathlib import Path
 
 import nbformat
@@ -12,7 +14,7 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
-from analysis.report import to_jsonable
+from analysis.report.output import to_jsonable
 from analysis.sections import build_report
 from analysis.synthetic import synthetic_history, synthetic_results
 
@@ -47,15 +49,43 @@ def test_report_files_and_notebook_executed(crop_report):
     assert (exp / "figures" / "figure2_seed_distribution.pdf").is_file()
 
 
+def _page_text(html: str) -> str:
+    """The visible text of an HTML page, tags dropped, entities decoded, white space folded."""
+    body = re.sub(r"<style.*?</style>|<script.*?</script>", " ", html, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+#: What a comparison's sentence must say for its (verdict, meaningful), A and B by name.
+VERDICT_WORDS = {
+    ("a_better", True): "{a} beats {b}: the", ("b_better", True): "{a} is worse than {b}: the",
+    ("a_better", False): "of {a} over {b} is beyond seed noise", ("b_better", False): "of {a} over {b} is beyond seed noise",
+    ("within_seed_noise", False): "of {a} over {b} is within seed noise",
+    ("not_resolvable", False): "of {a} over {b} is not resolvable",
+}
+
+
 def test_report_html_hides_code_and_embeds_figures(crop_report):
-    _, _, paths = crop_report
+    _, df, paths = crop_report
     html = paths.html.read_text()
     assert "import analysis" not in html and "A.summarize" not in html
     assert html.count("data:image/png;base64") >= 4
     for title in ("1. Provenance", "Figure 2", "Normality", "Outlier seeds", "Test-set noise",
                   "Comparisons", "Seeds needed", "Expected best-of-n", "Conclusions"):
         assert title in html
-    assert "is within seed noise" in html or "meaningful" in html
+    text = _page_text(html)
+    # the page shows every comparison's sentence as report.json records it ...
+    rep = json.loads(paths.json.read_text())
+    assert len(rep["comparisons"]) == 2
+    for row in rep["comparisons"]:
+        assert " ".join(row["sentence"].split()) in text, row["sentence"]
+    # ... and those sentences state the verdicts the data give, computed here without the report
+    # (lr 8e-3 is 0.5 points below the baseline: worse, beyond seed noise and meaningful)
+    cmp = A.compare_all(df, "lr=0.005", by=["lr"])
+    decided = {(r.lr, r.verdict, r.meaningful) for r in cmp.itertuples()}
+    assert (0.008, "b_better", True) in decided
+    for r in cmp.itertuples():
+        words = VERDICT_WORDS[(r.verdict, bool(r.meaningful))].format(a=r.name_a, b=r.name_b)
+        assert words in text, (r.name_a, r.verdict, words)
 
 
 def test_report_json_has_every_number(crop_report):

@@ -115,7 +115,7 @@ def test_summarize_falls_back_to_percentile_when_bca_is_nan(monkeypatch, rng):
         return res
 
     x = rng.normal(size=30)
-    monkeypatch.setattr("analysis.bootstrap.stats.bootstrap", nan_bca)
+    monkeypatch.setattr("analysis.stats.bootstrap.stats.bootstrap", nan_bca)
     r = A.summarize(pd.DataFrame({"top1": x, "status": "TERMINATED", "seed": range(30)}),
                     n_resamples=B).iloc[0]
     ci = real((x,), np.mean, n_resamples=B, rng=0, method="percentile").confidence_interval

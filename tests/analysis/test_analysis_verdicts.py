@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import analysis as A
-from analysis.report import write_json
+from analysis.report.output import write_json
 from analysis.sections import build_report
 from analysis.synthetic import synthetic_results
 

@@ -8,7 +8,7 @@ import pytest
 
 import analysis as A
 from analysis import AnalysisError
-from analysis.predictions import PREDICTION_COLUMNS
+from analysis.contract import PREDICTION_COLUMNS
 
 FAST = dict(n_resamples=999)
 

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
-from analysis._common import AnalysisError
+from analysis import AnalysisError
 from analysis.sequential import (
     DECISIONS,
     confidence_sequence,

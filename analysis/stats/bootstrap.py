@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-from ._common import rng_kwargs
+from .arrays import rng_kwargs
 
 NAN = float("nan")
 # Elements gathered per scipy.stats.bootstrap call. Groups of equal size are bootstrapped
@@ -44,7 +44,7 @@ def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return _row_mean(x, axis) - _row_mean(y, axis)
 
 
-def _bootstrap_cis(
+def bootstrap_cis(
     arrays: Sequence[np.ndarray],
     other: np.ndarray | None,
     confidence: float,

@@ -24,7 +24,7 @@ variance with few degrees of freedom is too skewed.)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,12 +33,13 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 
-from ._common import AnalysisError, StatusSpec, describe_exclusions, require_columns, split_usable
+from ..errors import AnalysisError
+from ..text.verdicts import variance_sentence
 
 RESIDUAL = "residual"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VarianceComponents:
     """Result of :func:`variance_components`; ``table`` has one row per component."""
 
@@ -59,39 +60,39 @@ class VarianceComponents:
                 "excluded": self.excluded}
 
 
-def variance_components(
-    df: pd.DataFrame,
-    factors: Sequence[str] = ("seed_init", "seed_data", "seed_aug"),
+def variance_decomposition(
+    values: Any,
+    sources: Mapping[str, Any],
     metric: str = "top1",
     *,
-    status: StatusSpec = "TERMINATED",
     confidence: float = 0.95,
     n_boot: int = 10_000,
     random_state: int | None = 0,
 ) -> VarianceComponents:
-    """Share of the seed variance per seed source, with bootstrap CIs (see module docstring).
+    """Share of the variance of ``values`` per seed source, with generalized CIs (module note).
 
-    Raises AnalysisError when the sources are confounded (e.g. every trial has its own value of
-    every source, the default ``seed`` sweep): the shares are then not identifiable.
+    ``values``: the metric of each trial; ``sources``: each seed source's value per trial, in
+    the same order (e.g. ``{"seed_init": [...], "seed_data": [...]}``). Raises AnalysisError
+    when the sources are confounded (e.g. every trial has its own value of every source, the
+    default ``seed`` sweep): the shares are then not identifiable.
     """
-    factors = list(factors)
-    require_columns(df, factors, "variance_components")
-    usable, excluded = split_usable(df, metric, status)
+    factors = list(sources)
+    usable = pd.DataFrame({f: sources[f] for f in factors})
+    usable[metric] = np.asarray(values, dtype=float)
     if len(usable) < 3:
         raise AnalysisError(f"variance_components needs at least 3 usable trials, got {len(usable)}.")
     varying = [f for f in factors if usable[f].nunique() > 1]
     if not varying:
         raise AnalysisError(f"none of {', '.join(factors)} varies: no seed source to attribute "
                             "variance to.")
-    excl = (len(excluded), describe_exclusions(excluded["reason"]) if len(excluded) else "")
     rng = np.random.default_rng(random_state)
     alpha = 1 - confidence
     if len(varying) > 1:
         oat = _one_at_a_time_sets(usable, varying)
         if oat is not None:
-            return _one_at_a_time(usable, oat, metric, alpha, n_boot, rng, excl)
+            return _one_at_a_time(usable, oat, metric, alpha)
     if len(varying) == 1 or _crossed_enough(usable, varying):
-        return _crossed(usable, varying, metric, alpha, n_boot, rng, excl)
+        return _crossed(usable, varying, metric, alpha, n_boot, rng)
     combos = len(usable[varying].drop_duplicates())
     raise AnalysisError(
         f"{', '.join(varying)} vary together ({combos} distinct combinations in {len(usable)} "
@@ -115,7 +116,7 @@ def _crossed_enough(d: pd.DataFrame, varying: list[str]) -> bool:
     return int(np.linalg.matrix_rank(X)) == cols
 
 
-def _crossed(d, varying, metric, alpha, n_boot, rng, excl) -> VarianceComponents:
+def _crossed(d, varying, metric, alpha, n_boot, rng) -> VarianceComponents:
     names = {f: f"f{i}" for i, f in enumerate(varying)}
     data = pd.DataFrame({"y": d[metric].to_numpy(dtype=float)})
     for f, nm in names.items():
@@ -132,53 +133,11 @@ def _crossed(d, varying, metric, alpha, n_boot, rng, excl) -> VarianceComponents
             raise AnalysisError("variance_components: no residual degrees of freedom left; "
                                 "the design has too few trials for its factors.")
         # one source, one trial per level: its component is the plain variance of the trials
-        return _one_at_a_time(d, {varying[0]: d.index}, metric, alpha, n_boot, rng, excl,
-                              design="one-way")
-    formula = "y ~ " + " + ".join(f"C({nm})" for nm in names.values())
-    with np.errstate(all="ignore"):
-        table = anova_lm(smf.ols(formula, data=data).fit(), typ=2)
-    df_res = float(table.loc["Residual", "df"])
-    tiny = 1e-20 * max(1.0, float(data["y"].abs().max()) ** 2)  # float noise, not variance
-    ms_res = float(table.loc["Residual", "sum_sq"]) / df_res
-    ms_res = 0.0 if ms_res < tiny else ms_res
-    rows = []
-    comp = {}
-    dof = {}
-    coef = {}
-    ms = {}
-    for f in varying:
-        term = f"C({names[f]})"
-        dfi = float(table.loc[term, "df"])
-        ms[f] = float(table.loc[term, "sum_sq"]) / dfi
-        ms[f] = 0.0 if ms[f] < tiny else ms[f]
-        dof[f] = dfi
-        coef[f] = N / counts[f].size
-        comp[f] = max(0.0, (ms[f] - ms_res) / coef[f])
-    # generalized pivotal quantities (one shared draw of the residual pivot)
-    boot_res = _pivot(ms_res, df_res, n_boot, rng)
-    boot = {f: np.maximum(0.0, (_pivot(ms[f], dof[f], n_boot, rng) - boot_res) / coef[f])
-            for f in varying}
-    total_star = sum(boot.values()) + boot_res
-    total = sum(comp.values()) + ms_res
-    for f in varying + [RESIDUAL]:
-        var = comp[f] if f != RESIDUAL else ms_res
-        draws = boot[f] if f != RESIDUAL else boot_res
-        share_draws = np.divide(draws, total_star, out=np.full(n_boot, np.nan),
-                                where=total_star > 0)
-        rows.append(dict(
-            component=f,
-            levels=int(counts[f].size) if f != RESIDUAL else np.nan,
-            n=N,
-            df=dof[f] if f != RESIDUAL else df_res,
-            mean_square=ms[f] if f != RESIDUAL else ms_res,
-            variance=var,
-            std=math.sqrt(var),
-            share=var / total if total > 0 else np.nan,
-            variance_ci_low=float(np.quantile(draws, alpha / 2)),
-            variance_ci_high=float(np.quantile(draws, 1 - alpha / 2)),
-            share_ci_low=float(np.nanquantile(share_draws, alpha / 2)) if total > 0 else np.nan,
-            share_ci_high=float(np.nanquantile(share_draws, 1 - alpha / 2)) if total > 0 else np.nan,
-        ))
+        return _one_at_a_time(d, {varying[0]: d.index}, metric, alpha, design="one-way")
+    ms, dof = _mean_squares(data, names)
+    coef = {f: N / counts[f].size for f in varying}
+    rows, total = _component_rows(ms, dof, coef, {f: int(counts[f].size) for f in varying}, N, alpha,
+                                  n_boot, rng)
     if total == 0:
         notes.append("all values equal: shares undefined")
     notes.append("residual pools the interactions and any non-determinism (main-effects model)")
@@ -187,8 +146,60 @@ def _crossed(d, varying, metric, alpha, n_boot, rng, excl) -> VarianceComponents
     design = "crossed" if len(varying) > 1 else "one-way"
     what = (f"a crossed {shape} design" if len(varying) > 1
             else f"{counts[varying[0]].size} levels of {varying[0]} with replicates")
-    sentence = _sentence(tab, what, N, metric)
-    return VarianceComponents(design, metric, N, tab, sentence, tuple(notes), *excl)
+    sentence = variance_sentence(tab, what, N, metric)
+    return VarianceComponents(design=design, metric=metric, n=N, table=tab, sentence=sentence,
+                              notes=tuple(notes))
+
+
+def _mean_squares(data: pd.DataFrame, names: dict[str, str]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean squares and degrees of freedom of each source and of the residual (key
+    :data:`RESIDUAL`) of a main-effects ANOVA (statsmodels ``ols`` + ``anova_lm``, type II) of
+    ``y`` on the coded sources; below float noise a mean square is 0."""
+    formula = "y ~ " + " + ".join(f"C({nm})" for nm in names.values())
+    with np.errstate(all="ignore"):
+        table = anova_lm(smf.ols(formula, data=data).fit(), typ=2)
+    tiny = 1e-20 * max(1.0, float(data["y"].abs().max()) ** 2)  # float noise, not variance
+    ms, dof = {}, {}
+    for f, term in [*((f, f"C({nm})") for f, nm in names.items()), (RESIDUAL, "Residual")]:
+        dof[f] = float(table.loc[term, "df"])
+        ms[f] = float(table.loc[term, "sum_sq"]) / dof[f]
+        ms[f] = 0.0 if ms[f] < tiny else ms[f]
+    return ms, dof
+
+
+def _component_rows(ms: dict[str, float], dof: dict[str, float], coef: dict[str, float],
+                    levels: dict[str, int], n: int, alpha: float, n_boot: int,
+                    rng: np.random.Generator) -> tuple[list[dict[str, Any]], float]:
+    """Each source's component σ²_f = max(0, (MS_f − MS_res) / c_f) and the residual, with
+    generalized CIs of the components and of their shares (one shared draw of the residual
+    pivot); returns (table rows, total variance)."""
+    sources = list(coef)
+    comp = {f: max(0.0, (ms[f] - ms[RESIDUAL]) / coef[f]) for f in sources}
+    comp[RESIDUAL] = ms[RESIDUAL]
+    draws = {RESIDUAL: _pivot(ms[RESIDUAL], dof[RESIDUAL], n_boot, rng)}
+    draws.update({f: np.maximum(0.0, (_pivot(ms[f], dof[f], n_boot, rng) - draws[RESIDUAL]) / coef[f])
+                  for f in sources})
+    total_star = sum(draws[f] for f in sources) + draws[RESIDUAL]
+    total = sum(comp[f] for f in sources) + ms[RESIDUAL]
+    rows = []
+    for f in sources + [RESIDUAL]:
+        var = comp[f]
+        share_draws = np.divide(draws[f], total_star, out=np.full(n_boot, np.nan), where=total_star > 0)
+        rows.append(dict(
+            component=f,
+            levels=levels[f] if f != RESIDUAL else np.nan,
+            n=n,
+            df=dof[f],
+            mean_square=ms[f],
+            variance=var,
+            std=math.sqrt(var),
+            share=var / total if total > 0 else np.nan,
+            variance_ci_low=float(np.quantile(draws[f], alpha / 2)),
+            variance_ci_high=float(np.quantile(draws[f], 1 - alpha / 2)),
+            share_ci_low=float(np.nanquantile(share_draws, alpha / 2)) if total > 0 else np.nan,
+            share_ci_high=float(np.nanquantile(share_draws, 1 - alpha / 2)) if total > 0 else np.nan,
+        ))
+    return rows, total
 
 
 def _pivot(ms: float, dof: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -211,7 +222,7 @@ def _one_at_a_time_sets(d: pd.DataFrame, varying: list[str]) -> dict[str, pd.Ind
     return sets if covered.all() else None
 
 
-def _one_at_a_time(d, sets, metric, alpha, n_boot, rng, excl, design="one-at-a-time"):
+def _one_at_a_time(d, sets, metric, alpha, design="one-at-a-time"):
     """Each source's own variance (ddof=1) with a chi-square CI; no shares (see below).
 
     Why no shares: each set varies one source while the others are pinned, but every trial
@@ -243,25 +254,6 @@ def _one_at_a_time(d, sets, metric, alpha, n_boot, rng, excl, design="one-at-a-t
         what = f"{rows[0]['n']} trials varying only {rows[0]['component']}"
     if (tab["variance"] == 0).all():
         notes.append("all values equal: no variance")
-    sentence = _sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
-    return VarianceComponents(design, metric, len(d), tab, sentence, tuple(notes), *excl)
-
-
-def _sentence(tab: pd.DataFrame, what: str, n: int, metric: str, overlapping: bool = False) -> str:
-    if overlapping:
-        parts = [f"{r.component} {r.std:.3f} [{math.sqrt(r.variance_ci_low):.3f}, "
-                 f"{math.sqrt(r.variance_ci_high):.3f}]" for r in tab.itertuples()]
-        return (f"Over {what} ({n} trials), the {metric} std of each source's own set is "
-                + ", ".join(parts) + " points. Each includes the runs' non-determinism, so these "
-                "overlap: they are not shares of one total and do not add up.")
-    if len(tab) == 1:
-        r = tab.iloc[0]
-        return (f"Over {what}, the {metric} std due to {r['component']} is {r['std']:.3f} "
-                f"[{math.sqrt(r['variance_ci_low']):.3f}, {math.sqrt(r['variance_ci_high']):.3f}] "
-                "points.")
-    if not np.isfinite(tab["share"]).all():
-        return f"Over {what}, every trial has the same {metric}: there is no variance to split."
-    parts = [f"{r.component} {100 * r.share:.0f}% [{100 * r.share_ci_low:.0f}%, "
-             f"{100 * r.share_ci_high:.0f}%]" for r in tab.itertuples()]
-    return (f"Over {what} ({n} trials), the seed variance of {metric} splits into "
-            + ", ".join(parts) + ".")
+    sentence = variance_sentence(tab, what, len(d), metric, overlapping=design == "one-at-a-time")
+    return VarianceComponents(design=design, metric=metric, n=len(d), table=tab, sentence=sentence,
+                              notes=tuple(notes))

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.power import TTestIndPower
 
-from ._common import AnalysisError
+from ..errors import AnalysisError
 
 
 def seeds_needed(std: float, delta: float, alpha: float = 0.05, power: float = 0.8) -> int:

@@ -1,35 +1,27 @@
-"""Shared plumbing: column checks, status filtering with exclusion bookkeeping, grouping.
+"""Table plumbing shared by the DataFrame-level functions: status filtering with exclusion
+bookkeeping, and grouping.
 
 Every statistic in the package works on the *usable* rows of a results table: rows whose
 ``status`` is TERMINATED (by default) and whose metric is not NaN. Nothing is dropped
 silently: :func:`split_usable` returns the excluded rows with a ``reason`` column, and the
-table-level functions report ``n_excluded`` / ``excluded`` per group.
+table-level functions report ``n_excluded`` / ``excluded`` per group. Groups are keyed
+exactly (:func:`grouped`, :func:`lookup`: configurations of a results table) or with a
+tolerance for numbers (:func:`sorted_groups`: levels of an evaluations table).
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .contract import CONFIG_COLUMNS  # noqa: F401 (imported from here by the modules of this package)
-
-#: Default number of bootstrap resamples. 5 000 keeps the Monte-Carlo error of the 95 % CI
-#: ends below ~1 % of the CI width while halving the cost of scipy's default (9 999), which
-#: matters for ``summarize``/``compare_all`` over thousands of trials.
-N_RESAMPLES = 5000
+from ..contract import TERMINATED
+from ..errors import require_columns
 
 StatusSpec = str | Sequence[str] | None
 By = str | Sequence[str] | None
-
-
-class AnalysisError(ValueError):
-    """Input the analysis cannot use. The message says what is wrong and how to fix it."""
 
 
 def as_list(by: By) -> list[str]:
@@ -41,17 +33,6 @@ def as_list(by: By) -> list[str]:
     return list(by)
 
 
-def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    """Raise :class:`AnalysisError` naming every column of ``columns`` missing from ``df``."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        have = ", ".join(map(str, df.columns)) or "(none)"
-        raise AnalysisError(
-            f"{what} needs column(s) {', '.join(missing)}, which the table lacks "
-            f"(it has: {have})."
-        )
-
-
 def _status_list(status: StatusSpec) -> list[str] | None:
     if status is None:
         return None
@@ -61,7 +42,7 @@ def _status_list(status: StatusSpec) -> list[str] | None:
 
 
 def split_usable(
-    df: pd.DataFrame, metric: str, status: StatusSpec = "TERMINATED"
+    df: pd.DataFrame, metric: str, status: StatusSpec = TERMINATED
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``df`` into (usable rows, excluded rows with a ``reason`` column).
 
@@ -138,52 +119,47 @@ def lookup(groups: Mapping[tuple, pd.DataFrame], key: tuple, like: pd.DataFrame)
     return like.iloc[0:0]
 
 
-def label(by: list[str], key: tuple) -> str:
-    """Human label of a group: 'crop_pct=0.95, lr=0.005' (or 'all trials')."""
+def matches(values: pd.Series, target: Any) -> pd.Series:
+    """Element-wise equality with ``target``, tolerant for numbers (atol 1e-9: a crop ratio read
+    back from parquet or csv)."""
+    if isinstance(target, (int, float, np.number)) and not isinstance(target, bool):
+        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return pd.Series(np.isclose(num, float(target), rtol=0, atol=1e-9), index=values.index)
+    return values == target
+
+
+def sorted_unique(values: pd.Series) -> list:
+    """The distinct non-missing values, sorted (in table order when they do not sort)."""
+    uniq = list(pd.unique(values.dropna()))
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return uniq
+
+
+def sorted_groups(df: pd.DataFrame, by: list[str]) -> Iterator[tuple[tuple, pd.DataFrame]]:
+    """(key, rows) per distinct value of ``by`` in sorted order (one group when ``by`` is empty);
+    rows match their key with :func:`matches`, so float levels read back from a file still group."""
     if not by:
-        return "all trials"
-    return ", ".join(f"{c}={_fmt_value(v)}" for c, v in zip(by, key))
+        yield (), df
+        return
+    keys = df[by].drop_duplicates()
+    try:
+        keys = keys.sort_values(by)
+    except TypeError:
+        pass
+    for key in keys.itertuples(index=False, name=None):
+        yield key, df[group_mask(df, by, key)]
 
 
-def _fmt_value(v: Any) -> str:
-    if isinstance(v, float | np.floating):
-        if math.isnan(v):
-            return "NaN"
-        return f"{v:g}"
-    return str(v)
+def group_mask(df: pd.DataFrame, by: list[str], key: tuple) -> pd.Series:
+    """Rows of ``df`` whose ``by`` columns hold ``key`` (NaN matches NaN; numbers by :func:`matches`)."""
+    mask = pd.Series(True, index=df.index)
+    for col, val in zip(by, key):
+        mask &= df[col].isna() if pd.isna(val) else matches(df[col], val)
+    return mask
 
 
-def fmt_p(p: float) -> str:
-    """A p-value for reading: two decimals, or scientific notation below 0.01."""
-    if p is None or not math.isfinite(p):
-        return "n/a"
-    return f"{p:.2f}" if p >= 0.01 else f"{p:.1e}"
-
-
-def check_values(values: Any, nan_policy: str = "raise", what: str = "values") -> np.ndarray:
-    """1-D float array from ``values``; NaN raise (``nan_policy='raise'``) or are dropped ('omit')."""
-    arr = np.asarray(values, dtype=float).ravel()
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        if nan_policy == "omit":
-            arr = arr[~bad]
-        elif nan_policy == "raise":
-            raise AnalysisError(
-                f"{what} contain {int(bad.sum())} NaN/inf of {arr.size}; drop them first or "
-                "pass nan_policy='omit'."
-            )
-        else:
-            raise AnalysisError(f"nan_policy must be 'raise' or 'omit', not {nan_policy!r}.")
-    return arr
-
-
-# scipy renamed ``random_state`` to ``rng`` in 1.15; accept both so an int seed always means
-# ``np.random.default_rng(seed)``.
-_BOOT_HAS_RNG = "rng" in inspect.signature(stats.bootstrap).parameters
-
-
-def rng_kwargs(random_state: int | None) -> dict[str, Any]:
-    """Keyword arguments giving scipy.stats.bootstrap the generator default_rng(random_state)."""
-    if _BOOT_HAS_RNG:
-        return {"rng": random_state}
-    return {"random_state": np.random.default_rng(random_state)}
+def plain(v: Any) -> Any:
+    """A numpy/pandas scalar as a plain Python number (for JSON and labels)."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -8,79 +8,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
-from ._common import AnalysisError, require_columns
+from ..errors import AnalysisError, require_columns
+from ..text.formatting import MISSING, fmt_fixed, fmt_mean_std, fmt_value
+from .markup import Table, latex, markdown
 
 #: Display names of the evaluation-set columns.
 SET_NAMES = {"top1": "val", "top1_real": "ReaL", "top1_v2": "V2", "top5": "val top-5"}
-
-
-@dataclass(frozen=True)
-class Table:
-    """A rendered table: ``frame`` (cells as strings), ``markdown`` and ``latex`` text."""
-
-    frame: pd.DataFrame
-    markdown: str
-    latex: str
-
-    def __str__(self) -> str:
-        return self.markdown
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown
-
-
-def markdown(frame: pd.DataFrame) -> str:
-    """GitHub Markdown for a DataFrame of strings (no external dependency)."""
-    cols = [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_md_escape(str(v)) for v in row) + " |")
-    return "\n".join(lines)
-
-
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|")
-
-
-def _tex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                 ("#", r"\#"), ("$", r"\$"), ("–", "--"), ("±", r"$\pm$"),
-                 ("†", r"$^\dagger$")):
-        s = s.replace(a, b)
-    return s
-
-
-def latex(frame: pd.DataFrame, midrules_before: Sequence[int] = (), caption: str = "") -> str:
-    """booktabs LaTeX for a DataFrame of strings; a \\midrule before each row index given."""
-    cols = list(frame.columns)
-    spec = "l" * 1 + "c" * (len(cols) - 1)
-    out = [r"\begin{table}[t]", r"\centering"]
-    if caption:
-        out.append(r"\caption{" + _tex_escape(caption) + "}")
-    out += [r"\begin{tabular}{" + spec + "}", r"\toprule",
-            " & ".join(_tex_escape(str(c)) for c in cols) + r" \\", r"\midrule"]
-    for i, row in enumerate(frame.itertuples(index=False)):
-        if i in midrules_before and i > 0:
-            out.append(r"\midrule")
-        out.append(" & ".join(_tex_cell(str(v)) for v in row) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(out)
-
-
-def _num(v: float, digits: int) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
-
-
-def _mean_std(mean: float, std: float, digits: int) -> str:
-    if isinstance(std, float) and math.isnan(std):
-        return _num(mean, digits)
-    return f"{_num(mean, digits)} ({_num(std, digits)})"
 
 
 def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: int = 2,
@@ -94,7 +31,7 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
     crop ratio with the difference from 0.95 paired by trial (one eval set and test resolution).
     """
     if "metric" not in summary.columns and {"eval_set", "crop_pct", "trial_id"} <= set(summary.columns):
-        from .paired import format_table9_paired
+        from .tables_paired import format_table9_paired
 
         return format_table9_paired(summary, block=block or "recipe", digits=digits, caption=caption)
     require_columns(summary, ["metric", "n", "mean", "std", "min", "max", "seed0"],
@@ -119,15 +56,15 @@ def format_table9(summary: pd.DataFrame, block: str | None = "recipe", digits: i
             row = {"": name if i == 0 else "", "statistic": stat}
             for m in metrics:
                 if m not in part.index:
-                    row[SET_NAMES.get(m, m)] = "–"
+                    row[SET_NAMES.get(m, m)] = MISSING
                     continue
                 r = part.loc[m]
                 if stat == "mean (std)":
-                    cell = _mean_std(r["mean"], r["std"], digits)
+                    cell = fmt_mean_std(r["mean"], r["std"], digits)
                 elif stat == "max – min":
-                    cell = f"{_num(r['max'], digits)} – {_num(r['min'], digits)}"
+                    cell = f"{fmt_fixed(r['max'], digits)} – {fmt_fixed(r['min'], digits)}"
                 else:
-                    cell = _num(r["seed0"], digits)
+                    cell = fmt_fixed(r["seed0"], digits)
                 row[SET_NAMES.get(m, m)] = cell
             rows.append(row)
     frame = pd.DataFrame(rows)
@@ -177,11 +114,11 @@ def format_table6(
     cells: dict[str, dict[str, str]] = {}
     col_order: list[str] = []
     for _, s in summary.iterrows():
-        rlabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in rows) or "all"
-        clabel = ", ".join(f"{_short(k)}={_fmt(s[k])}" for k in cols) or summary["metric"].iloc[0]
+        rlabel = ", ".join(f"{_short(k)}={fmt_value(s[k])}" for k in rows) or "all"
+        clabel = ", ".join(f"{_short(k)}={fmt_value(s[k])}" for k in cols) or summary["metric"].iloc[0]
         if clabel not in col_order:
             col_order.append(clabel)
-        cell = _mean_std(s["mean"], s["std"], digits) if s["n"] else "–"
+        cell = fmt_mean_std(s["mean"], s["std"], digits) if s["n"] else MISSING
         if s["n"] and s["mean"] == best:
             cell = f"**{cell}**"
         key = tuple(s[k] for k in keys)
@@ -190,26 +127,12 @@ def format_table6(
             cell += " (ref)"
         cells.setdefault(rlabel, {})[clabel] = cell
     frame = pd.DataFrame(
-        [{"": r, **{c: cells[r].get(c, "–") for c in col_order}} for r in cells]
+        [{"": r, **{c: cells[r].get(c, MISSING) for c in col_order}} for r in cells]
     )
     cap = caption or ("Top-1 accuracy (%): mean (std) over seeds per configuration; best in bold"
                       + ("; † meaningful difference from the reference (ref)" if marks else "")
                       + ".")
     return Table(frame, markdown(frame), latex(frame, (), cap))
-
-
-def _tex_cell(s: str) -> str:
-    """Escape a cell for LaTeX; a leading **bold** part becomes \\textbf{…}."""
-    if s.startswith("**") and "**" in s[2:]:
-        end = s.index("**", 2)
-        return r"\textbf{" + _tex_escape(s[2:end]) + "}" + _tex_escape(s[end + 2:])
-    return _tex_escape(s)
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 def _short(col: str) -> str:

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._common import AnalysisError, require_columns
-from .contract import CONFIG_COLUMNS, HISTORY_COLUMNS, HISTORY_STEM, RESULT_COLUMNS, RESULTS_STEM  # noqa: F401 (re-exported)
-from .contract import EVALUATION_SOURCES, EVALUATIONS_STEM
+from ..contract import (
+    CONFIG_COLUMNS,
+    EVALUATION_SOURCES,
+    EVALUATIONS_STEM,
+    HISTORY_STEM,
+    RESULT_COLUMNS,
+    RESULTS_STEM,
+)
+from ..errors import AnalysisError, require_columns
 
 #: Columns every results table must have for the analysis to run at all.
 REQUIRED_COLUMNS = ("trial_id", "status", "seed", "top1")
@@ -20,7 +26,7 @@ CONTRACT_COLUMNS = RESULT_COLUMNS
 PathLike = str | os.PathLike
 
 
-def _resolve(path: PathLike, stem: str) -> Path:
+def table_file(path: PathLike, stem: str) -> Path:
     p = Path(path)
     if p.is_dir():
         for ext in (".parquet", ".csv"):
@@ -44,7 +50,7 @@ def load_results(path: PathLike, required: tuple[str, ...] = REQUIRED_COLUMNS) -
     Returns every row, whatever its status (the statistics filter and count them).
     Raises AnalysisError naming the missing ``required`` columns, or for an empty table.
     """
-    p = _resolve(path, RESULTS_STEM)
+    p = table_file(path, RESULTS_STEM)
     df = _read(p)
     if len(df) == 0:
         raise AnalysisError(f"{p} is empty: no trials to analyse.")
@@ -55,7 +61,7 @@ def load_results(path: PathLike, required: tuple[str, ...] = REQUIRED_COLUMNS) -
 
 def load_history(path: PathLike) -> pd.DataFrame:
     """Read history.parquet (or .csv) from an experiment folder or a file: one row per (trial, epoch)."""
-    p = _resolve(path, HISTORY_STEM)
+    p = table_file(path, HISTORY_STEM)
     df = _read(p)
     require_columns(df, ("trial_id", "epoch"), f"the history table {p}")
     df.attrs["source"] = str(p)
@@ -89,7 +95,7 @@ def load_evaluations(path: PathLike, required: tuple[str, ...] = EVALUATION_REQU
     if p.is_dir() and evaluations_file(p) is None:
         raise AnalysisError(f"{p} has no {EVALUATIONS_STEM}.parquet: `rsb-sweep evaluate {p} --crop-pct …` "
                             "writes it.")
-    p = _resolve(p, EVALUATIONS_STEM)
+    p = table_file(p, EVALUATIONS_STEM)
     df = _read(p)
     if len(df) == 0:
         raise AnalysisError(f"{p} is empty: no evaluations to analyse; rerun `rsb-sweep evaluate` on the "
@@ -99,7 +105,7 @@ def load_evaluations(path: PathLike, required: tuple[str, ...] = EVALUATION_REQU
     bad = sorted(set(sources.fillna("<missing>")) - set(EVALUATION_SOURCES))
     if bad:
         raise AnalysisError(f"{p}: column source holds {', '.join(map(repr, bad))}; each row's source must be "
-                            f"one of {', '.join(EVALUATION_SOURCES)} (the contract in analysis/columns.py).")
+                            f"one of {', '.join(EVALUATION_SOURCES)} (the contract in analysis/contract.py).")
     df.attrs["source"] = str(p)
     return df
 

@@ -1,32 +1,33 @@
-"""Seed statistics of arrays: Gaussian fits and expected best-of-n.
+"""Seed statistics of arrays: the Gaussian fit (lattice-calibrated), the outlier rule, and the
+Student t CI of a mean.
 
 Conventions (scipy.stats / rliable style): arrays in, a dataclass or a DataFrame out; every
 estimate that cannot be computed is NaN *with a reason* in ``notes``; bad input raises
 :class:`~analysis.AnalysisError` with a message that says what to do. The per-group wrappers
-over a results table are in :mod:`analysis.grouped`; two-sample comparisons in
-:mod:`analysis.comparison`.
+over a results table are in :mod:`analysis.groups.summaries`; two-sample comparisons in
+:mod:`analysis.stats.comparison`; expected best-of-n in :mod:`analysis.stats.expected_max`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
-from ._common import N_RESAMPLES, AnalysisError, check_values, fmt_p
+from ..errors import AnalysisError
+from ..text.verdicts import gaussian_verdict
+from .arrays import check_values
 
 NAN = float("nan")
 
 
 # --------------------------------------------------------------------------- Gaussian fit
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GaussianFit:
     """Result of :func:`fit_gaussian`. NaN fields are explained in ``notes``."""
 
@@ -109,10 +110,11 @@ def fit_gaussian(values: Any, *, alpha: float = 0.05, nan_policy: str = "raise",
             if ratio >= LATTICE_RATIO:
                 spl = lattice_shapiro_p(x, step, random_state=random_state)
         notes.append("KS p is conservative (parameters fitted on the same values)")
-    verdict = _gaussian_verdict(n, x, sp, skew, kurt, alpha, step, ratio, spl)
-    return GaussianFit(n, mean, std, std_mle, sw, sp, k2, kp, ksd, ksp, skew, kurt, verdict,
-                       tuple(notes), step=NAN if step is None else float(step),
-                       step_ratio=ratio, shapiro_p_lattice=spl)
+    verdict = gaussian_verdict(n, x, sp, skew, kurt, alpha, step, ratio, spl, lattice_ratio=LATTICE_RATIO)
+    return GaussianFit(n=n, mean=mean, std=std, std_mle=std_mle, shapiro_w=sw, shapiro_p=sp,
+                       normaltest_k2=k2, normaltest_p=kp, ks_d=ksd, ks_p=ksp, skewness=skew,
+                       excess_kurtosis=kurt, verdict=verdict, notes=tuple(notes),
+                       step=NAN if step is None else float(step), step_ratio=ratio, shapiro_p_lattice=spl)
 
 
 def lattice_shapiro_p(x: np.ndarray, step: float, *, n_resamples: int = LATTICE_RESAMPLES,
@@ -135,34 +137,6 @@ def lattice_shapiro_p(x: np.ndarray, step: float, *, n_resamples: int = LATTICE_
         res = stats.monte_carlo_test(x, rvs, w, vectorized=True, n_resamples=n_resamples,
                                      alternative="less")
     return float(res.pvalue)
-
-
-def _gaussian_verdict(n, x, shapiro_p, skew, kurt, alpha, step=None, ratio=NAN,
-                      lattice_p=NAN) -> str:
-    if n < 3:
-        return f"too few seeds (n={n}) to test normality"
-    if np.ptp(x) == 0:
-        return f"all {n} values are equal ({x[0]:.4g}): there is no spread to fit"
-    small = "; few seeds, so the test has little power" if n < 20 else ""
-    p, test = shapiro_p, "Shapiro-Wilk"
-    lattice = ""
-    if ratio >= LATTICE_RATIO:
-        p, test = lattice_p, "lattice-calibrated Shapiro-Wilk"
-        lattice = (f"; the metric moves in steps of {step:.3g} points, {100 * ratio:.0f}% of the "
-                   f"seed std, so ties are expected and the test is calibrated against Gaussian "
-                   f"values rounded to that lattice (uncalibrated p={fmt_p(shapiro_p)})")
-    if p >= alpha:
-        return (f"consistent with a Gaussian ({test} p={fmt_p(p)}, n={n}, "
-                f"skewness {skew:.2f}, excess kurtosis {kurt:.2f}{small}{lattice})")
-    shape = []
-    if abs(skew) >= 0.5:
-        shape.append(f"{'left' if skew < 0 else 'right'}-skewed (skewness {skew:.2f})")
-    if kurt >= 1:
-        shape.append(f"heavy-tailed (excess kurtosis {kurt:.2f})")
-    elif kurt <= -1:
-        shape.append(f"light-tailed (excess kurtosis {kurt:.2f})")
-    how = ", " + " and ".join(shape) if shape else ""
-    return f"not Gaussian ({test} p={fmt_p(p)}, n={n}){how}{lattice}"
 
 
 # --------------------------------------------------------------------------- outliers
@@ -226,40 +200,16 @@ def flag_outliers(x: np.ndarray, z: float = 3.5) -> tuple[np.ndarray, np.ndarray
     return rz, p, flagged, "; ".join(notes)
 
 
-# --------------------------------------------------------------------------- expected max
 
-def expected_max(values: Any, n: int | Sequence[int] | None = None, *,
-                 replace: bool = False, nan_policy: str = "raise") -> pd.DataFrame:
-    """Expected best of ``n`` seeds picked from the N observed ``values``, and its std.
-
-    ``replace=False`` (default): n distinct seeds, the unbiased estimator of the best of n new
-    seeds (a U-statistic): with sorted v_(1) ≤ … ≤ v_(N), P(v_(i) is the best) =
-    C(i−1, n−1) / C(N, n); at n = N it is the observed maximum. ``replace=True``: Dodge et
-    al. (2019), draws with replacement, E[max_n] = Σ v_(i) [(i/N)^n − ((i−1)/N)^n], which
-    stays below the observed maximum at n = N. ``n`` defaults to 1..N (without replacement n
-    may not exceed N). Returns columns n, expected_max, std, method.
-    """
-    v = np.sort(check_values(values, nan_policy))
-    N = v.size
-    if N == 0:
-        raise AnalysisError("expected_max needs at least one value.")
-    ns = np.arange(1, N + 1) if n is None else np.atleast_1d(np.asarray(n, dtype=int))
-    if (ns < 1).any():
-        raise AnalysisError("expected_max: n must be ≥ 1.")
-    i = np.arange(1, N + 1)
-    if replace:
-        q = i / N
-        w = q[None, :] ** ns[:, None] - (q - 1 / N)[None, :] ** ns[:, None]
-    else:
-        if (ns > N).any():
-            raise AnalysisError(f"expected_max: best of {int(ns.max())} distinct seeds needs "
-                                f"at least that many values (have {N}); pass replace=True "
-                                "for draws with replacement.")
-        k = ns[:, None]
-        log_w = (special.gammaln(i) - special.gammaln(k) - special.gammaln(np.maximum(i - k + 1, 1))
-                 - (special.gammaln(N + 1) - special.gammaln(k + 1) - special.gammaln(N - k + 1)))
-        w = np.where(i[None, :] >= k, np.exp(log_w), 0.0)
-    mean = w @ v
-    var = np.clip(w @ v**2 - mean**2, 0, None)
-    method = "with replacement" if replace else "without replacement"
-    return pd.DataFrame({"n": ns, "expected_max": mean, "std": np.sqrt(var), "method": method})
+def mean_t_interval(x: np.ndarray, confidence: float = 0.95) -> tuple[Any, Any]:
+    """Student t CI of the mean along the last axis (scipy ``t.ppf``); a point for equal values,
+    NaN for fewer than 2 values."""
+    x = np.asarray(x, dtype=float)
+    n = x.shape[-1]
+    if n < 2:
+        nan = np.full(x.shape[:-1], NAN)
+        return (NAN, NAN) if x.ndim == 1 else (nan, nan)
+    mean = x.mean(axis=-1)
+    half = stats.t.ppf((1 + confidence) / 2, n - 1) * stats.sem(x, axis=-1)
+    lo, hi = mean - half, mean + half
+    return (float(lo), float(hi)) if x.ndim == 1 else (lo, hi)

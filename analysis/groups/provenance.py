@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import CONFIG_COLUMNS, describe_exclusions, split_usable
-from .io import PathLike
+from ..contract import CONFIG_COLUMNS, SEED_COLUMNS
+from ..load.io import PathLike
+from .frames import split_usable
 
 _VERSIONED = ("rsb-sweep", "numpy", "scipy", "pandas", "statsmodels", "matplotlib", "torch",
               "timm", "ray", "nbclient", "nbconvert")
@@ -54,58 +55,14 @@ def recipe_settings(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def provenance(df: pd.DataFrame, experiment_dir: PathLike, metric: str = "top1") -> dict[str, Any]:
-    """What ran, with what, on what, at what cost (the paper's Table 3), and what was excluded."""
+    """What ran, with what, on what, at what cost (the paper's Table 3), and what was excluded
+    (:func:`analysis.present.conclusions.describe_provenance` writes it as Markdown)."""
     exp = Path(experiment_dir)
     names = sorted(df["experiment"].dropna().astype(str).unique()) if "experiment" in df else []
     usable, excluded = split_usable(df, metric)
     hp = [c for c in CONFIG_COLUMNS if c in df.columns]
-    constant = {c: df[c].dropna().iloc[0] for c in hp if df[c].nunique() == 1}
-    varied = {c: sorted(df[c].dropna().unique().tolist(), key=str) for c in hp
-              if df[c].nunique() > 1}
-    recipes = recipe_settings(df)
-    seeds = {}
-    for c in ("seed", "seed_init", "seed_data", "seed_aug"):
-        if c in df.columns:
-            s = pd.to_numeric(df[c], errors="coerce").dropna()
-            seeds[c] = {"distinct": int(s.nunique()),
-                        "min": s.min() if len(s) else None, "max": s.max() if len(s) else None}
-    hardware = {}
-    for c in ("device", "n_workers"):
-        if c in df.columns:
-            hardware[c] = sorted(df[c].dropna().unique().tolist(), key=str)
-    cost = _cost_table(df)
     status_counts = df["status"].astype(str).value_counts().to_dict() if "status" in df else {}
     excl_cols = [c for c in ("trial_id", "status", "reason", "error") if c in excluded.columns]
-    lines = [
-        f"- **experiment**: {', '.join(names) or exp.name} (`{df.attrs.get('source', exp)}`)",
-        f"- **trials**: {len(df)} ({', '.join(f'{k}: {v}' for k, v in status_counts.items())})",
-        f"- **used for statistics**: {len(usable)} (TERMINATED with a finite {metric}); "
-        f"excluded: {describe_exclusions(excluded['reason']) if len(excluded) else 'none'}",
-    ]
-    if constant:
-        lines.append("- **hyper-parameters (all trials)**: "
-                     + ", ".join(f"{k}={v}" for k, v in constant.items()))
-    if varied:
-        lines.append("- **varied**: " + "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}"
-                                                  for k, v in varied.items()))
-    for rec, values in recipes.items():
-        txt = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}"
-                        for k, v in values.items())
-        lines.append(f"- **{rec.upper()} as run** (from the results rows): {txt}")
-    if seeds:
-        lines.append("- **seeds**: " + "; ".join(
-            f"{k}: {v['distinct']} distinct ({v['min']:g}–{v['max']:g})" if v["distinct"] else
-            f"{k}: none" for k, v in seeds.items()))
-    if hardware:
-        lines.append("- **hardware**: " + "; ".join(f"{k}: {', '.join(map(str, v))}"
-                                                   for k, v in hardware.items()))
-    ver = versions()
-    lines.append("- **software**: " + ", ".join(f"{k} {v}" for k, v in ver.items()
-                                               if k not in ("executable", "platform"))
-                 + f" on {ver['platform']}")
-    spec_files = sorted(p.name for p in exp.glob("*.y*ml")) if exp.is_dir() else []
-    if spec_files:
-        lines.append("- **sweep files in the experiment folder**: " + ", ".join(spec_files))
     return {
         "experiment": names or [exp.name],
         "source": str(df.attrs.get("source", exp)),
@@ -113,15 +70,27 @@ def provenance(df: pd.DataFrame, experiment_dir: PathLike, metric: str = "top1")
         "n_used": len(usable),
         "status_counts": status_counts,
         "excluded": excluded[excl_cols].to_dict(orient="records"),
-        "constant_hyperparameters": constant,
-        "varied_hyperparameters": varied,
-        "recipes": recipes,
-        "seeds": seeds,
-        "hardware": hardware,
-        "versions": ver,
-        "cost": cost,
-        "markdown": "\n".join(lines),
+        "constant_hyperparameters": {c: df[c].dropna().iloc[0] for c in hp if df[c].nunique() == 1},
+        "varied_hyperparameters": {c: sorted(df[c].dropna().unique().tolist(), key=str) for c in hp
+                                   if df[c].nunique() > 1},
+        "recipes": recipe_settings(df),
+        "seeds": _seed_ranges(df),
+        "hardware": {c: sorted(df[c].dropna().unique().tolist(), key=str) for c in ("device", "n_workers")
+                     if c in df.columns},
+        "versions": versions(),
+        "cost": _cost_table(df),
     }
+
+
+def _seed_ranges(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per seed column: how many distinct seeds, the smallest and the largest."""
+    seeds = {}
+    for c in SEED_COLUMNS:
+        if c in df.columns:
+            s = pd.to_numeric(df[c], errors="coerce").dropna()
+            seeds[c] = {"distinct": int(s.nunique()),
+                        "min": s.min() if len(s) else None, "max": s.max() if len(s) else None}
+    return seeds
 
 
 def _cost_table(df: pd.DataFrame) -> pd.DataFrame:

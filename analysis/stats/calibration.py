@@ -15,10 +15,9 @@ import numpy as np
 from scipy import integrate, optimize, stats
 from statsmodels.stats.nonparametric import rank_compare_2indep
 
-from .bootstrap import _bootstrap_cis
-from .comparison import EXACT_BELOW, holm, pab_interval, rank_test
-from .grouped import mean_t_interval
-from .stats import flag_outliers, lattice_shapiro_p
+from .bootstrap import bootstrap_cis
+from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
+from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
 NAN = float("nan")
@@ -47,7 +46,7 @@ def _draw(rng: np.random.Generator, dist: str, size) -> np.ndarray:
 
 def pab_ci_coverage(n: int, p_true: float, dist: str, reps: int, seed: int = 0,
                     confidence: float = 0.95) -> dict[str, float]:
-    """Coverage and mean width of the P(A>B) CI (:func:`analysis.comparison.pab_interval`)."""
+    """Coverage and mean width of the P(A>B) CI (:func:`analysis.stats.rank.pab_interval`)."""
     rng = np.random.default_rng(seed)
     shift = shift_for(p_true, dist)
     hit = width = outside = 0.0
@@ -68,7 +67,7 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
     """Rejection rate under the null (A, B iid Gaussian) of the decision test and of Brunner-Munzel.
 
     ``step``: round the values to a lattice of that many seed stds (ties, as top-1 on a small
-    validation set has). The decision p-values are :func:`analysis.comparison.rank_test`'s: from
+    validation set has). The decision p-values are :func:`analysis.stats.rank.rank_test`'s: from
     10 seeds per arm its asymptotic p is scipy's ``mannwhitneyu`` computed for all pairs in one
     vectorised call; below 10 without ties the exact p depends on U alone, so it is computed
     once per distinct U; with ties every pair gets its own permutation test.
@@ -143,7 +142,7 @@ def mean_ci_coverage(n: int, dist: str, reps: int, seed: int = 0, confidence: fl
     t_lo, t_hi = mean_t_interval(x, confidence)
     out = {"t": float(np.mean((t_lo <= mu) & (mu <= t_hi)))}
     if bca:
-        lo, hi, _ = _bootstrap_cis(list(x), None, confidence, n_resamples, seed)
+        lo, hi, _ = bootstrap_cis(list(x), None, confidence, n_resamples, seed)
         out["bca"] = float(np.mean((lo <= mu) & (mu <= hi)))
     return out
 

@@ -7,7 +7,7 @@ report compares the evaluation-only factors (``crop_pct``, ``test_res``) paired 
 share, so the summary's Table 9 and the paired section use the same baseline:
 
 * **Baseline.** A ``--baseline`` spec may mix training factors and evaluation-only ones
-  (``recipe=a2,crop_pct=0.875``): :func:`split_baseline` gives the training part to the
+  (``recipe=a2,crop_pct=0.875``): :func:`analysis.groups.baseline.split_baseline` gives the training part to the
   comparisons section and the rest to the paired one. Without a given value a factor's
   baseline is the trials' own setting (the value of the ``source == 'training'`` rows, the
   most common one over trials when recipes differ), else the level with the most rows.
@@ -23,49 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ._common import AnalysisError
-from .contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS
-from .io import config_columns
-from .paired import _fmt, _matches, format_table9_paired
-
-METRIC = "top1"
-#: The main validation set's name in ``eval_set``.
-MAIN_SET = "val"
-
-
-def split_baseline(baseline: Any) -> tuple[Any, dict[str, float | int]]:
-    """(training part, ``{evaluation-only factor: value}``) of a ``--baseline`` spec.
-
-    ``"recipe=a2,crop_pct=0.875"`` gives ``("recipe=a2", {"crop_pct": 0.875})``; a dict is
-    split the same way; a training part left empty is None; a tuple or a bare value is all
-    training. Raises AnalysisError when an evaluation-only value is not a number.
-    """
-    if isinstance(baseline, str) and "=" in baseline:
-        training, evals = [], {}
-        for part in (p.strip() for p in baseline.split(",")):
-            col, _, val = part.partition("=")
-            if col.strip() in EVAL_ONLY_FIELDS:
-                evals[col.strip()] = _number(col.strip(), val)
-            elif part:
-                training.append(part)
-        return (",".join(training) or None), evals
-    if isinstance(baseline, Mapping):
-        evals = {k: _number(k, v) for k, v in baseline.items() if k in EVAL_ONLY_FIELDS}
-        training = {k: v for k, v in baseline.items() if k not in EVAL_ONLY_FIELDS}
-        return (training or None), evals
-    return baseline, {}
-
-
-def _number(col: str, val: Any) -> float | int:
-    try:
-        x = float(str(val).strip())
-    except ValueError:
-        raise AnalysisError(f"baseline {col}={val!r} is not a number; give e.g. {col}="
-                            f"{'0.95' if col == 'crop_pct' else '224'}.") from None
-    return int(x) if col == "test_res" and x.is_integer() else x
+from ..contract import CONFIG_COLUMNS, EVAL_ONLY_FIELDS, MAIN_SET, TRAINING_SOURCE
+from ..load.io import config_columns
+from .frames import matches, plain
 
 
 def varying_factors(evaluations: pd.DataFrame) -> list[str]:
@@ -91,51 +53,18 @@ def paired_baseline(evaluations: pd.DataFrame, factor: str,
         return given[factor], "given"
     own = pd.Series([], dtype=float)
     if "source" in evaluations.columns:
-        trained = (evaluations["source"].astype("string") == "training").fillna(False).astype(bool)
+        trained = (evaluations["source"].astype("string") == TRAINING_SOURCE).fillna(False).astype(bool)
         own = evaluations[trained].drop_duplicates("trial_id")[factor].dropna()
     if len(own):
         counts = own.value_counts()
         level = sorted(counts[counts == counts.max()].index)[0]
         if len(counts) == 1:
-            return _plain(level), "the trials' own setting, as trained"
-        return _plain(level), (f"the most common of the trials' own settings, that of {int(counts.max())} of "
+            return plain(level), "the trials' own setting, as trained"
+        return plain(level), (f"the most common of the trials' own settings, that of {int(counts.max())} of "
                                f"{len(own)} trials")
     counts = evaluations[factor].dropna().value_counts()
     level = sorted(counts[counts == counts.max()].index)[0]
-    return _plain(level), "the level with the most evaluations, no row being a trial's own setting"
-
-
-def _plain(v: Any) -> Any:
-    """A numpy/pandas scalar as a plain Python number (for JSON and labels)."""
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def table9_tables(evaluations: pd.DataFrame, baseline: Any = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The paper's Table 9 from evaluations: one :func:`format_table9_paired` per eval set,
-    test resolution and slice of the other varying training columns.
-
-    Returns (tables, notes): each table a dict of its key columns, ``title``, ``markdown``,
-    ``latex`` and the ``baseline`` crop ratio; a note for each slice that could not be built.
-    Empty when crop_pct takes one value.
-    """
-    if "crop_pct" not in varying_factors(evaluations):
-        return [], []
-    _, given = split_baseline(baseline)
-    base, _ = paired_baseline(evaluations, "crop_pct", given)
-    keys = ["eval_set", "test_res", *paired_within(evaluations)[1:]]
-    tables, notes = [], []
-    for key, rows in evaluations.groupby(keys, sort=True, dropna=False):
-        if rows["crop_pct"].nunique() < 2:
-            continue
-        title = ", ".join(f"{k}={_fmt(_plain(v))}" for k, v in zip(keys, key))
-        try:
-            t = format_table9_paired(rows, None, "crop_pct", base, block="recipe", metric=METRIC)
-        except AnalysisError as e:
-            notes.append(f"Table 9 for {title}: {e}")
-            continue
-        tables.append({**{k: _plain(v) for k, v in zip(keys, key)}, "title": title, "baseline": base,
-                       "markdown": t.markdown, "latex": t.latex})
-    return tables, notes
+    return plain(level), "the level with the most evaluations, no row being a trial's own setting"
 
 
 def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
@@ -156,7 +85,7 @@ def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
         crop, chosen = own, ("the trials' own crop ratio" if how.startswith("the trials' own") else
                              "the most common of the trials' own crop ratios")
     else:
-        crop = _plain(sorted(n_res[n_res == n_res.max()].index)[0])
+        crop = plain(sorted(n_res[n_res == n_res.max()].index)[0])
         chosen = "the crop ratio evaluated at the most test resolutions"
     return {"eval_set": eval_set, "crop_pct": crop, "by": paired_within(evaluations), "chosen": chosen}
 
@@ -164,4 +93,4 @@ def figure4_choice(evaluations: pd.DataFrame) -> dict[str, Any] | None:
 def figure4_rows(evaluations: pd.DataFrame, choice: Mapping[str, Any]) -> pd.DataFrame:
     """The rows :func:`analysis.plot_test_res` draws for a :func:`figure4_choice`."""
     return evaluations[(evaluations["eval_set"] == choice["eval_set"])
-                       & _matches(evaluations["crop_pct"], choice["crop_pct"])]
+                       & matches(evaluations["crop_pct"], choice["crop_pct"])]

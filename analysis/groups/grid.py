@@ -10,65 +10,27 @@ value, so they are compared paired (the evaluation-axes issue's ``compare_paired
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._common import (
-    N_RESAMPLES,
-    AnalysisError,
-    StatusSpec,
-    group_keys,
-    grouped,
-    lookup,
-    require_columns,
-    split_usable,
-)
-from .contract import EVAL_ONLY_FIELDS
-from .grouped import Arm, _same, compare_arms
-from .io import config_columns
-
-#: Factors that change only the evaluation of a trained model (the contract's list).
-EVALUATION_ONLY = EVAL_ONLY_FIELDS
-
-#: Short names of configuration columns in labels ("a2 lr 3e-3 wd 0.02").
-SHORT_NAMES = {"lr": "lr", "weight_decay": "wd", "loss": "", "aug_repeats": "ra",
-               "crop_pct": "crop", "smoothing": "ls", "drop_path": "dp", "mixup": "mixup",
-               "cutmix": "cutmix", "epochs": "ep", "batch_size": "bs", "train_res": "res",
-               "test_res": "test res", "recipe": "", "model": "", "dataset": ""}
-
-
-def short_label(columns: Sequence[str], key: Sequence[Any]) -> str:
-    """'a2 lr 3e-3 wd 0.02': values with short column names, recipe/model/loss bare."""
-    parts = []
-    for c, v in zip(columns, key):
-        if isinstance(v, float | np.floating):
-            text = _short_number(float(v))
-        else:
-            text = str(v)
-        name = SHORT_NAMES.get(c, c)
-        parts.append(f"{name} {text}" if name else text)
-    return " ".join(parts) if parts else "all trials"
-
-
-def _short_number(v: float) -> str:
-    """3e-3 for 0.003, 0.02 for 0.02, NaN for NaN."""
-    if math.isnan(v):
-        return "NaN"
-    if v != 0 and abs(v) < 0.01:
-        mantissa, exp = f"{v:.2e}".split("e")
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
-    return f"{v:g}"
+from ..contract import EVAL_ONLY_FIELDS, TERMINATED
+from ..errors import AnalysisError, require_columns
+from ..load.io import config_columns
+from ..stats.arrays import N_RESAMPLES
+from ..text.formatting import short_label
+from .baseline import same_level
+from .comparisons import Arm, compare_arms
+from .frames import StatusSpec, group_keys, grouped, lookup, split_usable
 
 
 def compared_factors(df: pd.DataFrame, factors: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
     """(factors compared, evaluation-only factors that vary and are skipped)."""
     varying = list(factors) if factors is not None else config_columns(df)
-    return ([f for f in varying if f not in EVALUATION_ONLY],
-            [f for f in varying if f in EVALUATION_ONLY])
+    return ([f for f in varying if f not in EVAL_ONLY_FIELDS],
+            [f for f in varying if f in EVAL_ONLY_FIELDS])
 
 
 def compare_within(
@@ -77,7 +39,7 @@ def compare_within(
     metric: str = "top1",
     *,
     baseline: Mapping[str, Any] | None = None,
-    status: StatusSpec = "TERMINATED",
+    status: StatusSpec = TERMINATED,
     gamma: float = 0.75,
     confidence: float = 0.95,
     n_resamples: int = N_RESAMPLES,
@@ -113,16 +75,16 @@ def compare_within(
         arms = []
         for key in group_keys(df, varying):
             row = dict(zip(varying, key))
-            if _same(row[f], ref):
+            if same_level(row[f], ref):
                 continue
             ref_key = tuple(ref if c == f else row[c] for c in varying)
             b_rows = lookup(ug, ref_key, usable)
             if not len(b_rows) and not len(lookup(eg, ref_key, excluded)):
                 continue  # the slice has no baseline level at all
             within = short_label(others, [row[c] for c in others])
-            arms.append(Arm(lookup(ug, key, usable), b_rows,
-                            short_label(varying, key), short_label(varying, ref_key),
-                            {"factor": f, "within": within, **row}, lookup(eg, key, excluded)))
+            arms.append(Arm(a=lookup(ug, key, usable), b=b_rows, name_a=short_label(varying, key),
+                            name_b=short_label(varying, ref_key), key={"factor": f, "within": within, **row},
+                            excluded=lookup(eg, key, excluded)))
         if arms:
             frames.append(compare_arms(arms, ["factor", "within", *varying], metric,
                                        gamma=gamma, confidence=confidence,

@@ -1,4 +1,5 @@
-"""Test-set noise from per-image predictions, after Jordan (2023).
+"""Test-set noise from per-image predictions, after Jordan (2023), and its binomial upper bound from
+the number of validation images alone (:func:`binomial_noise`).
 
 K. Jordan, "On the Variance of Neural Network Training with respect to Test Sets and
 Distributions" (arXiv 2304.01910; ICLR 2024 as "Calibrated Chaos"): trainings make
@@ -41,9 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._common import N_RESAMPLES, AnalysisError, as_list, require_columns, rng_kwargs
-from .predictions import EVALUATION_KEY, as_correctness, correctness_matrix, validate_predictions
+from ..errors import AnalysisError
+from .arrays import N_RESAMPLES, rng_kwargs
 
+NAN = float("nan")
 #: Percent points: top-1 is reported in percent, so variances are in points squared.
 _PCT = 100.0
 #: Bootstrap resamples handed to the statistic at once (bounds memory: batch x n floats).
@@ -59,7 +61,7 @@ class Interval(NamedTuple):
     high: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExampleNoise:
     """Result of :func:`example_noise_components` (variances in points², stds in points)."""
 
@@ -82,7 +84,7 @@ class ExampleNoise:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageBootstrapDifference:
     """Result of :func:`paired_image_bootstrap`: mean top-1 of A minus B (points), test-set CI."""
 
@@ -170,7 +172,7 @@ def paired_image_bootstrap(
 
     ``correct_a`` (k_a x n) and ``correct_b`` (k_b x n): per-image correctness of each
     configuration's trials on the *same* n images (arrays in the same image order, or
-    trials x image DataFrames as :func:`analysis.predictions.correctness_matrix` returns,
+    trials x image DataFrames as :func:`analysis.load.predictions.correctness_matrix` returns,
     aligned on their image columns). Each bootstrap resample draws n images with
     replacement and uses the same images for A and B, so the CI says whether the difference
     would survive a new sample of test images; it holds the trials fixed (the seed-noise
@@ -211,65 +213,60 @@ def _aligned(correct_a: Any, correct_b: Any) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-#: Columns of :func:`example_noise`'s table after the group columns.
-EXAMPLE_NOISE_COLUMNS = (
-    "n_images", "n_trials", "mean_top1", "observed_var", "independent_example_var", "distribution_var",
-    "distribution_var_ci_low", "distribution_var_ci_high", "test_sampling_std", "note",
-)
+def as_correctness(values, what: str = "correctness") -> np.ndarray:
+    """A 2-D (trials x images) boolean array from an array-like; a 1-D array is one trial."""
+    arr = np.asarray(values)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise AnalysisError(f"{what} must be a (trials x images) matrix of correctness, got shape {arr.shape}.")
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise AnalysisError(f"{what} must hold only True/False (or 0/1).")
+        arr = arr.astype(bool)
+    return arr
 
 
-def example_noise(
-    predictions: pd.DataFrame,
-    results: pd.DataFrame | None = None,
-    by: str | list[str] | None = None,
-    confidence: float = 0.95,
-    n_resamples: int = N_RESAMPLES,
-    random_state: int | None = 0,
-) -> pd.DataFrame:
-    """Jordan-style test-set noise per configuration and evaluation, one row per group.
-
-    ``predictions``: the per-image table (:func:`analysis.load_predictions`). ``results``:
-    the results table, which supplies the configuration columns named in ``by`` (joined on
-    ``trial_id``); pass it to split trials by configuration, else all trials of an
-    evaluation form one group. Rows are always grouped by ``eval_set``, ``crop_pct`` and
-    ``test_res`` too. Columns: the group columns, then ``n_images``, ``n_trials``,
-    ``mean_top1`` (percent), ``observed_var`` (between-trial variance of top-1, points²),
-    ``independent_example_var`` (Σ p̂_i(1-p̂_i)/n² with the finite-trial correction,
-    points²), ``distribution_var`` (observed minus the independent-example part, scaled by
-    n/(n-1): unbiased for the variance on the test distribution, points², not floored at 0)
-    with ``distribution_var_ci_low``/``_high`` (chi-square interval, see the module note),
-    ``test_sampling_std`` (bootstrap over images of the mean top-1, points) and ``note``
-    (why a value is NaN). Cites Jordan, arXiv 2304.01910; see the module note for the
-    estimator.
+def binomial_noise(x: np.ndarray, n_val: np.ndarray, confidence: float = 0.95,
+                   metric: str = "top1") -> tuple[dict[str, float], list[str]]:
+    """The binomial upper bound on per-image test-set noise of seeds ``x`` (percent), each scored
+    on ``n_val`` images, against their observed std (χ² CI): (values, notes), the values being
+    ``n_val``, ``mean``, ``binomial_std``, ``observed_std`` with ``observed_std_ci_low``/``_high``
+    and ``share_of_variance`` (NaN with a note where undefined; :func:`analysis.test_set_noise`).
     """
-    preds = validate_predictions(predictions)
-    bys = as_list(by)
-    if bys:
-        if results is None:
-            raise AnalysisError(f"by={bys} names configuration columns; pass results= (the results table) "
-                                "to supply them.")
-        require_columns(results, ["trial_id", *bys], "example_noise(by=...)")
-        clash = [c for c in bys if c in EVALUATION_KEY]
-        if clash:
-            raise AnalysisError(f"{clash} are evaluation columns of the predictions table, always grouped on; "
-                                "drop them from by=.")
-        config = results.loc[:, ["trial_id", *bys]].astype({"trial_id": "string"}).drop_duplicates("trial_id")
-        missing = sorted(set(preds["trial_id"]) - set(config["trial_id"]))
-        if missing:
-            raise AnalysisError(
-                f"{len(missing)} trials of the predictions table are not in the results table "
-                f"(e.g. {', '.join(missing[:3])}); pass the results of the same experiment."
-            )
-        preds = preds.merge(config, on="trial_id", how="left", validate="many_to_one")
-    keys = [*bys, *EVALUATION_KEY]
-    rows = []
-    for key, group in preds.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{c}={v}" for c, v in zip(keys, key))
-        noise = example_noise_components(
-            correctness_matrix(group, what=label), confidence=confidence, n_resamples=n_resamples,
-            random_state=random_state,
-        )
-        values = noise.to_dict()
-        rows.append({**dict(zip(keys, key)), **{c: values[c] for c in EXAMPLE_NOISE_COLUMNS}})
-    return pd.DataFrame(rows, columns=[*keys, *EXAMPLE_NOISE_COLUMNS])
+    n = len(x)
+    note = []
+    row: dict[str, float] = {}
+    p = x.mean() / 100 if n else NAN
+    if n and not np.all(np.isfinite(n_val) & (n_val > 0)):
+        note.append("n_val missing or zero: binomial std undefined")
+        bvar = NAN
+    elif n:
+        if n > 0 and not np.all((0 <= x) & (x <= 100)):
+            note.append(f"{metric} outside [0, 100]: not a percentage")
+        bvar = float(np.mean(p * (1 - p) / n_val)) * 100**2
+        if np.ptp(n_val) > 0:
+            note.append("n_val differs between trials: mean binomial variance used")
+    else:
+        bvar = NAN
+        note.append("no usable rows")
+    row["n_val"] = float(np.mean(n_val)) if n else NAN
+    row["mean"] = x.mean() if n else NAN
+    row["binomial_std"] = math.sqrt(bvar) if math.isfinite(bvar) else NAN
+    if n > 1:
+        var = float(x.var(ddof=1))
+        lo_q, hi_q = stats.chi2.ppf([(1 + confidence) / 2, (1 - confidence) / 2], n - 1)
+        row["observed_std"] = math.sqrt(var)
+        row["observed_std_ci_low"] = math.sqrt((n - 1) * var / lo_q)
+        row["observed_std_ci_high"] = math.sqrt((n - 1) * var / hi_q)
+        if var > 0:
+            row["share_of_variance"] = bvar / var
+        else:
+            row["share_of_variance"] = NAN
+            note.append("observed std is 0: share undefined")
+    else:
+        row.update(observed_std=NAN, observed_std_ci_low=NAN, observed_std_ci_high=NAN,
+                   share_of_variance=NAN)
+        if n == 1:
+            note.append("n=1: observed std undefined")
+    return row, note

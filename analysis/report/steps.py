@@ -1,0 +1,175 @@
+"""The report in order: one :class:`Step` per section, the one list that both the notebook's cells
+(:func:`analysis.report.cells.cells`) and :func:`build_report` (no kernel) follow.
+
+A step has the notebook's Markdown heading and code cell (a call of its section function on the
+variables the setup cell defines), the same call in Python (``build``), and the input it
+``needs`` from the experiment folder (decision.json, evaluations.parquet, history.parquet), if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..contract import PREDICTIONS_DATASET
+from ..load.io import config_columns, evaluations_file, load_evaluations
+from ..load.predictions import load_predictions
+from . import sections as S
+from . import sections_compare as SC
+from .section import Section, record
+
+
+@dataclass(kw_only=True)
+class ReportInputs:
+    """What the sections read: the results table, the configuration columns that vary (``by``)
+    and what the experiment folder holds."""
+
+    df: pd.DataFrame
+    experiment: Path
+    baseline: Any = None
+    predictions: pd.DataFrame | None = None
+    evaluations: pd.DataFrame | None = None
+    decision: dict[str, Any] | None = None
+    history: Path | None = None
+    by: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by = config_columns(self.df)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One section of the report: its heading, its code cell, its Python call."""
+
+    key: str
+    heading: str
+    code: str
+    build: Callable[[ReportInputs, dict[str, Section]], Section]
+    #: The ReportInputs field the step needs (it is left out without it).
+    needs: str | None = None
+    #: A figure without sentences: :func:`build_report` leaves it out (it draws nothing).
+    figure_only: bool = False
+
+
+def _show(call: str) -> str:
+    return f"show_section(REPORT, {call}, FIGURES)\n"
+
+
+STEPS: tuple[Step, ...] = (
+    Step(key="provenance", heading="## 1. Provenance\nWhat ran, with which software, on what hardware, at what cost "
+         "(the RSB paper's Table 3); recipe settings as the results rows record them.",
+         code=_show("S.provenance_section(df, EXPERIMENT)"),
+         build=lambda i, done: S.provenance_section(i.df, i.experiment)),
+    Step(key="summary", heading="## 2. Summary\nMean, std (ddof=1), 95 % CI of the mean (Student t below 30 "
+         "seeds, BCa bootstrap from 30), range and the seed-0 value, per configuration and "
+         "evaluation set; then the paper's Table 9 layout (from evaluations.parquet when the "
+         "experiment has one: every crop ratio of each trained model, paired difference).",
+         code="sec = S.summary_section(df, BY, EVALUATIONS, BASELINE)\ntop1 = sec.top1\n" + _show("sec"),
+         build=lambda i, done: S.summary_section(i.df, i.by, i.evaluations, i.baseline)),
+    Step(key="figure2", heading="## 3. Figure 2: distribution over seeds\nHistogram of the seeds, the fitted "
+         "Gaussian scaled to it, the mean and ±1σ, and a normal Q-Q panel.",
+         code=_show("S.figure2_section(df, BY, top1)"), figure_only=True,
+         build=lambda i, done: S.figure2_section(i.df, i.by, done["summary"].top1)),
+    Step(key="normality", heading="## 4. Normality\nShapiro-Wilk (primary; calibrated against lattice-rounded "
+         "Gaussians when top-1's step of 100/n_val points is a sizeable fraction of the "
+         "std), D'Agostino K² (n ≥ 8) and Kolmogorov-Smirnov; skewness, excess kurtosis.",
+         code=_show("S.normality_section(df, BY)"), build=lambda i, done: S.normality_section(i.df, i.by)),
+    Step(key="outliers", heading="## 5. Outlier seeds\nCalled only from 10 seeds, when the robust z-score (median / "
+         "MAD) exceeds 3.5 *and* fewer than 0.05 such seeds are expected among n under a "
+         "Gaussian fitted to the other seeds.",
+         code=_show("S.outliers_section(df, BY)"), build=lambda i, done: S.outliers_section(i.df, i.by)),
+    Step(key="test_set_noise", heading="## 6. Test-set noise\nThe binomial std p(1−p)/n_val: an upper bound on the "
+         "per-image part of the seed variance on this fixed validation set (Jordan 2023).",
+         code=_show("S.test_set_noise_section(df, BY)"),
+         build=lambda i, done: S.test_set_noise_section(i.df, i.by)),
+    Step(key="variance_components", heading="## 7. Sources of seed variance\nPer seed source (init, data order, "
+         "augmentation) when the sweep varied them separately: shares of a crossed design; for one "
+         "source at a time, each source's own (overlapping) variance.",
+         code=_show("S.variance_section(df, BY, top1)"),
+         build=lambda i, done: S.variance_section(i.df, i.by, done["summary"].top1)),
+    Step(key="comparisons", heading="## 8. Comparisons\nOne factor: every configuration against the baseline. A grid: "
+         "each factor within the levels of the others, one Holm family per factor. "
+         "Decision: two-sided Mann-Whitney (exact below 10 seeds per arm), Holm-adjusted; "
+         "*not resolvable* when the design cannot reach α. *Meaningful* (Bouthillier et "
+         "al. 2021): also max(P, 1−P) ≥ γ = 0.75. With per-image predictions, a paired "
+         "image-bootstrap CI says whether a difference survives new test images.",
+         code="cmp = S.comparisons_section(df, BY, top1, BASELINE, PREDICTIONS, EVALUATIONS)\n" + _show("cmp"),
+         build=lambda i, done: SC.comparisons_section(i.df, i.by, done["summary"].top1, i.baseline,
+                                                      i.predictions, i.evaluations)),
+    Step(key="stopping_path", heading="## 8b. Stopping path\nAn `rsb-sweep ab` comparison: the anytime-valid "
+         "confidence sequence of A − B after each wave (Lindon et al. 2022), 0 and "
+         "±δ marked, and the verdict of decision.json.",
+         code=_show("S.stopping_path_section(DECISION)"), needs="decision",
+         build=lambda i, done: SC.stopping_path_section(i.decision)),
+    Step(key="paired_comparisons", heading="## 8c. Crop ratio and test resolution, paired by trial\nFrom "
+         "evaluations.parquet (`rsb-sweep evaluate`): each trained model evaluated at every setting, each level "
+         "compared with the baseline level on the same models (Wilcoxon signed-rank, exact "
+         "up to 16 pairs, Holm over the levels; *not resolvable* when too few pairs can "
+         "reach α). Table 9 is in section 2; Figure 4 shows top-1 against test resolution, "
+         "a thin line per seed, the mean, the train resolution dotted.",
+         code=_show("S.paired_section(EVALUATIONS, BASELINE)"), needs="evaluations",
+         build=lambda i, done: SC.paired_section(i.evaluations, i.baseline)),
+    Step(key="seeds_needed", heading="## 9. Seeds needed\nSeeds per arm to detect a 0.1 / 0.2 / 0.5-point difference "
+         "at the observed (pooled) seed std, and for the rank test this report runs to show "
+         "P(A>B) ≠ 0.5 when it is 0.75.",
+         code=_show("S.seeds_needed_section(top1, cmp.family)"),
+         build=lambda i, done: S.seeds_needed_section(done["summary"].top1, done["comparisons"].family)),
+    Step(key="expected_max", heading="## 10. Expected best-of-n\nExpected best result of n distinct seeds (unbiased, "
+         "without replacement): what reporting the best seed instead of the mean adds.",
+         code=_show("S.expected_max_section(df, BY, top1)"),
+         build=lambda i, done: S.expected_max_section(i.df, i.by, done["summary"].top1)),
+    Step(key="history", heading="## 11. Training curves\nTop-1 per epoch, mean ± std over trials.",
+         code=_show("S.history_section(HISTORY, df, BY, top1)"), needs="history", figure_only=True,
+         build=lambda i, done: S.history_section(i.history, i.df, i.by, done["summary"].top1)),
+)
+
+
+def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline: Any = None,
+                    predictions: pd.DataFrame | None = None) -> list[Section]:
+    """Every section with sentences, in report order (the notebook calls them one per cell, and
+    draws the figures too). ``by`` is the configuration columns that vary (``config_columns``)."""
+    inputs = ReportInputs(df=df, experiment=Path(experiment), baseline=baseline, predictions=predictions,
+                          evaluations=find_evaluations(experiment),
+                          decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None)
+    inputs.by = list(by)
+    done: dict[str, Section] = {}
+    for step in STEPS:
+        if not step.figure_only and (step.needs is None or getattr(inputs, step.needs) is not None):
+            done[step.key] = step.build(inputs, done)
+    return list(done.values())
+
+
+def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
+                 predictions: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Every section's numbers and sentences, as report.json holds them (without figures).
+
+    The experiment folder's decision.json and evaluations.parquet, when there, add their
+    sections (:func:`~analysis.report.sections_compare.stopping_path_section`,
+    :func:`~analysis.report.sections_compare.paired_section`).
+    """
+    report: dict[str, Any] = {"conclusions": {}, "figures": {}}
+    for sec in report_sections(df, config_columns(df), experiment, baseline, predictions):
+        record(report, sec)
+    return report
+
+
+def find_evaluations(experiment: Path | str) -> pd.DataFrame | None:
+    """The experiment's ``evaluations.parquet`` (``rsb-sweep evaluate``), or None without one.
+
+    ``experiment``: the folder, or a results file inside it. A file that is there but
+    unreadable or off-contract raises AnalysisError naming it (:func:`analysis.load_evaluations`).
+    """
+    path = evaluations_file(experiment)
+    return load_evaluations(path) if path is not None else None
+
+
+def find_predictions(experiment: Path | str) -> pd.DataFrame | None:
+    """The experiment's per-image predictions (``predictions.parquet``), or None without them."""
+    exp = Path(experiment)
+    if not (exp.is_dir() and (exp / PREDICTIONS_DATASET).exists()):
+        return None
+    return load_predictions(exp)

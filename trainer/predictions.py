@@ -14,7 +14,7 @@ them with ``analysis.load_predictions``.
   the driver names each trial's folder by its trial id (the gatherer sets the column from
   the manifest all the same).
 * The column names and types are written by the explicit :data:`PREDICTION_SCHEMA` below.
-  Their one home as a contract is ``analysis.predictions.PREDICTION_SCHEMA`` (trainer may not
+  Their one home as a contract is ``analysis.contract.PREDICTION_SCHEMA`` (trainer may not
   import analysis); ``tests/trainer/test_predictions.py`` asserts the two agree.
 """
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # torch stays out of the driver's file-only commands (`rsb-sw
 #: The main validation set's name in the ``eval_set`` column.
 MAIN_SET = "val"
 
-#: The eight columns and their types (must equal analysis.predictions.PREDICTION_SCHEMA).
+#: The eight columns and their types (must equal analysis.contract.PREDICTION_SCHEMA).
 PREDICTION_SCHEMA = pa.schema([
     ("trial_id", pa.string()),
     ("eval_set", pa.string()),

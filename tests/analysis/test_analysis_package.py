@@ -25,9 +25,9 @@ def test_results_contract_imports_without_the_plotting_and_statistics_stack():
 
 
 def test_the_public_submodules_re_export_their_homes():
-    # analysis.paired, .sequential, .sections, .conclusions (public) and analysis.predictions (named by
-    # tests/trainer) re-export the names they always had from the modules that now define them
-    for name in (*analysis._SUBMODULES, "predictions"):
+    # analysis.paired, .sequential, .sections, .conclusions (public) re-export the names they always had
+    # from the modules that now define them
+    for name in analysis._SUBMODULES:
         module = importlib.import_module(f"analysis.{name}")
         if name == "synthetic":
             continue
@@ -38,7 +38,7 @@ def test_the_public_submodules_re_export_their_homes():
     assert analysis.paired.plot_test_res is analysis.plot_test_res
     assert analysis.sequential.plot_stopping_path is analysis.plot_stopping_path
     assert analysis.sections.build_report is analysis.build_report
-    assert analysis.predictions.PREDICTION_SCHEMA is analysis.contract.PREDICTION_SCHEMA
+    assert analysis.PREDICTION_SCHEMA is analysis.contract.PREDICTION_SCHEMA
 
 
 def test_every_result_object_with_more_than_five_fields_is_built_by_keyword():

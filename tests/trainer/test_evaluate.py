@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import analysis
+from analysis.load.predictions import validate_predictions
 from analysis.paired import compare_paired
 from tests.trainer.helpers import run, tiny_config
 from trainer.checkpoint import list_checkpoints
@@ -64,7 +65,7 @@ def test_command_line_prints_one_json_row_per_evaluation_and_writes_the_contract
     assert main([str(out), "--test-res", f"{config.test_res - 8}", "--predictions", str(preds_file)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["eval_set"], r["crop_pct"], r["test_res"]) for r in rows] == [("val", config.crop_pct, config.test_res - 8)]
-    preds = analysis.predictions.validate_predictions(pd.read_parquet(preds_file))
+    preds = validate_predictions(pd.read_parquet(preds_file))
     assert set(preds.trial_id) == {"trial_e"} and len(preds) == rows[0]["n_val"]
     assert 100 * preds.correct.mean() == pytest.approx(rows[0]["top1"], abs=1e-9)
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import analysis
+from analysis.load.predictions import validate_predictions
 from tests.trainer.helpers import run, tiny_config
 from tests.trainer.test_cli_and_ddp import TINY_ARGS, cli
 from trainer import data as data_mod
@@ -32,7 +33,7 @@ def test_trainer_schema_is_the_analysis_contract():
     assert PREDICTION_SCHEMA.names == list(analysis.PREDICTION_COLUMNS)
     assert [same_text(f.type) for f in PREDICTION_SCHEMA] == [same_text(f.type) for f in expected]
     empty = prediction_table("t", []).to_pandas()
-    assert len(analysis.predictions.validate_predictions(empty)) == 0
+    assert len(validate_predictions(empty)) == 0
 
 
 def _targets(config, name_or_val="val"):

@@ -35,7 +35,7 @@ from rsb_sweep.experiment import DriverLock, Experiment
 from rsb_sweep.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.progress import LiveView, Progress
 from rsb_sweep.raysession import ray_session, trial_slots
-from rsb_sweep.raytrial import pack_trainable
+from rsb_sweep.worker.trainable import pack_trainable
 from rsb_sweep.results import write_tables
 from rsb_sweep.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
 

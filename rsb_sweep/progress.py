@@ -61,7 +61,7 @@ class Progress:
         return sum(t.epochs_done for t in self.trials.values())
 
     def update(self, result: Mapping[str, Any]) -> Optional[str]:
-        """Apply one Tune result (an event of :mod:`rsb_sweep.worker_pack`, as :func:`rsb_sweep.raytrial.tune_result` carries it); return the event if a trial ended."""
+        """Apply one Tune result (an event of :mod:`rsb_sweep.worker.pack`, as :func:`rsb_sweep.worker.trainable.tune_result` carries it); return the event if a trial ended."""
         tid = result.get("rsb_trial")
         if tid not in self.trials:
             return None

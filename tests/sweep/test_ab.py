@@ -25,7 +25,7 @@ from rsb_sweep.exitstatus import ExitStatus
 from rsb_sweep.experiment import Experiment
 from rsb_sweep.results import write_tables
 from rsb_sweep.spec import EvalPlan, SeedAxis, SweepSpec, expand
-from rsb_sweep.worker_pack import Member, PackJob, run_pack
+from rsb_sweep.worker.pack import Member, PackJob, run_pack
 from tests.sweep.conftest import stop_group
 from tests.sweep.doubles import RecordingReporter
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, wait_for

@@ -16,9 +16,9 @@ from rsb_sweep.execution import Execution
 from rsb_sweep.exitstatus import ExitStatus
 from rsb_sweep.experiment import Experiment, ExperimentError
 from rsb_sweep.progress import Progress
-from rsb_sweep.raytrial import POINTER_FILE, _pointer_dir, _read_pointer
+from rsb_sweep.worker.trainable import POINTER_FILE, _pointer_dir, _read_pointer
 from rsb_sweep.spec import SeedAxis, SweepSpec, expand
-from rsb_sweep.worker_pack import Member, PackJob, run_pack
+from rsb_sweep.worker.pack import Member, PackJob, run_pack
 from tests.sweep.doubles import RecordingReporter
 
 

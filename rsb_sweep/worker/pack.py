@@ -11,7 +11,7 @@ it as the plain dict of :meth:`PackJob.to_dict`, the worker rebuilds it with
 :meth:`PackJob.from_dict`. Here :func:`run_pack` skips finished trials, resumes started ones
 from their newest checkpoint and records failures. The same code runs in a Tune function
 trial (one worker) and in every rank of a Ray Train DDP worker group; how progress reaches
-Ray is the :class:`Reporter`'s job (:mod:`rsb_sweep.raytrial`), so that tests can drive it
+Ray is the :class:`Reporter`'s job (:mod:`rsb_sweep.worker.trainable`), so that tests can drive it
 with a recording double and no Ray.
 """
 

@@ -1,4 +1,4 @@
-"""Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker_pack`),
+"""Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker.pack`),
 the Ray Train DDP job for multi-worker trials, and the :class:`Reporter` implementations that
 turn pack events into Tune results. Runs in the Tune trial process and the Train workers.
 
@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from rsb_sweep.errors import one_line
 from rsb_sweep.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
-from rsb_sweep.worker_pack import PackJob, run_pack
+from rsb_sweep.worker.pack import PackJob, run_pack
 
 POINTER_EVERY_S = 10.0
 POINTER_FILE = "pointer.json"

@@ -5,7 +5,7 @@ Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``ab`` (seeds until a com
 them, so that ``status`` answers quickly and never starts Ray. Every command body runs in
 :func:`rsb_sweep.exitstatus.run_command`, which gives the exit status (documented there and
 in each command's ``--help``); every path typed is made absolute here, before anything is
-dispatched (:mod:`rsb_sweep.paths`).
+dispatched (:mod:`rsb_sweep.spec.paths`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _extra_fields(func: Callable) -> Callable:
 
 def _field_args(args: list[str]) -> dict[str, str]:
     """``['--lr', '3e-3', '--wd=0.02']`` -> ``{'lr': '3e-3', 'weight_decay': '0.02'}``; errors name the bad token."""
-    from rsb_sweep.fields import OVERRIDABLE, canonical
+    from rsb_sweep.spec.fields import OVERRIDABLE, canonical
 
     out: dict[str, str] = {}
     i = 0
@@ -130,7 +130,7 @@ def main() -> None:
 @_extra_fields
 def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, **kwargs: Any) -> None:
     """N seeds of one recipe (the paper's Figure 2): `rsb-sweep seeds --n 100 --recipe a2`."""
-    from rsb_sweep.spec import SeedAxis, SweepSpec
+    from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
         single, evaluated = _single_values(overrides, eval_lists=True)
@@ -151,8 +151,8 @@ def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, *
 @_extra_fields
 def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: str, **kwargs: Any) -> None:
     """The Cartesian product of comma-separated values × seeds (e.g. --lr 2e-3,5e-3 --wd 0.01,0.02 --loss bce,ce)."""
-    from rsb_sweep.fields import coerce
-    from rsb_sweep.spec import SeedAxis, SweepSpec
+    from rsb_sweep.spec.fields import coerce
+    from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
         fixed, axes = {}, {}
@@ -178,7 +178,7 @@ def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: s
 def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start: Optional[int], **kwargs: Any) -> None:
     """Any sweep written as YAML (see sweeps/); options override the file."""
     from rsb_sweep.errors import SweepError
-    from rsb_sweep.specfile import load_spec_file
+    from rsb_sweep.spec.sweepfile import load_spec_file
 
     loaded: dict[str, Any] = {}
 
@@ -227,8 +227,8 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
     sequence decides (b_better, a_better, equivalent within δ) or --max-seeds is reached (undecided):
     `rsb-sweep ab --a lr=5e-3 --b lr=5e-4`. Arms that differ only in crop_pct / test_res train one model per
     seed and compare its two evaluations, paired. The verdict and every look are in <experiment>/decision.json."""
-    from rsb_sweep.ab import evaluation_plan, first_wave, make_settings, parse_arm
-    from rsb_sweep.spec import SeedAxis, SweepSpec
+    from rsb_sweep.spec.ab import evaluation_plan, first_wave, make_settings, parse_arm
+    from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
         single, _ = _single_values(overrides)
@@ -299,9 +299,9 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
     def go(run: CommandRun) -> int:
         from rsb_sweep.driver import LaunchOptions
         from rsb_sweep.experiment import Experiment
-        from rsb_sweep.fields import coerce
-        from rsb_sweep.paths import absolute_fields
-        from rsb_sweep.spec import EvalPlan
+        from rsb_sweep.spec.fields import coerce
+        from rsb_sweep.spec.paths import absolute_fields
+        from rsb_sweep.spec.model import EvalPlan
 
         exp = Experiment.open(experiment_dir)
         run.experiment(exp.root)
@@ -331,7 +331,7 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
 
 def _listed(text: Optional[str], field: str) -> list[Any]:
     """``'0.875,0.9'`` -> ``[0.875, 0.9]`` as the trainer types ``field``; an error naming the option otherwise."""
-    from rsb_sweep.fields import coerce
+    from rsb_sweep.spec.fields import coerce
 
     if text is None:
         return []
@@ -422,7 +422,7 @@ def fields(recipe: str, data: Optional[str]) -> None:
     """The trainer fields a sweep can set (as --<field> V, or in a sweep file), with the recipe's values."""
 
     def go(run: CommandRun) -> None:
-        from rsb_sweep.fields import ALIASES, OVERRIDABLE
+        from rsb_sweep.spec.fields import ALIASES, OVERRIDABLE
         from trainer.config import resolve_config
 
         config = resolve_config(recipe, data=data).to_dict()
@@ -447,11 +447,12 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
     """
 
     def go(run: CommandRun) -> int:
-        from rsb_sweep.execution import Execution
+        from rsb_sweep.spec.execution import Execution
         from rsb_sweep.experiment import Experiment
-        from rsb_sweep.paths import absolute_fields, absolute_path
+        from rsb_sweep.spec.paths import absolute_fields, absolute_path
         from rsb_sweep.preflight import check_data_here
-        from rsb_sweep.spec import EvalPlan, expand, move_eval_only
+        from rsb_sweep.spec.expand import expand, move_eval_only
+        from rsb_sweep.spec.model import EvalPlan
 
         for key in ("data", "out", "storage"):
             if kwargs.get(key):
@@ -593,7 +594,7 @@ def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, A
 
 def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
     """``--<field>`` texts to typed values; comma lists become lists (grid axes)."""
-    from rsb_sweep.fields import coerce
+    from rsb_sweep.spec.fields import coerce
 
     out: dict[str, Any] = {}
     for name, text in texts.items():
@@ -606,7 +607,7 @@ def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
 
 def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
     """The one-value overrides, and (with ``eval_lists``) the lists of evaluation-only fields, as grid
-    axes that :func:`~rsb_sweep.spec.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
+    axes that :func:`~rsb_sweep.spec.expand.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
     from analysis.contract import EVAL_ONLY_FIELDS
 
     single, lists = {}, {}

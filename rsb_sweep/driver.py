@@ -30,7 +30,7 @@ from rich.console import Console
 
 from rsb_sweep.driver_packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.errors import one_line
-from rsb_sweep.execution import Execution
+from rsb_sweep.spec.execution import Execution
 from rsb_sweep.experiment import DriverLock, Experiment
 from rsb_sweep.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.progress import LiveView, Progress

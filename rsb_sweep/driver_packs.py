@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from rsb_sweep.execution import Execution
+from rsb_sweep.spec.execution import Execution
 from rsb_sweep.store import PENDING, RUNNING, TrialFiles, TrialStore
 from rsb_sweep.worker.pack import Member, PackJob
 

@@ -3,7 +3,7 @@
 The test crop ratio, the test resolution and extra evaluation sets change evaluation only
 (RSB Table 9, Figure 4), so an experiment trains one model per (configuration, seed) and
 evaluates it at every setting of its plan (the manifest's ``evaluate``,
-:class:`~rsb_sweep.spec.EvalPlan`). This module is both halves of that:
+:class:`~rsb_sweep.spec.model.EvalPlan`). This module is both halves of that:
 
 * the worker half, :func:`evaluate_trial` (a Ray task): evaluates what a trial still lacks
   with :func:`trainer.evaluate.evaluate_run` and writes one record per (set, crop_pct,
@@ -35,7 +35,7 @@ import pandas as pd
 from analysis.contract import (EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATIONS_STEM,
                               with_contract_dtypes)
 from rsb_sweep.experiment import Experiment
-from rsb_sweep.spec import EvalPlan
+from rsb_sweep.spec.model import EvalPlan
 from rsb_sweep.store import (CONFIG, ERROR_STATUS, EVALUATIONS_DIR, PENDING, PREDICTIONS, TERMINATED, TrialFiles,
                              TrialStore)
 

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from rsb_sweep.errors import SweepError
-from rsb_sweep.execution import Execution
-from rsb_sweep.paths import absolute_path, is_uri
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.paths import absolute_path, is_uri
 from rsb_sweep.store import TrialStore
 from trainer.files import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from rsb_sweep.spec import EvalPlan, SweepSpec, TrialSpec
+    from rsb_sweep.spec.model import EvalPlan, SweepSpec, TrialSpec
 
 MANIFEST = "sweep.json"
 DRIVER = "driver.json"
@@ -60,7 +60,7 @@ class Experiment:
                storage: Optional[str] = None, extra: Optional[dict[str, Any]] = None) -> "Experiment":
         """Write the manifest of a new experiment (``extra``: more top-level keys, e.g. ``ab``);
         refuse to overwrite an existing one."""
-        from rsb_sweep.spec import describe
+        from rsb_sweep.spec.model import describe
 
         root = Path(root).expanduser().resolve()
         if (root / MANIFEST).exists():
@@ -133,7 +133,7 @@ class Experiment:
     @property
     def evaluate(self) -> "EvalPlan":
         """What every trained model is evaluated at (empty for an experiment written before evaluations)."""
-        from rsb_sweep.spec import EvalPlan
+        from rsb_sweep.spec.model import EvalPlan
 
         return EvalPlan.from_dict(self.manifest.get("evaluate"))
 

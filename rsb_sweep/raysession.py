@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from rsb_sweep.execution import Execution
+from rsb_sweep.spec.execution import Execution
 from rsb_sweep.errors import SweepError
 
 DASHBOARD_HOST = "127.0.0.1"

@@ -31,7 +31,7 @@ from typing import Any, Iterable, Optional
 
 import pyarrow.fs as pafs
 
-from rsb_sweep.paths import is_uri
+from rsb_sweep.spec.paths import is_uri
 from trainer.checkpoint import (CHECKPOINTS_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, STATE_FILE,
                                 checkpoint_epoch, checkpoint_name, find_checkpoint, list_checkpoints)
 from trainer.files import atomic_write_bytes

@@ -12,12 +12,13 @@ from click.testing import CliRunner
 
 from rsb_sweep.cli import main
 from rsb_sweep.driver_packs import settle_failed_packs
-from rsb_sweep.execution import Execution
+from rsb_sweep.spec.execution import Execution
 from rsb_sweep.exitstatus import ExitStatus
 from rsb_sweep.experiment import Experiment, ExperimentError
 from rsb_sweep.progress import Progress
 from rsb_sweep.worker.trainable import POINTER_FILE, _pointer_dir, _read_pointer
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
 from rsb_sweep.worker.pack import Member, PackJob, run_pack
 from tests.sweep.doubles import RecordingReporter
 

@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from rsb_sweep.cli import main
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
-from rsb_sweep.specfile import SpecError, load_spec_file
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
+from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
 
 SWEEPS = Path(__file__).resolve().parents[2] / "sweeps"
 SOURCES = ("seed_init", "seed_data", "seed_aug")

@@ -36,11 +36,12 @@ from typing import Any, Optional
 
 import yaml
 
-from rsb_sweep.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
 from rsb_sweep.errors import SweepError
-from rsb_sweep.execution import Execution
-from rsb_sweep.paths import absolute_fields, absolute_path
-from rsb_sweep.spec import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec, expand, move_eval_only
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.expand import expand, move_eval_only
+from rsb_sweep.spec.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
+from rsb_sweep.spec.model import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec
+from rsb_sweep.spec.paths import absolute_fields, absolute_path
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.experiment import Experiment
+from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.spec.expand import expand, trial_label
 from rsb_sweep.spec.model import EvalPlan, TrialSpec
 from rsb_sweep.spec.sweepfile import load_spec_file

@@ -11,7 +11,7 @@ verdict and one entry per look. The loop stops at a decision, at ``max_seeds`` s
 
 Arms that differ only in evaluation-only fields (crop ratio, test resolution) train once: each
 wave trains one model per seed, evaluates it at both arms' settings from its final checkpoint
-(:mod:`rsb_sweep.evaluations`, the manifest's ``evaluate`` plan), and the confidence sequence is
+(:mod:`rsb_sweep.driver.evaluate`, the manifest's ``evaluate`` plan), and the confidence sequence is
 taken on the paired differences (the same model under two settings: training noise cancels).
 """
 
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from rsb_sweep.driver import LaunchOptions, SweepOutcome
-    from rsb_sweep.experiment import Experiment
+    from rsb_sweep.driver.sweep import LaunchOptions, SweepOutcome
+    from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.spec.model import SweepSpec
 
 
@@ -193,8 +193,8 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
     """Run the unfinished trials of ``exp``, look, add a wave, … until decided (see the module docstring).
 
     ``launch(options)`` runs the experiment's unfinished trials (and evaluations, when the arms
-    differ only in evaluation); by default :func:`rsb_sweep.driver.run_experiment` then
-    :func:`rsb_sweep.evaluations.run_evaluations` inside one Ray session that serves every wave.
+    differ only in evaluation); by default :func:`rsb_sweep.driver.sweep.run_experiment` then
+    :func:`rsb_sweep.driver.evaluate.run_evaluations` inside one Ray session that serves every wave.
     Returns the last launch's outcome (its counts cover every trial; its time the whole loop)
     and decision.json's content.
     """
@@ -203,7 +203,7 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
 
     session: Any = nullcontext()
     if launch is None:
-        from rsb_sweep.driver import run_experiment
+        from rsb_sweep.driver.sweep import run_experiment
         from rsb_sweep.raysession import ray_session
 
         session = ray_session(options.address, options.dashboard, options.num_cpus)
@@ -211,13 +211,13 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
         def launch(opts: "LaunchOptions") -> "SweepOutcome":
             outcome = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch)
             if exp.evaluate:
-                from rsb_sweep.evaluations import run_evaluations
+                from rsb_sweep.driver.evaluate import run_evaluations
 
                 say = (lambda line: None) if opts.quiet else (lambda line: console.print(line, markup=False))
                 run_evaluations(exp, opts, say, on_dispatch=on_dispatch)
             return outcome
 
-    from rsb_sweep.results import build_results
+    from rsb_sweep.experiment.results import build_results
 
     spec = spec_of(exp)
     start = time.time()
@@ -252,7 +252,7 @@ def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFr
     """The experiment's evaluations, when the arms differ only in evaluation (else not needed)."""
     if not settings.eval_only:
         return None
-    from rsb_sweep.evaluations import build_evaluations
+    from rsb_sweep.experiment.evaluations import build_evaluations
 
     return build_evaluations(exp)
 

@@ -263,7 +263,7 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
 @click.option("--quiet", is_flag=True, help="no progress output")
 def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
     """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
-    from rsb_sweep.experiment import Experiment
+    from rsb_sweep.experiment.folder import Experiment
 
     def go(run: CommandRun) -> int:
         Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
@@ -297,8 +297,8 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
     later evaluates keep them."""
 
     def go(run: CommandRun) -> int:
-        from rsb_sweep.driver import LaunchOptions
-        from rsb_sweep.experiment import Experiment
+        from rsb_sweep.driver.sweep import LaunchOptions
+        from rsb_sweep.experiment.folder import Experiment
         from rsb_sweep.spec.fields import coerce
         from rsb_sweep.spec.paths import absolute_fields
         from rsb_sweep.spec.model import EvalPlan
@@ -363,8 +363,8 @@ def _check_plan(exp: Any, plan: Any, here: bool) -> None:
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 def status(experiment_dir: Path) -> None:
     """Done / running / failed / pending, the failures, and top-1 so far (reads files; no Ray)."""
-    from rsb_sweep.experiment import Experiment
-    from rsb_sweep.status import experiment_status, print_status
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.experiment.status import experiment_status, print_status
 
     def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
@@ -383,8 +383,9 @@ def status(experiment_dir: Path) -> None:
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 def results(experiment_dir: Path) -> None:
     """(Re)write results.parquet/.csv and history.parquet from the trial folders."""
-    from rsb_sweep.experiment import Experiment
-    from rsb_sweep.results import RESULTS_PARQUET, write_tables
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.experiment.results import RESULTS_PARQUET
+    from rsb_sweep.experiment.tables import write_tables
 
     def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
@@ -448,7 +449,7 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
 
     def go(run: CommandRun) -> int:
         from rsb_sweep.spec.execution import Execution
-        from rsb_sweep.experiment import Experiment
+        from rsb_sweep.experiment.folder import Experiment
         from rsb_sweep.spec.paths import absolute_fields, absolute_path
         from rsb_sweep.preflight import check_data_here
         from rsb_sweep.spec.expand import expand, move_eval_only
@@ -494,9 +495,10 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
     """Create or open the experiment (``experiment()``), run it, print the summary (each failure with
     its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
     first, so that a Ctrl-C during them leaves nothing half-written."""
-    from rsb_sweep.driver import LaunchOptions, run_experiment
-    from rsb_sweep.results import RESULTS_PARQUET, write_tables
-    from rsb_sweep.store import ERROR
+    from rsb_sweep.driver.sweep import LaunchOptions, run_experiment
+    from rsb_sweep.experiment.results import RESULTS_PARQUET
+    from rsb_sweep.experiment.tables import write_tables
+    from rsb_sweep.experiment.store import ERROR
 
     exp = experiment()
     run.experiment(exp.root)
@@ -549,7 +551,7 @@ _SEVERITY = [ExitStatus.OK, ExitStatus.TRIALS_FAILED, ExitStatus.UNFINISHED]
 
 def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
     """Evaluate the experiment's trained models at every setting of its plan (train once, evaluate many)."""
-    from rsb_sweep.evaluations import run_evaluations
+    from rsb_sweep.driver.evaluate import run_evaluations
 
     say = (lambda line: None) if options.quiet else (lambda line: console.print(line, markup=False))
     return run_evaluations(exp, options, say, on_dispatch=run.dispatching)
@@ -557,7 +559,7 @@ def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
 
 def _report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
     """Print the evaluations' summary and each failure; the exit status they call for."""
-    from rsb_sweep.evaluations import EVALUATIONS_PARQUET
+    from rsb_sweep.experiment.evaluations import EVALUATIONS_PARQUET
 
     c = outcome.counts
     console.print(f"evaluations: {exp.root / EVALUATIONS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
@@ -582,7 +584,7 @@ def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, A
 
     console.print(f"sweep {spec.name}: {len(trials)} trials ({spec.source})")
     if spec.evaluate:
-        from rsb_sweep.evaluations import trial_keys
+        from rsb_sweep.experiment.evaluations import trial_keys
 
         n = sum(1 for t in trials for _, from_training in trial_keys(t.config.to_dict(), spec.evaluate) if not from_training)
         console.print(f"then each trained model is evaluated from its final checkpoint at {spec.evaluate.describe()} "

@@ -19,7 +19,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from rsb_sweep.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
+from rsb_sweep.experiment.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
 
 
 @dataclass

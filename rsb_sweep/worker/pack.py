@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from rsb_sweep.store import ERROR_STATUS, LOG, TERMINATED, TrialStore
+from rsb_sweep.experiment.store import ERROR_STATUS, LOG, TERMINATED, TrialStore
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rsb_sweep.errors import one_line
-from rsb_sweep.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
+from rsb_sweep.experiment.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
 from rsb_sweep.worker.pack import PackJob, run_pack
 
 POINTER_EVERY_S = 10.0

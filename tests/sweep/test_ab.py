@@ -17,13 +17,14 @@ from analysis.sections import build_report
 from rsb_sweep.ab import decide, read_decision, run_ab, settings_of
 from rsb_sweep.spec.ab import evaluation_plan, first_wave, make_settings, parse_arm, wave_trials
 from rsb_sweep.cli import main
-from rsb_sweep.driver import LaunchOptions, SweepOutcome
+from rsb_sweep.driver.sweep import LaunchOptions, SweepOutcome
 from rsb_sweep.errors import SweepError
-from rsb_sweep.evaluations import build_evaluations, evaluate_trial, missing_keys
+from rsb_sweep.experiment.evaluations import build_evaluations, missing_keys
+from rsb_sweep.worker.evaluate import evaluate_trial
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.exitstatus import ExitStatus
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.results import write_tables
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.spec.expand import expand
 from rsb_sweep.spec.model import EvalPlan, SeedAxis, SweepSpec
 from rsb_sweep.worker.pack import Member, PackJob, run_pack

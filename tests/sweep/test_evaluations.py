@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rsb_sweep.cli import main
-from rsb_sweep.evaluations import EvalKey, trial_keys
+from rsb_sweep.experiment.evaluations import EvalKey, trial_keys
 from rsb_sweep.spec.expand import expand, move_eval_only
 from rsb_sweep.spec.model import EvalPlan, SweepSpec
 from rsb_sweep.spec.sweepfile import SpecError, load_spec_file

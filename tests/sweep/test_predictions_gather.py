@@ -6,8 +6,8 @@ import pytest
 
 import analysis
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.results import write_tables
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.spec.expand import expand
 from rsb_sweep.spec.model import SeedAxis, SweepSpec
 

@@ -31,13 +31,13 @@ from rich.console import Console
 from rsb_sweep.driver_packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.errors import one_line
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.experiment import DriverLock, Experiment
+from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.progress import LiveView, Progress
 from rsb_sweep.raysession import ray_session, trial_slots
 from rsb_sweep.worker.trainable import pack_trainable
-from rsb_sweep.results import write_tables
-from rsb_sweep.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.experiment.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
 
 RESULTS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0

@@ -11,9 +11,9 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.table import Table
 
-from rsb_sweep.experiment import Experiment
+from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.progress import fmt_seconds
-from rsb_sweep.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
+from rsb_sweep.experiment.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
 
 
 @dataclass
@@ -54,7 +54,7 @@ def experiment_status(exp: Experiment) -> StatusReport:
     evaluations = None
     plan = exp.evaluate
     if plan:
-        from rsb_sweep.evaluations import evaluation_rows
+        from rsb_sweep.experiment.evaluations import evaluation_rows
 
         evaluations = {TERMINATED: 0, ERROR_STATUS: 0, PENDING: 0}
         for t in exp.trials:

@@ -9,7 +9,7 @@ The trainer's own files are the ground truth for a trial's state:
 
 ``evaluations/<key>.json`` (and ``<key>.parquet``, its per-image predictions) hold each
 evaluation of the final checkpoint at another setting, one file per (set, crop_pct, test_res)
-(:mod:`rsb_sweep.evaluations`); a file with an ``error`` key records a failed evaluation.
+(:mod:`rsb_sweep.experiment.evaluations`); a file with an ``error`` key records a failed evaluation.
 
 The store root is a local folder (the default, or a shared file system) or a URI
 (``s3://…``, ``gs://…``, ``file://…``) reached through pyarrow's file systems, as Ray's

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from rsb_sweep.errors import SweepError
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.spec.paths import absolute_path, is_uri
-from rsb_sweep.store import TrialStore
+from rsb_sweep.experiment.store import TrialStore
 from trainer.files import atomic_write_bytes
 
 if TYPE_CHECKING:

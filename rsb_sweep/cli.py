@@ -346,7 +346,7 @@ def _check_plan(exp: Any, plan: Any, here: bool) -> None:
     machine; with --address the evaluation checks on the cluster), before anything is written."""
     from dataclasses import replace as replace_config
 
-    from rsb_sweep.preflight import check_data_here
+    from rsb_sweep.driver.preflight import check_data_here
     from trainer.config import TrainConfig, validate
 
     if not exp.trials:
@@ -370,7 +370,7 @@ def status(experiment_dir: Path) -> None:
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
         if exp.manifest.get("ab"):
-            from rsb_sweep.ab import describe, read_decision
+            from rsb_sweep.experiment.decision import describe, read_decision
 
             doc = read_decision(exp)
             console.print("  " + (describe(doc) if doc else "ab decision: none yet (no wave has finished)"),
@@ -451,7 +451,7 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
         from rsb_sweep.spec.execution import Execution
         from rsb_sweep.experiment.folder import Experiment
         from rsb_sweep.spec.paths import absolute_fields, absolute_path
-        from rsb_sweep.preflight import check_data_here
+        from rsb_sweep.driver.preflight import check_data_here
         from rsb_sweep.spec.expand import expand, move_eval_only
         from rsb_sweep.spec.model import EvalPlan
 
@@ -510,8 +510,8 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
         retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")), data_checked=data_checked)
     decision = None
     try:
-        if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.ab)
-            from rsb_sweep.ab import run_ab
+        if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
+            from rsb_sweep.driver.ab import run_ab
 
             outcome, decision = run_ab(exp, options, console, on_dispatch=run.dispatching)
         else:
@@ -533,7 +533,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
     if outcome.unstarted_error:
         err_console.print(f"error: {outcome.unstarted_error}", markup=False)
     if decision is not None:
-        from rsb_sweep.ab import DECISION_FILE
+        from analysis.contract import DECISION_FILE
 
         console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
                       highlight=False, markup=False)

@@ -65,8 +65,8 @@ def _dispatch(exp: Experiment, jobs: dict[str, list[EvalKey]], plan: EvalPlan, o
     import ray
 
     from rsb_sweep.errors import one_line
-    from rsb_sweep.preflight import check_data_here, check_data_on_cluster
-    from rsb_sweep.raysession import ray_session
+    from rsb_sweep.driver.preflight import check_data_here, check_data_on_cluster
+    from rsb_sweep.driver.raysession import ray_session
 
     execution = exp.execution.with_overrides(max_concurrent=options.max_concurrent, max_failures=options.max_failures)
     sets_use = [{"data": t["config"].get("data"), "eval_sets": plan.eval_sets} for t in exp.trials[:1]] if plan.eval_sets else []

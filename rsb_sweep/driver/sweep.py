@@ -13,9 +13,9 @@ Failures:
 * a trial that raises (NaN loss, corrupt data, a bug): recorded ERROR with its text by the
   pack itself; the pack goes on with its next trial.
 * a pack that Tune gives up on: its running trial is recorded ERROR with Tune's error, and
-  its trials not yet started run in the next round (:func:`~rsb_sweep.driver_packs.settle_failed_packs`).
+  its trials not yet started run in the next round (:func:`~rsb_sweep.driver.packs.settle_failed_packs`).
 
-Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.preflight`);
+Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.driver.preflight`);
 ``on_dispatch`` marks the moment after which an error is a crash, not a usage error.
 """
 
@@ -28,13 +28,13 @@ from typing import Any, Callable, Optional
 import pandas as pd
 from rich.console import Console
 
-from rsb_sweep.driver_packs import make_packs, pack_jobs, settle_failed_packs
+from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.errors import one_line
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.experiment.folder import DriverLock, Experiment
-from rsb_sweep.preflight import check_data_here, check_data_on_cluster
-from rsb_sweep.progress import LiveView, Progress
-from rsb_sweep.raysession import ray_session, trial_slots
+from rsb_sweep.driver.preflight import check_data_here, check_data_on_cluster
+from rsb_sweep.driver.progress import LiveView, Progress
+from rsb_sweep.driver.raysession import ray_session, trial_slots
 from rsb_sweep.worker.trainable import pack_trainable
 from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.experiment.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles

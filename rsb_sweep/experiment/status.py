@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rsb_sweep.experiment.folder import Experiment
-from rsb_sweep.progress import fmt_seconds
+from rsb_sweep.driver.progress import fmt_seconds
 from rsb_sweep.experiment.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
 
 

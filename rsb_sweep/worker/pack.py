@@ -4,7 +4,7 @@ A *pack* is the unit Ray Tune schedules: one or more sweep trials run one after 
 in the same process (``--pack``), each with its own trial folder, checkpoints and result
 row. Packing amortises Tune's per-trial cost when a trial lasts seconds; with one trial
 per pack this is the usual one-trial-per-Tune-trial layout. The driver side (which trials
-go in which pack, what a failed pack means) is :mod:`rsb_sweep.driver_packs`.
+go in which pack, what a failed pack means) is :mod:`rsb_sweep.driver.packs`.
 
 :class:`PackJob` is what crosses the process boundary: the driver builds it, Ray carries
 it as the plain dict of :meth:`PackJob.to_dict`, the worker rebuilds it with

@@ -2,7 +2,7 @@
 
 It stands where Ray Tune (or Ray Train) would: it keeps every event the real pack code
 reports, turns each into the Tune result the real reporter would send
-(:func:`rsb_sweep.worker.trainable.tune_result`) and, given a :class:`~rsb_sweep.progress.Progress`,
+(:func:`rsb_sweep.worker.trainable.tune_result`) and, given a :class:`~rsb_sweep.driver.progress.Progress`,
 feeds it there exactly as the driver's Tune callback does. Its ``pointer_epoch`` answers
 what Tune's reference checkpoint would say.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from rsb_sweep.progress import Progress
+from rsb_sweep.driver.progress import Progress
 from rsb_sweep.worker.trainable import tune_result
 
 

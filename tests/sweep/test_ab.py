@@ -1,5 +1,5 @@
-"""``rsb-sweep ab`` (rsb_sweep.ab): arms, waves, the decision after each wave, decision.json,
-resume and exit statuses. The wave loop runs real trials through the real pack code (a launch
+"""``rsb-sweep ab`` (rsb_sweep.spec.ab, rsb_sweep.driver.ab, rsb_sweep.driver.decide): arms, waves,
+the decision after each wave, decision.json, resume and exit statuses. The wave loop runs real trials through the real pack code (a launch
 double stands where Ray would, as in test_driver_failures.py); the end-to-end CLI run on Ray is slow."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from analysis.sequential import sequential_compare
 from analysis.sections import build_report
-from rsb_sweep.ab import decide, read_decision, run_ab, settings_of
+from rsb_sweep.driver.ab import run_ab, settings_of
+from rsb_sweep.driver.decide import decide
+from rsb_sweep.experiment.decision import read_decision
 from rsb_sweep.spec.ab import evaluation_plan, first_wave, make_settings, parse_arm, wave_trials
 from rsb_sweep.cli import main
 from rsb_sweep.driver.sweep import LaunchOptions, SweepOutcome

@@ -1,5 +1,5 @@
 """Exit statuses (rsb_sweep.exitstatus) and the paths a user types (rsb_sweep.spec.paths,
-rsb_sweep.preflight): relative paths work from where they were typed, bad data is refused
+rsb_sweep.driver.preflight): relative paths work from where they were typed, bad data is refused
 before anything starts, Ctrl-C exits 130 with state saved."""
 
 from __future__ import annotations

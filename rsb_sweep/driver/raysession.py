@@ -101,7 +101,7 @@ def _sigterm_handler_kept(keep: bool) -> Iterator[None]:
     ``ray.init`` replaces it with one that calls ``sys.exit``; when the signal lands inside one
     of Ray's fork or finalizer hooks Python only prints that SystemExit and the sweep ran on to
     exit 0 (seen in CI). The command's handler also records the interrupt, which is honoured
-    before any trial is dispatched (:meth:`rsb_sweep.exitstatus.CommandRun.dispatching`).
+    before any trial is dispatched (:meth:`rsb_sweep.cli.exitstatus.CommandRun.dispatching`).
     """
     try:
         utils = importlib.import_module("ray._private.utils") if keep else None

@@ -78,7 +78,7 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
 
     The trials' data is checked before anything is dispatched (here, or on the cluster with
     ``options.address``). ``on_dispatch`` is called just before the first trial is handed to
-    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.exitstatus`).
+    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.cli.exitstatus`).
     """
     console = console or Console(stderr=False)
     start = time.time()

@@ -9,7 +9,7 @@ Layout::
     <experiment>/sweep.json        the manifest (atomic)
     <experiment>/driver.json       pid, host, heartbeat of the driver now (or last) running it
     <experiment>/.lock             held (flock) by the running driver
-    <experiment>/driver-error.txt  tracebacks of internal errors (rsb_sweep.exitstatus), if any
+    <experiment>/driver-error.txt  tracebacks of internal errors (rsb_sweep.cli.exitstatus), if any
     <experiment>/results.parquet   results.csv  history.parquet
     <experiment>/evaluations.parquet  each trained model at every setting of ``evaluate`` (if any)
     <experiment>/trials/<id>/      trial folders (or <storage>/<name>/trials/<id>/ with --storage)

@@ -24,7 +24,7 @@ from rsb_sweep.errors import SweepError
 from rsb_sweep.experiment.evaluations import build_evaluations, missing_keys
 from rsb_sweep.worker.evaluate import evaluate_trial
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.exitstatus import ExitStatus
+from rsb_sweep.cli.exitstatus import ExitStatus
 from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.spec.expand import expand

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rsb_sweep.cli import main
 from rsb_sweep.driver.packs import settle_failed_packs
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.exitstatus import ExitStatus
+from rsb_sweep.cli.exitstatus import ExitStatus
 from rsb_sweep.experiment.folder import Experiment, ExperimentError
 from rsb_sweep.driver.progress import Progress
 from rsb_sweep.worker.trainable import POINTER_FILE, _pointer_dir, _read_pointer

@@ -1,4 +1,4 @@
-"""Exit statuses (rsb_sweep.exitstatus) and the paths a user types (rsb_sweep.spec.paths,
+"""Exit statuses (rsb_sweep.cli.exitstatus) and the paths a user types (rsb_sweep.spec.paths,
 rsb_sweep.driver.preflight): relative paths work from where they were typed, bad data is refused
 before anything starts, Ctrl-C exits 130 with state saved."""
 
@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from rsb_sweep.cli import main
 from rsb_sweep.errors import SweepError
-from rsb_sweep.exitstatus import CRASH_FILE, EPILOG, ExitStatus, run_command
+from rsb_sweep.cli.exitstatus import CRASH_FILE, EPILOG, ExitStatus, run_command
 from rsb_sweep.spec.sweepfile import load_spec_file
 from tests.conftest import write_image_folder
 from tests.sweep.conftest import stop_group

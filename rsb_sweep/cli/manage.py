@@ -1,0 +1,187 @@
+"""The commands on an existing experiment: ``resume``, ``evaluate``, ``status``, ``results``,
+``report``, ``fields`` (the last four only read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from rsb_sweep.cli.app import _guard, console, err_console, main
+from rsb_sweep.cli.exitstatus import EPILOG, READ_EPILOG, CommandRun, ExitStatus
+from rsb_sweep.cli.options import _listed, _user_error
+from rsb_sweep.cli.printing import _evaluate_trained, _execute, _report_evaluations, print_status
+
+
+@main.command(epilog=EPILOG)
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--retry-failed", is_flag=True, help="also run the trials that failed, from their last checkpoint")
+@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
+@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+@click.option("--max-concurrent", type=int, default=None, help="at most this many trials at once")
+@click.option("--max-failures", type=int, default=None, help="restarts of a trial whose process died")
+@click.option("--pack", type=int, default=None, help="trials per Tune trial process (default: automatic)")
+@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
+@click.option("--live/--no-live", default=None, help="live progress table (default: on a terminal)")
+@click.option("--quiet", is_flag=True, help="no progress output")
+def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
+    """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
+    from rsb_sweep.experiment.folder import Experiment
+
+    def go(run: CommandRun) -> int:
+        Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        return _execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
+
+    _guard(go)
+
+
+@main.command(epilog=EPILOG.replace("every trial finished", "every evaluation done").replace(
+    "some trial failed (listed with its error file)", "some evaluation failed (listed)").replace(
+    "trials unfinished, continue with `rsb-sweep resume DIR`", "some trials have not finished training "
+    "(`rsb-sweep resume DIR` trains them, then evaluates)"))
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--crop-pct", default=None, metavar="A,B,…", help="test crop ratios to evaluate, e.g. 0.875,0.9,0.95,1.0")
+@click.option("--test-res", default=None, metavar="A,B,…", help="test resolutions in pixels, e.g. 20,24,28")
+@click.option("--eval-set", "eval_set", multiple=True, metavar="NAME=PATH",
+              help="extra ImageFolder evaluation set (same classes as training); repeatable")
+@click.option("--retry-failed", is_flag=True, help="evaluate again what failed before")
+@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
+@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+@click.option("--max-concurrent", type=int, default=None, help="at most this many trials evaluated at once")
+@click.option("--max-failures", type=int, default=None, help="retries of an evaluation whose process died")
+@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
+@click.option("--quiet", is_flag=True, help="no progress output")
+def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[str], eval_set: tuple[str, ...],
+             retry_failed: bool, **kwargs: Any) -> None:
+    """Evaluate every trained model of an experiment at other crop ratios / test resolutions / sets, from its
+    final checkpoint, with no retraining (RSB Table 9, Figure 4): one row per (trial, set, crop_pct, test_res) in
+    <experiment>/evaluations.parquet. Values are literal (pixels of this experiment's images). Resumable: a
+    killed evaluate re-does only what is missing; the settings join the experiment's plan, so `resume` and
+    later evaluates keep them."""
+
+    def go(run: CommandRun) -> int:
+        from rsb_sweep.driver.sweep import LaunchOptions
+        from rsb_sweep.experiment.folder import Experiment
+        from rsb_sweep.spec.fields import coerce
+        from rsb_sweep.spec.paths import absolute_fields
+        from rsb_sweep.spec.model import EvalPlan
+
+        exp = Experiment.open(experiment_dir)
+        run.experiment(exp.root)
+        plan = EvalPlan(
+            crop_pct=tuple(_listed(crop_pct, "crop_pct")), test_res=tuple(_listed(test_res, "test_res")),
+            eval_sets=absolute_fields({"eval_sets": coerce("eval_sets", list(eval_set))})["eval_sets"])
+        _check_plan(exp, plan, here=not kwargs.get("address"))
+        if not plan and not exp.evaluate:
+            raise _user_error("nothing to evaluate: give --crop-pct, --test-res or --eval-set "
+                              "(e.g. --crop-pct 0.875,0.9,0.95,1.0)")
+        with exp.lock():  # not while another rsb-sweep runs this experiment (it may grow the manifest)
+            exp.add_evaluations(plan)
+        if not kwargs.get("quiet"):
+            console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
+        options = LaunchOptions(address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")),
+                                max_concurrent=kwargs.get("max_concurrent"), max_failures=kwargs.get("max_failures"),
+                                num_cpus=kwargs.get("num_cpus"), retry_failed=retry_failed,
+                                quiet=bool(kwargs.get("quiet")))
+        code = _report_evaluations(exp, _evaluate_trained(exp, options, run))
+        if code == ExitStatus.UNFINISHED:
+            err_console.print(f"some trials have not finished training; `rsb-sweep resume {exp.root}` trains them, "
+                              "then evaluates them")
+        return code
+
+    _guard(go)
+
+
+def _check_plan(exp: Any, plan: Any, here: bool) -> None:
+    """Every value must be one the trainer accepts, and every new set readable (``here``: on this
+    machine; with --address the evaluation checks on the cluster), before anything is written."""
+    from dataclasses import replace as replace_config
+
+    from rsb_sweep.driver.preflight import check_data_here
+    from trainer.config import TrainConfig, validate
+
+    if not exp.trials:
+        return
+    config = TrainConfig.from_dict(exp.trials[0]["config"])
+    for key in ("crop_pct", "test_res"):
+        for value in getattr(plan, key):
+            validate(replace_config(config, **{key: value}))
+    if plan.eval_sets and here:
+        check_data_here([{"data": config.data, "eval_sets": plan.eval_sets}])
+
+
+@main.command(epilog=READ_EPILOG)
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+def status(experiment_dir: Path) -> None:
+    """Done / running / failed / pending, the failures, and top-1 so far (reads files; no Ray)."""
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.experiment.status import experiment_status
+
+    def go(run: CommandRun) -> None:
+        exp = Experiment.open(experiment_dir)
+        print_status(experiment_status(exp), exp, console)
+        if exp.manifest.get("ab"):
+            from rsb_sweep.experiment.decision import describe, read_decision
+
+            doc = read_decision(exp)
+            console.print("  " + (describe(doc) if doc else "ab decision: none yet (no wave has finished)"),
+                          highlight=False, markup=False)
+
+    _guard(go)
+
+
+@main.command(epilog=READ_EPILOG)
+@click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
+def results(experiment_dir: Path) -> None:
+    """(Re)write results.parquet/.csv and history.parquet from the trial folders."""
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.experiment.results import RESULTS_PARQUET
+    from rsb_sweep.experiment.tables import write_tables
+
+    def go(run: CommandRun) -> None:
+        exp = Experiment.open(experiment_dir)
+        df = write_tables(exp)
+        counts = df["status"].value_counts().to_dict()
+        console.print(f"wrote {exp.root / RESULTS_PARQUET} ({len(df)} trials: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")")
+
+    _guard(go)
+
+
+@main.command(epilog=READ_EPILOG)
+@click.argument("experiment_dir", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="output folder (default: the experiment folder)")
+@click.option("--baseline", default=None, help="the configuration comparisons refer to, e.g. crop_pct=0.875")
+def report(experiment_dir: Path, out: Optional[Path], baseline: Optional[str]) -> None:
+    """Executed report.ipynb and report.html of an experiment (analysis.make_report)."""
+
+    def go(run: CommandRun) -> None:
+        try:
+            from analysis import make_report
+        except ImportError as exc:
+            raise _user_error(f"the analysis package is not available ({exc})") from None
+        paths = make_report(experiment_dir, out=out, baseline=baseline)
+        console.print(f"wrote {paths.notebook} and {paths.html}")
+
+    _guard(go)
+
+
+@main.command(epilog=READ_EPILOG)
+@click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3")
+@click.option("--data", default=None, metavar="PATH", help="an ImageFolder (default: the embedded digits preset)")
+def fields(recipe: str, data: Optional[str]) -> None:
+    """The trainer fields a sweep can set (as --<field> V, or in a sweep file), with the recipe's values."""
+
+    def go(run: CommandRun) -> None:
+        from rsb_sweep.spec.fields import ALIASES, OVERRIDABLE
+        from trainer.config import resolve_config
+
+        config = resolve_config(recipe, data=data).to_dict()
+        aliases = {v: k for k, v in ALIASES.items()}
+        for name in OVERRIDABLE:
+            alias = f" (--{aliases[name]})" if name in aliases else ""
+            console.print(f"  --{name.replace('_', '-'):<20} {config[name]!s:<24}{alias}", markup=False)
+
+    _guard(go)

@@ -98,13 +98,14 @@ def _check_plan(exp: Any, plan: Any, here: bool) -> None:
     machine; with --address the evaluation checks on the cluster), before anything is written."""
     from dataclasses import replace as replace_config
 
+    from analysis.contract import EVAL_ONLY_FIELDS
     from rsb_sweep.driver.preflight import check_data_here
     from trainer.config import TrainConfig, validate
 
     if not exp.trials:
         return
     config = TrainConfig.from_dict(exp.trials[0]["config"])
-    for key in ("crop_pct", "test_res"):
+    for key in EVAL_ONLY_FIELDS:
         for value in getattr(plan, key):
             validate(replace_config(config, **{key: value}))
     if plan.eval_sets and here:
@@ -136,7 +137,7 @@ def status(experiment_dir: Path) -> None:
 def results(experiment_dir: Path) -> None:
     """(Re)write results.parquet/.csv and history.parquet from the trial folders."""
     from rsb_sweep.experiment.folder import Experiment
-    from rsb_sweep.experiment.results import RESULTS_PARQUET
+    from analysis.contract import RESULTS_PARQUET
     from rsb_sweep.experiment.tables import write_tables
 
     def go(run: CommandRun) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 
 import click
 
+from analysis.contract import EVAL_ONLY_FIELDS, EVAL_SETS_FIELD
 from rsb_sweep.cli.exitstatus import EPILOG
 
 _EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -38,7 +39,7 @@ def _field_args(args: list[str]) -> dict[str, str]:
                 raise _user_error(f"--{key} needs a value")
             value, i = args[i + 1], i + 1
         name = canonical(key)
-        if name not in OVERRIDABLE or name == "eval_sets":
+        if name not in OVERRIDABLE or name == EVAL_SETS_FIELD:
             import difflib
 
             close = difflib.get_close_matches(name, OVERRIDABLE, n=3)
@@ -91,18 +92,16 @@ def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
         values = [coerce(name, p.strip()) for p in str(text).split(",")]
         out[name] = values if len(values) > 1 else values[0]
     if eval_sets:
-        out["eval_sets"] = coerce("eval_sets", list(eval_sets))
+        out[EVAL_SETS_FIELD] = coerce(EVAL_SETS_FIELD, list(eval_sets))
     return out
 
 
 def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
     """The one-value overrides, and (with ``eval_lists``) the lists of evaluation-only fields, as grid
     axes that :func:`~rsb_sweep.spec.expand.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
-    from analysis.contract import EVAL_ONLY_FIELDS
-
     single, lists = {}, {}
     for key, value in overrides.items():
-        if isinstance(value, list) and key != "eval_sets":
+        if isinstance(value, list) and key != EVAL_SETS_FIELD:
             if eval_lists and key in EVAL_ONLY_FIELDS:
                 lists[key] = value
                 continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from analysis.contract import ERROR, EVALUATIONS_PARQUET, PENDING, RESULTS_PARQUET, RUNNING, TERMINATED
 from rsb_sweep.cli.app import console, err_console
 from rsb_sweep.cli.exitstatus import CommandRun, ExitStatus
 
@@ -26,9 +27,8 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
     its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
     first, so that a Ctrl-C during them leaves nothing half-written."""
     from rsb_sweep.driver.sweep import LaunchOptions, run_experiment
-    from rsb_sweep.experiment.results import RESULTS_PARQUET
     from rsb_sweep.experiment.tables import write_tables
-    from rsb_sweep.experiment.store import ERROR
+    from rsb_sweep.experiment.store import ERROR_FILE
 
     exp = experiment()
     run.experiment(exp.root)
@@ -51,11 +51,11 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
         write_tables(exp)
         raise
     c = outcome.counts
-    console.print(f"results: {exp.root / RESULTS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
-                  f"{c['RUNNING'] + c['PENDING']} not finished; {outcome.wall_seconds:.1f} s)")
-    failed = outcome.results[outcome.results["status"] == "ERROR"]
+    console.print(f"results: {exp.root / RESULTS_PARQUET}  ({c[TERMINATED]} done, {c[ERROR]} failed, "
+                  f"{c[RUNNING] + c[PENDING]} not finished; {outcome.wall_seconds:.1f} s)")
+    failed = outcome.results[outcome.results["status"] == ERROR]
     for row in failed.head(_MAX_LISTED_FAILURES).itertuples():
-        err_console.print(f"failed {row.trial_id}: {row.error}\n  error file: {exp.store.path(row.trial_id, ERROR)}",
+        err_console.print(f"failed {row.trial_id}: {row.error}\n  error file: {exp.store.path(row.trial_id, ERROR_FILE)}",
                           markup=False)
     if len(failed) > _MAX_LISTED_FAILURES:
         err_console.print(f"… and {len(failed) - _MAX_LISTED_FAILURES} more failed trials; `rsb-sweep status {exp.root}` "
@@ -89,19 +89,17 @@ def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
 
 def _report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
     """Print the evaluations' summary and each failure; the exit status they call for."""
-    from rsb_sweep.experiment.evaluations import EVALUATIONS_PARQUET
-
     c = outcome.counts
-    console.print(f"evaluations: {exp.root / EVALUATIONS_PARQUET}  ({c['TERMINATED']} done, {c['ERROR']} failed, "
-                  f"{c['PENDING']} waiting for their trial; {outcome.evaluated} computed now, "
+    console.print(f"evaluations: {exp.root / EVALUATIONS_PARQUET}  ({c[TERMINATED]} done, {c[ERROR]} failed, "
+                  f"{c[PENDING]} waiting for their trial; {outcome.evaluated} computed now, "
                   f"{outcome.wall_seconds:.1f} s)")
-    failed = outcome.table[(outcome.table["status"] == "ERROR") & (outcome.table["source"] == "evaluation")]
+    failed = outcome.table[(outcome.table["status"] == ERROR) & (outcome.table["source"] == "evaluation")]
     for row in failed.head(_MAX_LISTED_FAILURES).itertuples():
         err_console.print(f"failed evaluation {row.trial_id} {row.eval_set} crop_pct={row.crop_pct:g} "
                           f"test_res={row.test_res}: {row.error}", markup=False)
     if len(failed):
         err_console.print(f"retry them with  rsb-sweep evaluate {exp.root} --retry-failed")
-    return ExitStatus.for_counts({"ERROR": c["ERROR"], "PENDING": c["PENDING"]})
+    return ExitStatus.for_counts({ERROR: c[ERROR], PENDING: c[PENDING]})
 
 
 def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
@@ -129,11 +127,10 @@ def print_status(report: "StatusReport", exp: "Experiment", console: "Console") 
     from rich.table import Table
 
     from rsb_sweep.driver.progress import fmt_seconds
-    from rsb_sweep.experiment.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
 
     c = report.counts
     console.print(f"[bold]{report.name}[/bold]  ({exp.root})")
-    console.print(f"  done {c[TERMINATED]}   running {c[RUNNING]}   failed {c[ERROR_STATUS]}   pending {c[PENDING]}"
+    console.print(f"  done {c[TERMINATED]}   running {c[RUNNING]}   failed {c[ERROR]}   pending {c[PENDING]}"
                   f"   of {report.total}", highlight=False)
     if report.top1_n:
         spread = f" ± {report.top1_std:.2f}" if report.top1_n > 1 else ""
@@ -141,7 +138,7 @@ def print_status(report: "StatusReport", exp: "Experiment", console: "Console") 
                       highlight=False)
     if report.evaluations is not None:
         e = report.evaluations
-        console.print(f"  evaluations ({report.plan}): done {e[TERMINATED]}   failed {e[ERROR_STATUS]}   "
+        console.print(f"  evaluations ({report.plan}): done {e[TERMINATED]}   failed {e[ERROR]}   "
                       f"pending {e[PENDING]}   of {sum(e.values())}", highlight=False)
     d = report.driver or {}
     if report.driver_running:

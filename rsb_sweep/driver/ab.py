@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from analysis.contract import ERROR, PENDING, RUNNING
 from rsb_sweep.driver.decide import arm_rows, decide
 from rsb_sweep.experiment.decision import describe, write_decision
 from rsb_sweep.spec.ab import AbSettings, _with_end, wave_trials
@@ -100,7 +101,7 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             if not options.quiet:
                 console.print(describe(doc), highlight=False, markup=False)
             done = settings.wave_ends[-1] if settings.wave_ends else 0
-            unfinished = outcome.counts["RUNNING"] + outcome.counts["PENDING"]
+            unfinished = outcome.counts[RUNNING] + outcome.counts[PENDING]
             if unfinished or doc["decision"] != "running" or failed - failed_before or done >= settings.max_seeds:
                 break
             n = min(settings.wave, settings.max_seeds - done)
@@ -121,4 +122,4 @@ def _failed(results: "pd.DataFrame", exp: "Experiment", settings: AbSettings,
             evaluations: "Optional[pd.DataFrame]") -> set[str]:
     """Failed trials (or failed evaluations of an arm, for arms that differ only in evaluation)."""
     table, _ = arm_rows(results, exp.trials, settings, evaluations)
-    return set(table.loc[table["status"] == "ERROR", "trial_id"])
+    return set(table.loc[table["status"] == ERROR, "trial_id"])

@@ -12,6 +12,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
+from analysis.contract import ENDED, EXTRA_TOP1_PREFIX, MAIN_SET, PENDING, TERMINATED
 from rsb_sweep.spec.ab import ARMS, AbSettings
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def arm_values(results: "pd.DataFrame", trials: list[Mapping[str, Any]], metric:
 
     if metric not in results.columns:  # an extra set's column appears with its first finished trial
         return np.full(n, math.nan), np.full(n, math.nan)
-    value = dict(zip(results["trial_id"], results[metric].where(results["status"] == "TERMINATED")))
+    value = dict(zip(results["trial_id"], results[metric].where(results["status"] == TERMINATED)))
     seeds = _seeds(trials)[:n]
     out = []
     for arm in ARMS:
@@ -43,7 +44,8 @@ def arm_rows(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings:
     if not settings.eval_only:
         return results, list(trials)
     metric = settings.metric
-    eval_set, column = ("val", metric) if not metric.startswith("top1_") else (metric[len("top1_"):], "top1")
+    extra = metric.startswith(EXTRA_TOP1_PREFIX)
+    eval_set, column = (metric[len(EXTRA_TOP1_PREFIX):], "top1") if extra else (MAIN_SET, metric)
     ev = evaluations if evaluations is not None else pd.DataFrame(columns=["trial_id", "eval_set", "crop_pct",
                                                                            "test_res", "status", column])
     rows, like = [], []
@@ -53,7 +55,7 @@ def arm_rows(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings:
             crop = float(settings.arm(arm).get("crop_pct", t["config"]["crop_pct"]))
             res = int(settings.arm(arm).get("test_res", t["config"]["test_res"]))
             hit = mine[((mine["crop_pct"] - crop).abs() < 1e-9) & (mine["test_res"] == res)]
-            status, value = (str(hit["status"].iloc[0]), hit[column].iloc[0]) if len(hit) else ("PENDING", math.nan)
+            status, value = (str(hit["status"].iloc[0]), hit[column].iloc[0]) if len(hit) else (PENDING, math.nan)
             rows.append({"trial_id": f"{t['trial_id']}:{arm}", "status": status, metric: value})
             like.append({"trial_id": f"{t['trial_id']}:{arm}", "params": {"arm": arm.upper(), "seed": t["params"]["seed"]}})
     table = pd.DataFrame(rows, columns=["trial_id", "status", metric])
@@ -68,7 +70,7 @@ def _seeds(trials: list[Mapping[str, Any]]) -> list[int]:
 
 def complete_looks(results: "pd.DataFrame", trials: list[Mapping[str, Any]], wave_ends: tuple[int, ...]) -> list[int]:
     """The wave ends whose trials have all ended (finished or failed): the looks taken so far."""
-    ended = set(results.loc[results["status"].isin(["TERMINATED", "ERROR"]), "trial_id"])
+    ended = set(results.loc[results["status"].isin(ENDED), "trial_id"])
     seeds = _seeds(trials)
     looks = []
     for end in wave_ends:

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from rsb_sweep.spec.execution import Execution
-from rsb_sweep.experiment.store import PENDING, RUNNING, TrialFiles, TrialStore
+from analysis.contract import PENDING, RUNNING
+from rsb_sweep.experiment.store import TrialFiles, TrialStore
 from rsb_sweep.worker.pack import Member, PackJob
 
 MAX_TUNE_TRIALS = 200

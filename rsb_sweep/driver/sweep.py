@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 from rich.console import Console
 
+from analysis.contract import ERROR, PENDING, RUNNING, STATUSES
 from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.errors import one_line
 from rsb_sweep.spec.execution import Execution
@@ -37,7 +38,7 @@ from rsb_sweep.driver.progress import LiveView, Progress
 from rsb_sweep.driver.raysession import ray_session, trial_slots
 from rsb_sweep.worker.trainable import pack_trainable
 from rsb_sweep.experiment.tables import write_tables
-from rsb_sweep.experiment.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
+from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
 
 RESULTS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
@@ -101,7 +102,7 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
                 raise
         results = write_tables(exp, files)
     counts = results["status"].value_counts().to_dict()
-    return SweepOutcome(results=results, counts={k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR_STATUS, RUNNING, PENDING)},
+    return SweepOutcome(results=results, counts={k: int(counts.get(k, 0)) for k in STATUSES},
                         wall_seconds=time.time() - start, unstarted_error=unstarted_error)
 
 
@@ -128,7 +129,7 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
                 files = store.read_all(exp.trial_ids)
                 settled = settle_failed_packs(store, failed, files, execution.max_failures)
                 for tid, message in settled.errors.items():
-                    progress.mark(tid, ERROR_STATUS, message)
+                    progress.mark(tid, ERROR, message)
                 unstarted_error = settled.unstarted
                 files = store.read_all(exp.trial_ids)
                 if unstarted_error:
@@ -141,9 +142,9 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
 def _clear_errors(exp: Experiment) -> None:
     store = exp.store
     for tid, f in store.read_all(exp.trial_ids).items():
-        if f.status == ERROR_STATUS:
+        if f.status == ERROR:
             store.record_run(tid, {"event": "retry", "previous_error": f.error})
-            store.delete(tid, ERROR)
+            store.delete(tid, ERROR_FILE)
 
 
 def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dict[str, Any]],

@@ -23,17 +23,11 @@ from typing import Any, Iterable, Mapping, Optional
 
 import pandas as pd
 
-from analysis.contract import (EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATIONS_STEM,
-                              with_contract_dtypes)
+from analysis.contract import (ERROR, EVALUATION_COLUMNS, EVALUATION_CONFIG_COLUMNS, EVALUATION_KEY_COLUMNS, MAIN_SET,
+                              METRIC_COLUMNS, PENDING, TERMINATED, with_contract_dtypes)
 from rsb_sweep.experiment.folder import Experiment
-from rsb_sweep.experiment.store import (ERROR_STATUS, EVALUATIONS_DIR, PENDING, TERMINATED, TrialFiles,
-                                        TrialStore)
+from rsb_sweep.experiment.store import EVALUATIONS_DIR, TrialFiles, TrialStore
 from rsb_sweep.spec.model import EvalPlan
-
-EVALUATIONS_PARQUET = f"{EVALUATIONS_STEM}.parquet"
-#: The main validation set's name in the evaluations and predictions tables.
-MAIN_SET = "val"
-
 
 @dataclass(frozen=True, order=True)
 class EvalKey:
@@ -87,8 +81,8 @@ def evaluation_rows(experiment: str, trial_id: str, config: Mapping[str, Any], f
                                "crop_pct": key.crop_pct, "test_res": key.test_res,
                                "source": "training" if from_training else "evaluation", **base}
         record = files.evaluations.get(key.stem)
-        if files.status == ERROR_STATUS:
-            row.update(status=ERROR_STATUS, error=f"not evaluated: the trial failed in training "
+        if files.status == ERROR:
+            row.update(status=ERROR, error=f"not evaluated: the trial failed in training "
                                                   f"({(files.error or {}).get('error', 'see its error.json')})")
         elif files.status != TERMINATED:
             row.update(status=PENDING)
@@ -100,9 +94,9 @@ def evaluation_rows(experiment: str, trial_id: str, config: Mapping[str, Any], f
         elif record is None:
             row.update(status=PENDING)
         elif "error" in record:
-            row.update(status=ERROR_STATUS, error=record["error"])
+            row.update(status=ERROR, error=record["error"])
         else:
-            row.update(status=TERMINATED, **{k: record[k] for k in ("top1", "top5", "eval_loss", "n_val")})
+            row.update(status=TERMINATED, **{k: record[k] for k in (*METRIC_COLUMNS, "n_val")})
         rows.append(row)
     return rows
 
@@ -118,13 +112,13 @@ def counts_of(table: Optional[pd.DataFrame]) -> dict[str, int]:
     if table is None:
         return {}
     counts = table["status"].value_counts().to_dict()
-    return {k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR_STATUS, PENDING)}
+    return {k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR, PENDING)}
 
 def record_failures(store: TrialStore, trial_id: str, keys: Iterable[EvalKey], message: str) -> None:
     """Mark evaluations failed, with the error text (their rows become ERROR)."""
     for key in keys:
         store.write_json(trial_id, f"{EVALUATIONS_DIR}/{key.stem}.json",
-                         {"error": message, **dict(zip(("eval_set", "crop_pct", "test_res"), key.as_tuple())),
+                         {"error": message, **dict(zip(EVALUATION_KEY_COLUMNS, key.as_tuple())),
                           "time": time.time()})
 
 def clear_failures(exp: Experiment) -> int:

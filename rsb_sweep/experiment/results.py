@@ -13,15 +13,10 @@ from typing import Any, Mapping, Optional
 
 import pandas as pd
 
-from analysis.contract import (HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS,
-                              RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, extra_top1_columns, with_contract_dtypes,
-                              with_extra_sets)
+from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS,
+                              SEED_COLUMNS, TERMINATED, extra_top1_columns, with_contract_dtypes, with_extra_sets)
 from rsb_sweep.experiment.folder import Experiment
-from rsb_sweep.experiment.store import ERROR_STATUS, TERMINATED, TrialFiles
-
-RESULTS_PARQUET, RESULTS_CSV = f"{RESULTS_STEM}.parquet", f"{RESULTS_STEM}.csv"
-HISTORY_PARQUET = f"{HISTORY_STEM}.parquet"
-
+from rsb_sweep.experiment.store import TrialFiles
 
 def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles) -> dict[str, Any]:
     """One results row: the config's identity and hyper-parameters, then what the trial folder says."""
@@ -44,7 +39,7 @@ def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: 
         n_workers=metrics.get("n_workers", _last_run(files).get("n_workers")),
         device=metrics.get("device", _last_run(files).get("device")),
         peak_mem_gb=metrics.get("peak_mem_gb", math.nan),
-        error=(files.error or {}).get("error") if files.status == ERROR_STATUS else None,
+        error=(files.error or {}).get("error") if files.status == ERROR else None,
     )
     return row
 

@@ -7,8 +7,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from analysis.contract import ERROR, PENDING, RUNNING, STATUSES, TERMINATED
 from rsb_sweep.experiment.folder import Experiment
-from rsb_sweep.experiment.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED
 
 
 @dataclass
@@ -32,14 +32,14 @@ class StatusReport:
 def experiment_status(exp: Experiment) -> StatusReport:
     """Read every trial folder of ``exp`` and summarise."""
     files = exp.store.read_all(exp.trial_ids)
-    counts = {TERMINATED: 0, RUNNING: 0, ERROR_STATUS: 0, PENDING: 0}
+    counts = {status: 0 for status in STATUSES}
     top1, failures, running = [], [], []
     for t in exp.trials:
         f = files[t["trial_id"]]
         counts[f.status] += 1
         if f.status == TERMINATED and f.metrics and f.metrics.get("top1") is not None:
             top1.append(float(f.metrics["top1"]))
-        elif f.status == ERROR_STATUS:
+        elif f.status == ERROR:
             failures.append((t["trial_id"], str((f.error or {}).get("error", "unknown error"))))
         elif f.status == RUNNING:
             running.append((t["trial_id"], f.epochs_done,
@@ -51,7 +51,7 @@ def experiment_status(exp: Experiment) -> StatusReport:
     if plan:
         from rsb_sweep.experiment.evaluations import evaluation_rows
 
-        evaluations = {TERMINATED: 0, ERROR_STATUS: 0, PENDING: 0}
+        evaluations = {TERMINATED: 0, ERROR: 0, PENDING: 0}
         for t in exp.trials:
             for row in evaluation_rows(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], plan):
                 evaluations[row["status"]] += 1

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Optional
 
 import pyarrow.fs as pafs
 
+from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
 from rsb_sweep.spec.paths import is_uri
 from trainer.checkpoint import (CHECKPOINTS_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, STATE_FILE,
                                 checkpoint_epoch, checkpoint_name, find_checkpoint, list_checkpoints)
@@ -39,12 +40,10 @@ from trainer.files import atomic_write_bytes
 #: Files the trainer writes into its run folder (their one home: trainer.checkpoint).
 CONFIG, HISTORY, METRICS, PREDICTIONS = CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 #: Files the sweep adds to a trial folder.
-ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
+ERROR_FILE, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
 #: The folder of a trial's evaluations at other settings (train once, evaluate many).
 EVALUATIONS_DIR = "evaluations"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)
-
-TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
 
 
 @dataclass
@@ -64,7 +63,7 @@ class TrialFiles:
         if self.metrics is not None:
             return TERMINATED
         if self.error is not None:
-            return ERROR_STATUS
+            return ERROR
         if self.runs or self.history:
             return RUNNING
         return PENDING
@@ -108,8 +107,8 @@ class TrialStore:
         names = {Path(i.path).name for i in infos}
         if METRICS in names:
             out.metrics = self._json(self.path(trial_id, METRICS))
-        if ERROR in names:
-            out.error = self._json(self.path(trial_id, ERROR))
+        if ERROR_FILE in names:
+            out.error = self._json(self.path(trial_id, ERROR_FILE))
         if HISTORY in names:
             out.history = self._jsonl(self.path(trial_id, HISTORY))
         if RUNS in names:
@@ -211,7 +210,7 @@ class TrialStore:
 
     def record_error(self, trial_id: str, message: str, kind: str, **extra: Any) -> None:
         """Mark the trial failed for good, with its error text."""
-        self.write_json(trial_id, ERROR, {"error": message, "type": kind, "time": time.time(), **extra})
+        self.write_json(trial_id, ERROR_FILE, {"error": message, "type": kind, "time": time.time(), **extra})
 
     # -- remote mirroring ---------------------------------------------------------------
     def push(self, trial_id: str, local: Path) -> None:

@@ -16,10 +16,12 @@ import pandas as pd
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from rsb_sweep.experiment.evaluations import EVALUATIONS_PARQUET, build_evaluations
+from analysis.contract import (EVALUATIONS_PARQUET, HISTORY_PARQUET, PREDICTIONS_DATASET, RESULTS_CSV, RESULTS_PARQUET,
+                              TERMINATED)
+from rsb_sweep.experiment.evaluations import build_evaluations
 from rsb_sweep.experiment.folder import Experiment
-from rsb_sweep.experiment.results import HISTORY_PARQUET, RESULTS_CSV, RESULTS_PARQUET, build_history, build_results
-from rsb_sweep.experiment.store import EVALUATIONS_DIR, PREDICTIONS, TERMINATED, TrialFiles
+from rsb_sweep.experiment.results import build_history, build_results
+from rsb_sweep.experiment.store import EVALUATIONS_DIR, PREDICTIONS, TrialFiles
 from trainer.files import atomic_write_bytes
 
 def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
@@ -63,7 +65,7 @@ def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None
         src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS))
         if f.status != TERMINATED or src.type != pafs.FileType.File:
             continue
-        dest = exp.root / PREDICTIONS / f"{trial_id}.parquet"
+        dest = exp.root / PREDICTIONS_DATASET / f"{trial_id}.parquet"
         if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
             continue
         dest.parent.mkdir(exist_ok=True)
@@ -80,7 +82,7 @@ def gather_evaluation_predictions(exp: Experiment, files: Mapping[str, TrialFile
         for stem, record in f.evaluations.items():
             if "error" in record:
                 continue
-            dest = exp.root / PREDICTIONS / f"{trial_id}.{stem}.parquet"
+            dest = exp.root / PREDICTIONS_DATASET / f"{trial_id}.{stem}.parquet"
             if dest.is_file():
                 continue
             data = store.read_bytes(store.path(trial_id, EVALUATIONS_DIR, f"{stem}.parquet"))

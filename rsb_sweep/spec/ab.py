@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
+from analysis.contract import (EVAL_ONLY_CONFIG_FIELDS, EVAL_ONLY_FIELDS, EVAL_SETS_FIELD, EXTRA_TOP1_PREFIX,
+                              METRIC_COLUMNS)
 from rsb_sweep.errors import SweepError
 from trainer.config import SEED_FIELDS
 
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 ARMS = ("a", "b")
 #: Verdicts that end the loop (besides ``undecided`` at the seed cap).
 DECIDED = ("a_better", "b_better", "equivalent")
-#: Fields that change only how a trained model is evaluated (DESIGN.md, evaluations.parquet).
-EVALUATION_ONLY = ("crop_pct", "test_res", "eval_sets")
 #: Metrics where lower is better.
 LOWER_IS_BETTER = ("eval_loss",)
 
@@ -83,7 +83,7 @@ def parse_arm(text: str, option: str) -> dict[str, Any]:
         if not part or not eq or not key.strip() or not value.strip():
             raise SweepError(f"{option} {text!r}: expected FIELD=VALUE[,FIELD=VALUE…], e.g. {option} lr=5e-4")
         name = canonical(key.strip())
-        if name != "recipe" and (name not in OVERRIDABLE or name == "eval_sets"):
+        if name != "recipe" and (name not in OVERRIDABLE or name == EVAL_SETS_FIELD):
             raise SweepError(f"{option}: no such field {key.strip()!r}; `rsb-sweep fields` lists them")
         if name in out:
             raise SweepError(f"{option}: {key.strip()} given twice")
@@ -106,11 +106,11 @@ def make_settings(spec: "SweepSpec", a: Mapping[str, Any], b: Mapping[str, Any],
     differ = sorted(k for k in first["a"] if k not in SEED_FIELDS and first["a"][k] != first["b"].get(k))
     if not differ:
         raise SweepError("--a and --b give the same configuration: the arms must differ in some field")
-    if set(differ) <= set(EVALUATION_ONLY):  # train once, evaluate at both settings, compare paired
+    if set(differ) <= set(EVAL_ONLY_CONFIG_FIELDS):  # train once, evaluate at both settings, compare paired
         from dataclasses import replace
 
         settings = replace(settings, eval_only=True, paired=True)
-    metrics = {"top1", "top5", "eval_loss"} | {f"top1_{name}" for name, _ in first["a"].get("eval_sets") or ()}
+    metrics = {*METRIC_COLUMNS} | {f"{EXTRA_TOP1_PREFIX}{name}" for name, _ in first["a"].get("eval_sets") or ()}
     if settings.metric not in metrics:
         raise SweepError(f"--metric {settings.metric}: choose one of {', '.join(sorted(metrics))}")
     return settings
@@ -125,7 +125,7 @@ def _arm_trials(spec: "SweepSpec", settings: AbSettings, arm: str, done: int, n:
 
     from rsb_sweep.spec.expand import expand
 
-    fields = {k: v for k, v in settings.arm(arm).items() if not (settings.eval_only and k in EVALUATION_ONLY)}
+    fields = {k: v for k, v in settings.arm(arm).items() if not (settings.eval_only and k in EVAL_ONLY_CONFIG_FIELDS)}
     recipe = fields.pop("recipe", spec.recipe)
     arm_spec = replace(spec, recipe=recipe, overrides={**spec.overrides, **fields}, grid={},
                        seeds=replace(spec.seeds, n=done + n))
@@ -147,7 +147,7 @@ def wave_trials(spec: "SweepSpec", settings: AbSettings, first_index: int, done:
     for k in range(n):
         for arm in ARMS:
             t = per_arm[arm][k]
-            params = {"arm": arm.upper(), **{f: v for f, v in settings.arm(arm).items() if f != "eval_sets"},
+            params = {"arm": arm.upper(), **{f: v for f, v in settings.arm(arm).items() if f != EVAL_SETS_FIELD},
                       "seed": t.params["seed"]}
             index = first_index + len(out)
             out.append(TrialSpec(trial_id=trial_label(index, params), index=index, params=params, config=t.config))
@@ -167,7 +167,7 @@ def evaluation_plan(settings: AbSettings) -> "EvalPlan":
     if not settings.eval_only:
         return EvalPlan()
     values = {k: tuple(dict.fromkeys(settings.arm(a)[k] for a in ARMS if k in settings.arm(a)))
-              for k in ("crop_pct", "test_res")}
+              for k in EVAL_ONLY_FIELDS}
     return EvalPlan(**values)
 
 

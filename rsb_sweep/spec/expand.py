@@ -13,7 +13,7 @@ import itertools
 from dataclasses import replace
 from typing import Any, Mapping, Optional
 
-from analysis.contract import EVAL_ONLY_FIELDS
+from analysis.contract import EVAL_ONLY_CONFIG_FIELDS, EVAL_SETS_FIELD
 from rsb_sweep.spec.model import SEED_SOURCES, EvalPlan, SweepSpec, TrialSpec
 from trainer.config import SEED_FIELDS, resolve_config
 from trainer.errors import ConfigError
@@ -34,8 +34,8 @@ def expand(spec: SweepSpec) -> list[TrialSpec]:
     Raises :class:`ConfigError` (from the trainer's validation) for any invalid trial.
     """
     _check_grid(spec)
-    if any(k in EVAL_ONLY_FIELDS + ("eval_sets",) for k in spec.grid):
-        raise ConfigError(f"grid keys {', '.join(k for k in spec.grid if k in EVAL_ONLY_FIELDS + ('eval_sets',))} "
+    if any(k in EVAL_ONLY_CONFIG_FIELDS for k in spec.grid):
+        raise ConfigError(f"grid keys {', '.join(k for k in spec.grid if k in EVAL_ONLY_CONFIG_FIELDS)} "
                           "change evaluation only; "
                           "list them under evaluate: (move_eval_only does this)")
     keys = list(spec.grid)
@@ -66,10 +66,10 @@ def move_eval_only(spec: SweepSpec) -> tuple[SweepSpec, Optional[str]]:
     overrides') own setting, and the plan lists the values (and every set named) to evaluate it
     at, from its final checkpoint. None when nothing moved.
     """
-    moved = {k: v for k, v in spec.grid.items() if k in EVAL_ONLY_FIELDS + ("eval_sets",)}
+    moved = {k: v for k, v in spec.grid.items() if k in EVAL_ONLY_CONFIG_FIELDS}
     if not moved:
         return spec, None
-    sets = [pair for value in moved.get("eval_sets", ()) for pair in value]
+    sets = [pair for value in moved.get(EVAL_SETS_FIELD, ()) for pair in value]
     plan = spec.evaluate.merged(EvalPlan(crop_pct=tuple(float(v) for v in moved.get("crop_pct", ())),
                                          test_res=tuple(int(v) for v in moved.get("test_res", ())),
                                          eval_sets=tuple(dict(sets).items())))

@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 import yaml
 
+from analysis.contract import EVAL_ONLY_CONFIG_FIELDS, EVAL_ONLY_FIELDS, EVAL_SETS_FIELD
 from rsb_sweep.errors import SweepError
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.spec.expand import expand, move_eval_only
@@ -46,7 +47,6 @@ from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
 TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "evaluate", "execution", "units")
-EVALUATE_KEYS = ("crop_pct", "test_res", "eval_sets")
 UNITS = ("literal", "paper")
 SEED_KEYS = ("n", "start", "vary", "cross")
 EXECUTION_KEYS = tuple(Execution.__dataclass_fields__)
@@ -182,13 +182,13 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
 def _evaluate(doc: _Mapping, fail, base: Optional[Path]) -> EvalPlan:
     """The ``evaluate:`` section: values each trained model is evaluated at."""
     section = _section(doc, "evaluate", fail)
-    _only(section, EVALUATE_KEYS, "evaluate.", fail)
+    _only(section, EVAL_ONLY_CONFIG_FIELDS, "evaluate.", fail)
     values: dict[str, Any] = {}
-    for key in EVALUATE_KEYS:
+    for key in EVAL_ONLY_CONFIG_FIELDS:
         if key not in section:
             continue
         raw, line = section[key], section.line_of(key)
-        if key == "eval_sets":
+        if key == EVAL_SETS_FIELD:
             sets = _coerce_at(key, raw, f"evaluate.{key}", line, fail)
             values[key] = absolute_fields({key: sets}, base)[key]
             continue
@@ -204,7 +204,7 @@ def _check_evaluate(spec: SweepSpec, doc: _Mapping, fail) -> None:
     from trainer.config import validate
 
     config = expand(replace(spec, grid={}, seeds=SeedAxis(n=1, start=spec.seeds.start)))[0].config
-    for key in ("crop_pct", "test_res"):
+    for key in EVAL_ONLY_FIELDS:
         for value in getattr(spec.evaluate, key):
             try:
                 validate(replace(config, **{key: value}))

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from rsb_sweep.experiment.store import ERROR_STATUS, LOG, TERMINATED, TrialStore
+from analysis.contract import ENDED
+from rsb_sweep.experiment.store import LOG, TrialStore
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def run_pack(job: PackJob, reporter: Reporter, rank: int = 0,
 
 def _runnable(store: TrialStore, trial_id: str) -> bool:
     """Finished and failed trials are not run again (the driver clears errors it wants retried)."""
-    return store.read(trial_id).status not in (TERMINATED, ERROR_STATUS)
+    return store.read(trial_id).status not in ENDED
 
 
 def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Reporter, rank: int) -> None:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rsb_sweep.errors import one_line
-from rsb_sweep.experiment.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
+from analysis.contract import ENDED, RUNNING
+from rsb_sweep.experiment.store import TrialStore
 from rsb_sweep.worker.pack import PackJob, run_pack
 
 POINTER_EVERY_S = 10.0
@@ -158,7 +159,7 @@ def run_ddp_pack(job: PackJob) -> None:
     trial_name = tune.get_context().get_trial_name()
     while True:
         files = store.read_all(m.trial_id for m in job.members)
-        if all(f.status in (TERMINATED, ERROR_STATUS) for f in files.values()):
+        if all(f.status in ENDED for f in files.values()):
             return
         attempt += 1
         use_gpu = job.gpus_per_worker > 0

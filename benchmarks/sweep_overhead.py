@@ -71,7 +71,8 @@ def driver_run(n: int, slots: int, pack, label: str) -> dict:
     """
     from rich.console import Console
 
-    from rsb_sweep.driver.sweep import LaunchOptions, run_experiment
+    from rsb_sweep.driver.options import LaunchOptions
+    from rsb_sweep.driver.sweep import run_experiment
     from rsb_sweep.spec.execution import Execution
     from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.spec.expand import expand

@@ -23,7 +23,7 @@ from rsb_sweep.cli.printing import _describe_start, _execute
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True,
               help="seed sources that change from trial to trial; the others are pinned")
-@_launch_options
+@_launch_options()
 @_extra_fields
 def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, **kwargs: Any) -> None:
     """N seeds of one recipe (the paper's Figure 2): `rsb-sweep seeds --n 100 --recipe a2`."""
@@ -44,7 +44,7 @@ def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, *
 @click.option("--seeds", "n_seeds", type=int, default=1, show_default=True, help="seeds per grid point")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
-@_launch_options
+@_launch_options()
 @_extra_fields
 def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: str, **kwargs: Any) -> None:
     """The Cartesian product of comma-separated values × seeds (e.g. --lr 2e-3,5e-3 --wd 0.01,0.02 --loss bce,ce)."""
@@ -70,7 +70,7 @@ def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: s
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seeds", "n_seeds", type=int, default=None, help="replace the file's number of seeds")
 @click.option("--seed-start", type=int, default=None, help="replace the file's first seed")
-@_launch_options
+@_launch_options()
 @_extra_fields
 def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start: Optional[int], **kwargs: Any) -> None:
     """Any sweep written as YAML (see sweeps/); options override the file."""
@@ -116,7 +116,7 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
 @click.option("--metric", default="top1", show_default=True, help="top1, top5, eval_loss or top1_<eval set>")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
-@_launch_options
+@_launch_options()
 @_extra_fields
 def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, alpha: float, wave: int, max_seeds: int,
        metric: str, seed_start: int, vary: str, **kwargs: Any) -> None:

@@ -10,21 +10,16 @@ import click
 
 from rsb_sweep.cli.app import _guard, console, err_console, main
 from rsb_sweep.cli.exitstatus import EPILOG, READ_EPILOG, CommandRun, ExitStatus
-from rsb_sweep.cli.options import _listed, _user_error
+from rsb_sweep.cli.options import _launch_options, _listed, _user_error
 from rsb_sweep.cli.printing import _evaluate_trained, _execute, _report_evaluations, print_status
 
 
 @main.command(epilog=EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--retry-failed", is_flag=True, help="also run the trials that failed, from their last checkpoint")
-@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
-@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
-@click.option("--max-concurrent", type=int, default=None, help="at most this many trials at once")
-@click.option("--max-failures", type=int, default=None, help="restarts of a trial whose process died")
-@click.option("--pack", type=int, default=None, help="trials per Tune trial process (default: automatic)")
-@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
-@click.option("--live/--no-live", default=None, help="live progress table (default: on a terminal)")
-@click.option("--quiet", is_flag=True, help="no progress output")
+@_launch_options("retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "pack", "dashboard", "live",
+                 "quiet", address="join a Ray cluster (default: start one here)",
+                 max_concurrent="at most this many trials at once", max_failures="restarts of a trial whose process died",
+                 pack="trials per Tune trial process (default: automatic)")
 def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
     """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
     from rsb_sweep.experiment.folder import Experiment
@@ -43,15 +38,11 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--crop-pct", default=None, metavar="A,B,…", help="test crop ratios to evaluate, e.g. 0.875,0.9,0.95,1.0")
 @click.option("--test-res", default=None, metavar="A,B,…", help="test resolutions in pixels, e.g. 20,24,28")
-@click.option("--eval-set", "eval_set", multiple=True, metavar="NAME=PATH",
-              help="extra ImageFolder evaluation set (same classes as training); repeatable")
-@click.option("--retry-failed", is_flag=True, help="evaluate again what failed before")
-@click.option("--address", default=None, help="join a Ray cluster (default: start one here)")
-@click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
-@click.option("--max-concurrent", type=int, default=None, help="at most this many trials evaluated at once")
-@click.option("--max-failures", type=int, default=None, help="retries of an evaluation whose process died")
-@click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")
-@click.option("--quiet", is_flag=True, help="no progress output")
+@_launch_options("eval_set", "retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "dashboard", "quiet",
+                 eval_set="extra ImageFolder evaluation set (same classes as training); repeatable",
+                 retry_failed="evaluate again what failed before", address="join a Ray cluster (default: start one here)",
+                 max_concurrent="at most this many trials evaluated at once",
+                 max_failures="retries of an evaluation whose process died")
 def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[str], eval_set: tuple[str, ...],
              retry_failed: bool, **kwargs: Any) -> None:
     """Evaluate every trained model of an experiment at other crop ratios / test resolutions / sets, from its
@@ -61,7 +52,7 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
     later evaluates keep them."""
 
     def go(run: CommandRun) -> int:
-        from rsb_sweep.driver.sweep import LaunchOptions
+        from rsb_sweep.driver.options import LaunchOptions
         from rsb_sweep.experiment.folder import Experiment
         from rsb_sweep.spec.fields import coerce
         from rsb_sweep.spec.paths import absolute_fields
@@ -80,10 +71,7 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
             exp.add_evaluations(plan)
         if not kwargs.get("quiet"):
             console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
-        options = LaunchOptions(address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")),
-                                max_concurrent=kwargs.get("max_concurrent"), max_failures=kwargs.get("max_failures"),
-                                num_cpus=kwargs.get("num_cpus"), retry_failed=retry_failed,
-                                quiet=bool(kwargs.get("quiet")))
+        options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed)
         code = _report_evaluations(exp, _evaluate_trained(exp, options, run))
         if code == ExitStatus.UNFINISHED:
             err_console.print(f"some trials have not finished training; `rsb-sweep resume {exp.root}` trains them, "

@@ -18,8 +18,7 @@ _FIELDS_HELP = ("Any trainer field can be set as --<field> VALUE (e.g. --lr 3e-3
 
 def _extra_fields(func: Callable) -> Callable:
     """Collect ``--<field> V`` pairs (not declared as options, so that importing the CLI stays light)."""
-    func = click.option("--eval-set", "eval_set", multiple=True, metavar="NAME=PATH",
-                        help="extra ImageFolder evaluation set (top1_NAME column); repeatable")(func)
+    func = _launch_options("eval_set")(func)
     return click.pass_context(func)
 
 
@@ -52,31 +51,56 @@ def _field_args(args: list[str]) -> dict[str, str]:
     return out
 
 
-def _launch_options(func: Callable) -> Callable:
-    """Options shared by seeds, grid and run."""
-    opts = [
-        click.option("--data", default=None, metavar="PATH", help="ImageFolder with train/ and val/ (default: embedded digits)"),
-        click.option("--name", default=None, help="experiment name (default: from the command or the sweep file)"),
-        click.option("--out", default=None, metavar="DIR", help="experiment folder (default: experiments/<name>)"),
-        click.option("--storage", default=None, metavar="PATH|URI",
-                     help="where trial folders and checkpoints live: a folder (shared on a cluster) or s3://, gs://"),
-        click.option("--workers-per-trial", type=int, default=None, help="DDP workers per trial (default 1)"),
-        click.option("--cpus-per-trial", type=float, default=None, help="CPUs per trial, shared by its workers (default 1 per worker)"),
-        click.option("--gpus-per-worker", type=float, default=None, help="GPUs per DDP worker (default 0)"),
-        click.option("--max-concurrent", type=int, default=None, help="at most this many trials at once (default: what fits)"),
-        click.option("--max-failures", type=int, default=None, help="restarts of a trial whose process died (default 3)"),
-        click.option("--pack", type=int, default=None,
-                     help="trials run one after another per Tune trial process (default: automatic)"),
-        click.option("--address", default=None, help="join a Ray cluster: auto, host:port or ray://… (default: start one here)"),
-        click.option("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)"),
-        click.option("--dashboard", is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL"),
-        click.option("--live/--no-live", default=None, help="live progress table (default: on a terminal)"),
-        click.option("--quiet", is_flag=True, help="no progress output"),
-        click.option("--dry-run", is_flag=True, help="validate and list the trials, run nothing"),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func
+#: Every option that launches or continues trials, declared once: name -> (flags, click settings).
+_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "data": (("--data",), dict(default=None, metavar="PATH", help="ImageFolder with train/ and val/ (default: embedded digits)")),
+    "name": (("--name",), dict(default=None, help="experiment name (default: from the command or the sweep file)")),
+    "out": (("--out",), dict(default=None, metavar="DIR", help="experiment folder (default: experiments/<name>)")),
+    "storage": (("--storage",), dict(default=None, metavar="PATH|URI", help="where trial folders and checkpoints live: "
+                                     "a folder (shared on a cluster) or s3://, gs://")),
+    "workers_per_trial": (("--workers-per-trial",), dict(type=int, default=None, help="DDP workers per trial (default 1)")),
+    "cpus_per_trial": (("--cpus-per-trial",), dict(type=float, default=None,
+                                                   help="CPUs per trial, shared by its workers (default 1 per worker)")),
+    "gpus_per_worker": (("--gpus-per-worker",), dict(type=float, default=None, help="GPUs per DDP worker (default 0)")),
+    "max_concurrent": (("--max-concurrent",), dict(type=int, default=None,
+                                                   help="at most this many trials at once (default: what fits)")),
+    "max_failures": (("--max-failures",), dict(type=int, default=None,
+                                               help="restarts of a trial whose process died (default 3)")),
+    "pack": (("--pack",), dict(type=int, default=None,
+                               help="trials run one after another per Tune trial process (default: automatic)")),
+    "address": (("--address",), dict(default=None,
+                                     help="join a Ray cluster: auto, host:port or ray://… (default: start one here)")),
+    "num_cpus": (("--num-cpus",), dict(type=int, default=None, help="CPUs of the local Ray instance (default: all)")),
+    "dashboard": (("--dashboard",), dict(is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")),
+    "live": (("--live/--no-live",), dict(default=None, help="live progress table (default: on a terminal)")),
+    "quiet": (("--quiet",), dict(is_flag=True, help="no progress output")),
+    "dry_run": (("--dry-run",), dict(is_flag=True, help="validate and list the trials, run nothing")),
+    "retry_failed": (("--retry-failed",), dict(is_flag=True,
+                                               help="also run the trials that failed, from their last checkpoint")),
+    "eval_set": (("--eval-set", "eval_set"), dict(multiple=True, metavar="NAME=PATH",
+                                                  help="extra ImageFolder evaluation set (top1_NAME column); repeatable")),
+}
+
+#: The launch options of seeds, grid, run and ab, in their --help order.
+_LAUNCH = ("data", "name", "out", "storage", "workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent",
+           "max_failures", "pack", "address", "num_cpus", "dashboard", "live", "quiet", "dry_run")
+
+
+def _launch_options(*names: str, **helps: str) -> Callable[[Callable], Callable]:
+    """The decorator that declares the options ``names`` (default: the launch options of seeds, grid, run and
+    ab) from their one declaration, in that order; ``helps`` rewords an option's help for one command
+    (``evaluate`` retries evaluations, not trials)."""
+    unknown = sorted(set(helps) - set(names or _LAUNCH))
+    if unknown:
+        raise ValueError(f"help given for options not declared here: {unknown}")
+
+    def declare(func: Callable) -> Callable:
+        for name in reversed(names or _LAUNCH):
+            flags, settings = _OPTIONS[name]
+            func = click.option(*flags, **{**settings, **({"help": helps[name]} if name in helps else {})})(func)
+        return func
+
+    return declare
 
 
 #: Launch options that override the sweep's execution settings (file or defaults).

@@ -26,7 +26,8 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
     """Create or open the experiment (``experiment()``), run it, print the summary (each failure with
     its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
     first, so that a Ctrl-C during them leaves nothing half-written."""
-    from rsb_sweep.driver.sweep import LaunchOptions, run_experiment
+    from rsb_sweep.driver.options import LaunchOptions
+    from rsb_sweep.driver.sweep import run_experiment
     from rsb_sweep.experiment.tables import write_tables
     from rsb_sweep.experiment.store import ERROR_FILE
 
@@ -34,10 +35,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
     run.experiment(exp.root)
     if not kwargs.get("quiet"):
         console.print(f"experiment folder: {exp.root}")
-    options = LaunchOptions(
-        address=kwargs.get("address"), dashboard=bool(kwargs.get("dashboard")), max_concurrent=kwargs.get("max_concurrent"),
-        max_failures=kwargs.get("max_failures"), pack=kwargs.get("pack"), num_cpus=kwargs.get("num_cpus"),
-        retry_failed=retry_failed, live=kwargs.get("live"), quiet=bool(kwargs.get("quiet")), data_checked=data_checked)
+    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked)
     decision = None
     try:
         if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)

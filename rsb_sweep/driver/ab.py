@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from rsb_sweep.driver.sweep import LaunchOptions, SweepOutcome
+    from rsb_sweep.driver.options import LaunchOptions
+    from rsb_sweep.driver.sweep import SweepOutcome
     from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.spec.model import SweepSpec
 

@@ -33,7 +33,7 @@ def run_evaluations(exp: Experiment, options: Any, say: Callable[[str], None],
                     on_dispatch: Callable[[], None] = lambda: None) -> EvaluationOutcome:
     """Evaluate every finished trial of ``exp`` at every setting of its plan that it lacks, on Ray.
 
-    ``options`` is the driver's :class:`~rsb_sweep.driver.sweep.LaunchOptions` (address, CPUs,
+    ``options`` is the driver's :class:`~rsb_sweep.driver.options.LaunchOptions` (address, CPUs,
     concurrency, retries); ``say`` prints a progress line. One Ray task per trial, as many at
     once as the execution settings allow; a task whose process dies is retried
     (``max_failures``), then its missing evaluations are recorded ERROR. Trials that have not

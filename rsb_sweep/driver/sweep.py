@@ -29,6 +29,7 @@ import pandas as pd
 from rich.console import Console
 
 from analysis.contract import ERROR, PENDING, RUNNING, STATUSES
+from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.errors import one_line
 from rsb_sweep.spec.execution import Execution
@@ -43,22 +44,6 @@ from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
 RESULTS_EVERY_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
 MAX_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class LaunchOptions:
-    """Per-launch choices (not stored in the manifest)."""
-
-    address: Optional[str] = None
-    dashboard: bool = False
-    max_concurrent: Optional[int] = None
-    max_failures: Optional[int] = None
-    pack: Optional[int] = None
-    num_cpus: Optional[int] = None  # size of a local Ray instance (default: this machine's CPUs)
-    retry_failed: bool = False
-    live: Optional[bool] = None  # None: live table when the console is a terminal
-    quiet: bool = False
-    data_checked: bool = False  # the caller already checked the data on this machine (local runs)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from rsb_sweep.driver.decide import decide
 from rsb_sweep.experiment.decision import read_decision
 from rsb_sweep.spec.ab import evaluation_plan, first_wave, make_settings, parse_arm, wave_trials
 from rsb_sweep.cli import main
-from rsb_sweep.driver.sweep import LaunchOptions, SweepOutcome
+from rsb_sweep.driver.options import LaunchOptions
+from rsb_sweep.driver.sweep import SweepOutcome
 from rsb_sweep.errors import SweepError
 from rsb_sweep.experiment.evaluations import build_evaluations, missing_keys
 from rsb_sweep.worker.evaluate import evaluate_trial

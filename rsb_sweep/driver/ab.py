@@ -32,20 +32,7 @@ if TYPE_CHECKING:
     from rsb_sweep.driver.options import LaunchOptions
     from rsb_sweep.driver.sweep import SweepOutcome
     from rsb_sweep.experiment.folder import Experiment
-    from rsb_sweep.spec.model import SweepSpec
 
-
-def spec_of(exp: "Experiment") -> "SweepSpec":
-    """The experiment's :class:`SweepSpec`, rebuilt from its manifest (to expand the next wave)."""
-    from rsb_sweep.spec.fields import coerce
-    from rsb_sweep.spec.model import SeedAxis, SweepSpec
-
-    d = exp.manifest["spec"]
-    s = d["seeds"]
-    overrides = {k: coerce(k, v) for k, v in d["overrides"].items()}  # JSON lists back to the fields' types
-    return SweepSpec(name=d["name"], recipe=d["recipe"], data=d["data"], overrides=overrides,
-                     seeds=SeedAxis(n=s["n"], start=s["start"], vary=tuple(s["vary"])), description=d["description"],
-                     source=d["source"])
 
 def settings_of(exp: "Experiment") -> AbSettings:
     return AbSettings.from_dict(exp.manifest["ab"])
@@ -83,7 +70,7 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
 
     from rsb_sweep.experiment.results import build_results
 
-    spec = spec_of(exp)
+    spec = exp.spec
     start = time.time()
     # failures from before this launch are accepted as missing seeds; with retry_failed they rerun
     failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp),

@@ -60,8 +60,6 @@ class Experiment:
                storage: Optional[str] = None, extra: Optional[dict[str, Any]] = None) -> "Experiment":
         """Write the manifest of a new experiment (``extra``: more top-level keys, e.g. ``ab``);
         refuse to overwrite an existing one."""
-        from rsb_sweep.spec.model import describe
-
         root = Path(root).expanduser().resolve()
         if (root / MANIFEST).exists():
             raise ExperimentError(
@@ -79,7 +77,7 @@ class Experiment:
             "name": spec.name,
             "created": time.time(),
             "command": sys.argv,
-            "spec": describe(spec),
+            "spec": spec.to_dict(),
             "execution": execution.to_dict(),
             "trials_root": f"{base}/trials",
             "tune_root": f"{base}/tune",
@@ -129,6 +127,13 @@ class Experiment:
     @property
     def trial_ids(self) -> list[str]:
         return [t["trial_id"] for t in self.trials]
+
+    @property
+    def spec(self) -> "SweepSpec":
+        """The sweep this experiment was created from, rebuilt from the manifest (all of it: grid, seeds, plan)."""
+        from rsb_sweep.spec.model import SweepSpec
+
+        return SweepSpec.from_dict(self.manifest["spec"])
 
     @property
     def evaluate(self) -> "EvalPlan":

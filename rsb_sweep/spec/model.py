@@ -141,6 +141,31 @@ class SweepSpec:
     source: str = "command line"
     evaluate: EvalPlan = EvalPlan()
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form of the whole spec, stored in the manifest (:meth:`from_dict` reads it back)."""
+        return {
+            "name": self.name, "recipe": self.recipe, "data": self.data, "overrides": dict(self.overrides),
+            "grid": {k: list(v) for k, v in self.grid.items()},
+            "seeds": {"n": self.seeds.n, "start": self.seeds.start, "vary": list(self.seeds.vary),
+                      "cross": dict(self.seeds.cross)},
+            "description": self.description, "source": self.source, "evaluate": self.evaluate.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> "SweepSpec":
+        """The spec :meth:`to_dict` stored (a manifest's ``spec``), every part of it, values typed again
+        (JSON keeps no tuples): how ``ab`` expands its next wave, and how any driver can re-read a sweep."""
+        from rsb_sweep.spec.fields import coerce
+
+        seeds = doc["seeds"]
+        return cls(name=doc["name"], recipe=doc["recipe"], data=doc["data"],
+                   overrides={k: coerce(k, v) for k, v in doc["overrides"].items()},
+                   grid={k: [coerce(k, v) for v in values] for k, values in doc.get("grid", {}).items()},
+                   seeds=SeedAxis(n=seeds["n"], start=seeds["start"], vary=tuple(seeds["vary"]),
+                                  cross=tuple((str(k), int(c)) for k, c in (seeds.get("cross") or {}).items())),
+                   description=doc.get("description", ""), source=doc.get("source", "command line"),
+                   evaluate=EvalPlan.from_dict(doc.get("evaluate")))
+
 
 @dataclass(frozen=True)
 class TrialSpec:
@@ -150,14 +175,3 @@ class TrialSpec:
     index: int
     params: Mapping[str, Any]
     config: TrainConfig
-
-
-def describe(spec: SweepSpec) -> Mapping[str, Any]:
-    """A JSON-ready summary of a spec, stored in the manifest."""
-    return {
-        "name": spec.name, "recipe": spec.recipe, "data": spec.data, "overrides": dict(spec.overrides),
-        "grid": {k: list(v) for k, v in spec.grid.items()},
-        "seeds": {"n": spec.seeds.n, "start": spec.seeds.start, "vary": list(spec.seeds.vary),
-                  "cross": dict(spec.seeds.cross)},
-        "description": spec.description, "source": spec.source, "evaluate": spec.evaluate.to_dict(),
-    }

@@ -36,6 +36,6 @@ def main() -> None:
     """Seed-variance studies and ablation grids of the 'ResNet strikes back' recipes, on Ray Tune."""
 
 
-def _guard(body: Callable[[CommandRun], Optional[int]]) -> None:
+def guard(body: Callable[[CommandRun], Optional[int]]) -> None:
     """Run a command body; exit with its status (:mod:`rsb_sweep.cli.exitstatus`)."""
     run_command(body, lambda line: err_console.print(line, markup=False, highlight=False))

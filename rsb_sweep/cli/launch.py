@@ -10,28 +10,28 @@ from typing import Any, Callable, Optional
 
 import click
 
-from rsb_sweep.cli.app import _guard, console, main
+from rsb_sweep.cli.app import guard, console, main
 from rsb_sweep.cli.exitstatus import CommandRun, ExitStatus
-from rsb_sweep.cli.options import (_EXECUTION_OPTIONS, _EXTRA, _FIELDS_HELP, _extra_fields, _field_args, _launch_options,
-                                   _overrides, _single_values, _vary)
-from rsb_sweep.cli.printing import _describe_start, _execute
+from rsb_sweep.cli.options import (EXECUTION_OPTIONS, EXTRA_ARGS, FIELDS_HELP, extra_fields, field_args, launch_options,
+                                   typed_fields, single_values, parse_vary)
+from rsb_sweep.cli.printing import describe_start, execute
 
 
-@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP)
 @click.option("--n", "n", type=int, default=100, show_default=True, help="number of seeds")
 @click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True,
               help="seed sources that change from trial to trial; the others are pinned")
-@_launch_options()
-@_extra_fields
+@launch_options()
+@extra_fields
 def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, **kwargs: Any) -> None:
     """N seeds of one recipe (the paper's Figure 2): `rsb-sweep seeds --n 100 --recipe a2`."""
     from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
-        single, evaluated = _single_values(overrides, eval_lists=True)
-        axis = SeedAxis(n=n, start=seed_start, vary=_vary(vary))
+        single, evaluated = single_values(overrides, eval_lists=True)
+        axis = SeedAxis(n=n, start=seed_start, vary=parse_vary(vary))
         name = kwargs["name"] or f"seeds-{recipe.lower()}-n{n}-{time.strftime('%Y%m%d-%H%M%S')}"
         return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single, seeds=axis,
                          grid=evaluated)
@@ -39,13 +39,13 @@ def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, *
     _launch(build, kwargs, ctx.args)
 
 
-@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP)
 @click.option("--recipe", default="a2", show_default=True, help="a1, a2 or a3, or a comma list (a grid axis)")
 @click.option("--seeds", "n_seeds", type=int, default=1, show_default=True, help="seeds per grid point")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
-@_launch_options()
-@_extra_fields
+@launch_options()
+@extra_fields
 def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: str, **kwargs: Any) -> None:
     """The Cartesian product of comma-separated values × seeds (e.g. --lr 2e-3,5e-3 --wd 0.01,0.02 --loss bce,ce)."""
     from rsb_sweep.spec.fields import coerce
@@ -61,17 +61,17 @@ def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: s
             axes = {"recipe": [coerce("recipe", r) for r in recipes], **axes}
         name = kwargs["name"] or f"grid-{'-'.join(recipes)}-{time.strftime('%Y%m%d-%H%M%S')}"
         return SweepSpec(name=name, recipe=recipes[0], data=kwargs["data"], overrides=fixed, grid=axes,
-                         seeds=SeedAxis(n=n_seeds, start=seed_start, vary=_vary(vary)))
+                         seeds=SeedAxis(n=n_seeds, start=seed_start, vary=parse_vary(vary)))
 
     _launch(build, kwargs, ctx.args)
 
 
-@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP)
+@main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP)
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seeds", "n_seeds", type=int, default=None, help="replace the file's number of seeds")
 @click.option("--seed-start", type=int, default=None, help="replace the file's first seed")
-@_launch_options()
-@_extra_fields
+@launch_options()
+@extra_fields
 def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start: Optional[int], **kwargs: Any) -> None:
     """Any sweep written as YAML (see sweeps/); options override the file."""
     from rsb_sweep.errors import SweepError
@@ -81,7 +81,7 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
 
     def build(overrides: dict[str, Any]) -> Any:
         spec = loaded["spec"]
-        single, evaluated = _single_values(overrides, eval_lists=True)
+        single, evaluated = single_values(overrides, eval_lists=True)
         clash = sorted(set(single) & set(spec.grid))
         if clash:
             raise SweepError(f"{sweep_file}: --{clash[0].replace('_', '-')} is a grid axis of this sweep; edit the file instead")
@@ -102,7 +102,7 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
     _launch(build, kwargs, ctx.args, base_execution=load)
 
 
-@main.command(context_settings=_EXTRA, epilog=_FIELDS_HELP.replace(
+@main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP.replace(
     "Exit status: 0 every trial finished", "Exit status: 0 every trial finished, whatever the verdict (it is in "
     "decision.json; `undecided` included)"))
 @click.option("--a", "arm_a", required=True, metavar="FIELD=V[,…]", help="arm A's fields, e.g. lr=5e-3")
@@ -116,8 +116,8 @@ def run(ctx: click.Context, sweep_file: Path, n_seeds: Optional[int], seed_start
 @click.option("--metric", default="top1", show_default=True, help="top1, top5, eval_loss or top1_<eval set>")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
 @click.option("--vary", default="init,data,aug", show_default=True, help="seed sources that change with the seed")
-@_launch_options()
-@_extra_fields
+@launch_options()
+@extra_fields
 def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, alpha: float, wave: int, max_seeds: int,
        metric: str, seed_start: int, vary: str, **kwargs: Any) -> None:
     """Is B better than A? Both arms on the same seeds, a wave at a time, until an anytime-valid confidence
@@ -128,10 +128,10 @@ def ab(ctx: click.Context, arm_a: str, arm_b: str, recipe: str, delta: float, al
     from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     def build(overrides: dict[str, Any]) -> Any:
-        single, _ = _single_values(overrides)
+        single, _ = single_values(overrides)
         name = kwargs["name"] or f"ab-{recipe.lower()}-{time.strftime('%Y%m%d-%H%M%S')}"
         return SweepSpec(name=name, recipe=recipe.lower(), data=kwargs["data"], overrides=single,
-                         seeds=SeedAxis(n=wave, start=seed_start, vary=_vary(vary)),
+                         seeds=SeedAxis(n=wave, start=seed_start, vary=parse_vary(vary)),
                          source=f"ab: first wave of {wave} seeds per arm, at most {max_seeds}")
 
     def plan(spec: Any) -> tuple[list, dict[str, Any]]:
@@ -163,16 +163,16 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
             if kwargs.get(key):
                 kwargs[key] = absolute_path(kwargs[key])
         base = base_execution() if base_execution is not None else Execution()
-        spec, moved = move_eval_only(build(absolute_fields(_overrides(_field_args(extra), kwargs.get("eval_set")))))
+        spec, moved = move_eval_only(build(absolute_fields(typed_fields(field_args(extra), kwargs.get("eval_set")))))
         if moved:
             spec = replace(spec, source=f"{spec.source}; {moved}")
         trials, more = plan(spec) if plan is not None else (expand(spec), None)
         if more and "evaluate" in more:  # a plan's evaluations (ab arms that differ only in evaluation)
             spec = replace(spec, evaluate=EvalPlan.from_dict(more.pop("evaluate")))
-        execution = base.with_overrides(**{k: kwargs.get(k) for k in _EXECUTION_OPTIONS})
+        execution = base.with_overrides(**{k: kwargs.get(k) for k in EXECUTION_OPTIONS})
         if not kwargs.get("address"):  # with --address the data lives on the cluster: checked there
             check_data_here(t.config.to_dict() for t in trials)
-        _describe_start(spec, trials, execution, kwargs)
+        describe_start(spec, trials, execution, kwargs)
         if kwargs["dry_run"]:
             for t in trials[:20]:
                 console.print(f"  {t.trial_id}")
@@ -180,8 +180,8 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
                 console.print(f"  … and {len(trials) - 20} more")
             return ExitStatus.OK
         root = Path(kwargs["out"]) if kwargs["out"] else Path(absolute_path(Path("experiments") / spec.name))
-        return _execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"],
+        return execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"],
                                                           extra=more), kwargs, run,
                         data_checked=not kwargs.get("address"))
 
-    _guard(go)
+    guard(go)

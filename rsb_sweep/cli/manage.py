@@ -8,15 +8,15 @@ from typing import Any, Optional
 
 import click
 
-from rsb_sweep.cli.app import _guard, console, err_console, main
+from rsb_sweep.cli.app import guard, console, err_console, main
 from rsb_sweep.cli.exitstatus import EPILOG, READ_EPILOG, CommandRun, ExitStatus
-from rsb_sweep.cli.options import _launch_options, _listed, _user_error
-from rsb_sweep.cli.printing import _evaluate_trained, _execute, _report_evaluations, print_status
+from rsb_sweep.cli.options import launch_options, listed_values, user_error
+from rsb_sweep.cli.printing import evaluate_trained, execute, report_evaluations, print_status
 
 
 @main.command(epilog=EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
-@_launch_options("retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "pack", "dashboard", "live",
+@launch_options("retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "pack", "dashboard", "live",
                  "quiet", address="join a Ray cluster (default: start one here)",
                  max_concurrent="at most this many trials at once", max_failures="restarts of a trial whose process died",
                  pack="trials per Tune trial process (default: automatic)")
@@ -26,9 +26,9 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
 
     def go(run: CommandRun) -> int:
         Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
-        return _execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
+        return execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
 
-    _guard(go)
+    guard(go)
 
 
 @main.command(epilog=EPILOG.replace("every trial finished", "every evaluation done").replace(
@@ -38,7 +38,7 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--crop-pct", default=None, metavar="A,B,…", help="test crop ratios to evaluate, e.g. 0.875,0.9,0.95,1.0")
 @click.option("--test-res", default=None, metavar="A,B,…", help="test resolutions in pixels, e.g. 20,24,28")
-@_launch_options("eval_set", "retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "dashboard", "quiet",
+@launch_options("eval_set", "retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "dashboard", "quiet",
                  eval_set="extra ImageFolder evaluation set (same classes as training); repeatable",
                  retry_failed="evaluate again what failed before", address="join a Ray cluster (default: start one here)",
                  max_concurrent="at most this many trials evaluated at once",
@@ -61,24 +61,24 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
         exp = Experiment.open(experiment_dir)
         run.experiment(exp.root)
         plan = EvalPlan(
-            crop_pct=tuple(_listed(crop_pct, "crop_pct")), test_res=tuple(_listed(test_res, "test_res")),
+            crop_pct=tuple(listed_values(crop_pct, "crop_pct")), test_res=tuple(listed_values(test_res, "test_res")),
             eval_sets=absolute_fields({"eval_sets": coerce("eval_sets", list(eval_set))})["eval_sets"])
         _check_plan(exp, plan, here=not kwargs.get("address"))
         if not plan and not exp.evaluate:
-            raise _user_error("nothing to evaluate: give --crop-pct, --test-res or --eval-set "
+            raise user_error("nothing to evaluate: give --crop-pct, --test-res or --eval-set "
                               "(e.g. --crop-pct 0.875,0.9,0.95,1.0)")
         with exp.lock():  # not while another rsb-sweep runs this experiment (it may grow the manifest)
             exp.add_evaluations(plan)
         if not kwargs.get("quiet"):
             console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
         options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed)
-        code = _report_evaluations(exp, _evaluate_trained(exp, options, run))
+        code = report_evaluations(exp, evaluate_trained(exp, options, run))
         if code == ExitStatus.UNFINISHED:
             err_console.print(f"some trials have not finished training; `rsb-sweep resume {exp.root}` trains them, "
                               "then evaluates them")
         return code
 
-    _guard(go)
+    guard(go)
 
 
 def _check_plan(exp: Any, plan: Any, here: bool) -> None:
@@ -117,7 +117,7 @@ def status(experiment_dir: Path) -> None:
             console.print("  " + (describe(doc) if doc else "ab decision: none yet (no wave has finished)"),
                           highlight=False, markup=False)
 
-    _guard(go)
+    guard(go)
 
 
 @main.command(epilog=READ_EPILOG)
@@ -135,7 +135,7 @@ def results(experiment_dir: Path) -> None:
         console.print(f"wrote {exp.root / RESULTS_PARQUET} ({len(df)} trials: "
                       + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")")
 
-    _guard(go)
+    guard(go)
 
 
 @main.command(epilog=READ_EPILOG)
@@ -150,11 +150,11 @@ def report(experiment_dir: Path, out: Optional[Path], baseline: Optional[str]) -
         try:
             from analysis import make_report
         except ImportError as exc:
-            raise _user_error(f"the analysis package is not available ({exc})") from None
+            raise user_error(f"the analysis package is not available ({exc})") from None
         paths = make_report(experiment_dir, out=out, baseline=baseline)
         console.print(f"wrote {paths.notebook} and {paths.html}")
 
-    _guard(go)
+    guard(go)
 
 
 @main.command(epilog=READ_EPILOG)
@@ -173,4 +173,4 @@ def fields(recipe: str, data: Optional[str]) -> None:
             alias = f" (--{aliases[name]})" if name in aliases else ""
             console.print(f"  --{name.replace('_', '-'):<20} {config[name]!s:<24}{alias}", markup=False)
 
-    _guard(go)
+    guard(go)

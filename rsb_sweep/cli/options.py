@@ -10,19 +10,19 @@ import click
 from analysis.contract import EVAL_ONLY_FIELDS, EVAL_SETS_FIELD
 from rsb_sweep.cli.exitstatus import EPILOG
 
-_EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True}
-_FIELDS_HELP = ("Any trainer field can be set as --<field> VALUE (e.g. --lr 3e-3 --weight-decay 0.02 --epochs 50 "
+EXTRA_ARGS = {"ignore_unknown_options": True, "allow_extra_args": True}
+FIELDS_HELP = ("Any trainer field can be set as --<field> VALUE (e.g. --lr 3e-3 --weight-decay 0.02 --epochs 50 "
                 "--max-steps 10 --seed-aug 7); `rsb-sweep fields` lists them with the recipe's values. "
                 "Relative paths are taken from the current folder (in a sweep file: from the file's folder).\n\n" + EPILOG)
 
 
-def _extra_fields(func: Callable) -> Callable:
+def extra_fields(func: Callable) -> Callable:
     """Collect ``--<field> V`` pairs (not declared as options, so that importing the CLI stays light)."""
-    func = _launch_options("eval_set")(func)
+    func = launch_options("eval_set")(func)
     return click.pass_context(func)
 
 
-def _field_args(args: list[str]) -> dict[str, str]:
+def field_args(args: list[str]) -> dict[str, str]:
     """``['--lr', '3e-3', '--wd=0.02']`` -> ``{'lr': '3e-3', 'weight_decay': '0.02'}``; errors name the bad token."""
     from rsb_sweep.spec.fields import OVERRIDABLE, canonical
 
@@ -31,11 +31,11 @@ def _field_args(args: list[str]) -> dict[str, str]:
     while i < len(args):
         token = args[i]
         if not token.startswith("--") or token == "--":
-            raise _user_error(f"unexpected argument {token!r}")
+            raise user_error(f"unexpected argument {token!r}")
         key, eq, value = token[2:].partition("=")
         if not eq:
             if i + 1 >= len(args) or args[i + 1].startswith("--"):
-                raise _user_error(f"--{key} needs a value")
+                raise user_error(f"--{key} needs a value")
             value, i = args[i + 1], i + 1
         name = canonical(key)
         if name not in OVERRIDABLE or name == EVAL_SETS_FIELD:
@@ -43,16 +43,16 @@ def _field_args(args: list[str]) -> dict[str, str]:
 
             close = difflib.get_close_matches(name, OVERRIDABLE, n=3)
             hint = f" (did you mean {', '.join('--' + c.replace('_', '-') for c in close)}?)" if close else ""
-            raise _user_error(f"no such option --{key}{hint}; `rsb-sweep fields` lists the trainer fields")
+            raise user_error(f"no such option --{key}{hint}; `rsb-sweep fields` lists the trainer fields")
         if name in out:
-            raise _user_error(f"--{key} given twice")
+            raise user_error(f"--{key} given twice")
         out[name] = value
         i += 1
     return out
 
 
 #: Every option that launches or continues trials, declared once: name -> (flags, click settings).
-_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "data": (("--data",), dict(default=None, metavar="PATH", help="ImageFolder with train/ and val/ (default: embedded digits)")),
     "name": (("--name",), dict(default=None, help="experiment name (default: from the command or the sweep file)")),
     "out": (("--out",), dict(default=None, metavar="DIR", help="experiment folder (default: experiments/<name>)")),
@@ -82,21 +82,21 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 #: The launch options of seeds, grid, run and ab, in their --help order.
-_LAUNCH = ("data", "name", "out", "storage", "workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent",
+LAUNCH = ("data", "name", "out", "storage", "workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent",
            "max_failures", "pack", "address", "num_cpus", "dashboard", "live", "quiet", "dry_run")
 
 
-def _launch_options(*names: str, **helps: str) -> Callable[[Callable], Callable]:
+def launch_options(*names: str, **helps: str) -> Callable[[Callable], Callable]:
     """The decorator that declares the options ``names`` (default: the launch options of seeds, grid, run and
     ab) from their one declaration, in that order; ``helps`` rewords an option's help for one command
     (``evaluate`` retries evaluations, not trials)."""
-    unknown = sorted(set(helps) - set(names or _LAUNCH))
+    unknown = sorted(set(helps) - set(names or LAUNCH))
     if unknown:
         raise ValueError(f"help given for options not declared here: {unknown}")
 
     def declare(func: Callable) -> Callable:
-        for name in reversed(names or _LAUNCH):
-            flags, settings = _OPTIONS[name]
+        for name in reversed(names or LAUNCH):
+            flags, settings = OPTIONS[name]
             func = click.option(*flags, **{**settings, **({"help": helps[name]} if name in helps else {})})(func)
         return func
 
@@ -104,10 +104,10 @@ def _launch_options(*names: str, **helps: str) -> Callable[[Callable], Callable]
 
 
 #: Launch options that override the sweep's execution settings (file or defaults).
-_EXECUTION_OPTIONS = ("workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent", "max_failures", "pack")
+EXECUTION_OPTIONS = ("workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent", "max_failures", "pack")
 
 
-def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
+def typed_fields(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
     """``--<field>`` texts to typed values; comma lists become lists (grid axes)."""
     from rsb_sweep.spec.fields import coerce
 
@@ -120,7 +120,7 @@ def _overrides(texts: dict[str, str], eval_sets: Any = None) -> dict[str, Any]:
     return out
 
 
-def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
+def single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple[dict[str, Any], dict[str, list]]:
     """The one-value overrides, and (with ``eval_lists``) the lists of evaluation-only fields, as grid
     axes that :func:`~rsb_sweep.spec.expand.move_eval_only` turns into evaluations (``seeds --crop-pct a,b``)."""
     single, lists = {}, {}
@@ -129,22 +129,22 @@ def _single_values(overrides: dict[str, Any], eval_lists: bool = False) -> tuple
             if eval_lists and key in EVAL_ONLY_FIELDS:
                 lists[key] = value
                 continue
-            raise _user_error(f"--{key.replace('_', '-')} takes one value here; use `rsb-sweep grid` for lists")
+            raise user_error(f"--{key.replace('_', '-')} takes one value here; use `rsb-sweep grid` for lists")
         single[key] = value
     return single, lists
 
 
-def _vary(text: str) -> tuple[str, ...]:
+def parse_vary(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
-def _user_error(message: str) -> Exception:
+def user_error(message: str) -> Exception:
     from rsb_sweep.errors import SweepError
 
     return SweepError(message)
 
 
-def _listed(text: Optional[str], field: str) -> list[Any]:
+def listed_values(text: Optional[str], field: str) -> list[Any]:
     """``'0.875,0.9'`` -> ``[0.875, 0.9]`` as the trainer types ``field``; an error naming the option otherwise."""
     from rsb_sweep.spec.fields import coerce
 
@@ -152,5 +152,5 @@ def _listed(text: Optional[str], field: str) -> list[Any]:
         return []
     values = [p.strip() for p in text.split(",") if p.strip()]
     if not values:
-        raise _user_error(f"--{field.replace('_', '-')} {text!r}: expected comma-separated values")
+        raise user_error(f"--{field.replace('_', '-')} {text!r}: expected comma-separated values")
     return list(dict.fromkeys(coerce(field, v) for v in values))

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _MAX_LISTED_FAILURES = 10
 
 
-def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandRun, retry_failed: bool = False,
+def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandRun, retry_failed: bool = False,
              data_checked: bool = False) -> int:
     """Create or open the experiment (``experiment()``), run it, print the summary (each failure with
     its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
@@ -44,7 +44,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
             outcome, decision = run_ab(exp, options, console, on_dispatch=run.dispatching)
         else:
             outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
-        evaluated = _evaluate_trained(exp, options, run) if exp.evaluate else None
+        evaluated = evaluate_trained(exp, options, run) if exp.evaluate else None
     except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
         write_tables(exp)
         raise
@@ -67,7 +67,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
                       highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
     if evaluated is not None:
-        code = max(code, _report_evaluations(exp, evaluated), key=_SEVERITY.index)
+        code = max(code, report_evaluations(exp, evaluated), key=_SEVERITY.index)
     if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")
     return code
@@ -77,7 +77,7 @@ def _execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: Command
 _SEVERITY = [ExitStatus.OK, ExitStatus.TRIALS_FAILED, ExitStatus.UNFINISHED]
 
 
-def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
+def evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
     """Evaluate the experiment's trained models at every setting of its plan (train once, evaluate many)."""
     from rsb_sweep.driver.evaluate import run_evaluations
 
@@ -85,7 +85,7 @@ def _evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
     return run_evaluations(exp, options, say, on_dispatch=run.dispatching)
 
 
-def _report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
+def report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
     """Print the evaluations' summary and each failure; the exit status they call for."""
     c = outcome.counts
     console.print(f"evaluations: {exp.root / EVALUATIONS_PARQUET}  ({c[TERMINATED]} done, {c[ERROR]} failed, "
@@ -100,7 +100,7 @@ def _report_evaluations(exp: Any, outcome: Any) -> ExitStatus:
     return ExitStatus.for_counts({ERROR: c[ERROR], PENDING: c[PENDING]})
 
 
-def _describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
+def describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, Any]) -> None:
     if kwargs.get("quiet"):
         return
     from dataclasses import asdict

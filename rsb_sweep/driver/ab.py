@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from analysis.contract import ERROR, PENDING, RUNNING
 from rsb_sweep.driver.decide import arm_rows, decide
 from rsb_sweep.experiment.decision import describe, write_decision
-from rsb_sweep.spec.ab import AbSettings, _with_end, wave_trials
+from rsb_sweep.spec.ab import AbSettings, with_wave_end, wave_trials
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,7 +95,7 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
             n = min(settings.wave, settings.max_seeds - done)
             trials = wave_trials(spec, settings, len(exp.trials), done, n)
             with exp.lock():
-                exp.grow(trials, ab=_with_end(settings, done + n).to_dict())
+                exp.grow(trials, ab=with_wave_end(settings, done + n).to_dict())
     return replace(outcome, wall_seconds=time.time() - start), doc
 
 def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFrame]":

@@ -23,7 +23,7 @@ from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
 from rsb_sweep.experiment.store import TrialFiles
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialProgress:
     status: str = PENDING
     epochs: int = 0

@@ -29,20 +29,19 @@ import pandas as pd
 from rich.console import Console
 
 from analysis.contract import ERROR, PENDING, RUNNING, STATUSES
+from rsb_sweep.driver.callbacks import SweepCallback
 from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
-from rsb_sweep.errors import one_line
-from rsb_sweep.spec.execution import Execution
-from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.driver.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.driver.progress import LiveView, Progress
 from rsb_sweep.driver.raysession import ray_session, trial_slots
-from rsb_sweep.worker.trainable import pack_trainable
-from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.errors import one_line
+from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.worker.trainable import pack_trainable
 
-RESULTS_EVERY_S = 2.0
-HEARTBEAT_EVERY_S = 5.0
 MAX_ROUNDS = 5
 
 
@@ -143,7 +142,7 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
         resources = {"cpu": execution.trial_cpus, "gpu": execution.gpus_per_worker}
     else:  # the Tune trial only coordinates; Ray Train reserves the workers' CPUs and GPUs
         resources = {"cpu": 0, "memory": 1}
-    callback = _SweepCallback(exp, progress, view, lock)
+    callback = SweepCallback(exp, progress, view, lock)
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(pack_trainable, jobs={i: j.to_dict() for i, j in jobs.items()}),
                             resources),
@@ -171,50 +170,3 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
             pack = int(result.config["pack"])
             failed[pack] = (packs[pack], one_line(result.error))
     return failed
-
-
-def _callback_base():
-    from ray import tune
-
-    return tune.Callback
-
-
-class _SweepCallback(_callback_base()):
-    """Feeds Tune results to the progress model, rewrites the result tables, beats the heartbeat."""
-
-    def __init__(self, exp: Experiment, progress: Progress, view: LiveView, lock: DriverLock):
-        self.exp, self.progress, self.view, self.lock = exp, progress, view, lock
-        self.dirty = False
-        self.last_write = self.last_beat = time.monotonic()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Tune pickles its run config (tuner.pkl); this callback only lives in the driver process."""
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.exp = None
-
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        if self.exp is None:
-            return
-        ended = self.progress.update(result)
-        if ended:
-            self.dirty = True
-            self.view.ended(result["rsb_trial"], ended)
-        self._tick()
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.dirty = True
-
-    def on_step(self, iteration: int, trials: list, **info: Any) -> None:
-        if self.exp is not None:
-            self._tick()
-
-    def _tick(self) -> None:
-        now = time.monotonic()
-        if self.dirty and now - self.last_write >= RESULTS_EVERY_S:
-            write_tables(self.exp)
-            self.dirty, self.last_write = False, now
-        if now - self.last_beat >= HEARTBEAT_EVERY_S:
-            self.lock.beat(progress=self.progress.counts())
-            self.last_beat = now

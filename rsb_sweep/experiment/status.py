@@ -11,7 +11,7 @@ from analysis.contract import ERROR, PENDING, RUNNING, STATUSES, TERMINATED
 from rsb_sweep.experiment.folder import Experiment
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StatusReport:
     """A snapshot of an experiment, as ``status`` prints it."""
 

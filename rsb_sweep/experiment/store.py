@@ -46,7 +46,7 @@ EVALUATIONS_DIR = "evaluations"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialFiles:
     """What one trial folder says about its trial."""
 
@@ -102,7 +102,7 @@ class TrialStore:
     # -- reading -----------------------------------------------------------------------
     def read(self, trial_id: str) -> TrialFiles:
         """Everything the trial folder says (missing files are simply absent)."""
-        out = TrialFiles(trial_id)
+        out = TrialFiles(trial_id=trial_id)
         infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id), allow_not_found=True))
         names = {Path(i.path).name for i in infos}
         if METRICS in names:

@@ -27,7 +27,7 @@ DECIDED = ("a_better", "b_better", "equivalent")
 LOWER_IS_BETTER = ("eval_loss",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AbSettings:
     """What an ``ab`` compares and how; stored in the manifest under ``"ab"``."""
 
@@ -157,7 +157,7 @@ def wave_trials(spec: "SweepSpec", settings: AbSettings, first_index: int, done:
 def first_wave(spec: "SweepSpec", settings: AbSettings) -> tuple["list[TrialSpec]", AbSettings]:
     """The first wave's trials, and the settings with its wave end recorded."""
     n = min(settings.wave, settings.max_seeds)
-    return wave_trials(spec, settings, 0, 0, n), _with_end(settings, n)
+    return wave_trials(spec, settings, 0, 0, n), with_wave_end(settings, n)
 
 
 def evaluation_plan(settings: AbSettings) -> "EvalPlan":
@@ -171,7 +171,7 @@ def evaluation_plan(settings: AbSettings) -> "EvalPlan":
     return EvalPlan(**values)
 
 
-def _with_end(settings: AbSettings, end: int) -> AbSettings:
+def with_wave_end(settings: AbSettings, end: int) -> AbSettings:
     from dataclasses import replace
 
     return replace(settings, wave_ends=(*settings.wave_ends, end))

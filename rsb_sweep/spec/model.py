@@ -127,7 +127,7 @@ class EvalPlan:
         return "; ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepSpec:
     """A sweep before expansion: recipe, data, fixed overrides, a grid, a seed axis, what to evaluate."""
 

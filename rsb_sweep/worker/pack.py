@@ -37,7 +37,7 @@ class Member:
     config: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackJob:
     """Everything a pack's process needs; passed to Ray by value (no shared files needed)."""
 

@@ -33,14 +33,14 @@ POINTER_EVERY_S = 10.0
 POINTER_FILE = "pointer.json"
 
 
-def _pointer_dir(trial_id: str, epoch: int, checkpoint_dir: Optional[Path]) -> str:
+def pointer_dir(trial_id: str, epoch: int, checkpoint_dir: Optional[Path]) -> str:
     folder = tempfile.mkdtemp(prefix="rsb-pointer-")
     Path(folder, POINTER_FILE).write_text(json.dumps(
         {"trial_id": trial_id, "epoch": epoch, "checkpoint": str(checkpoint_dir) if checkpoint_dir else None}))
     return folder
 
 
-def _read_pointer(checkpoint: Any, trial_id: str) -> int:
+def read_pointer(checkpoint: Any, trial_id: str) -> int:
     if checkpoint is None:
         return 0
     try:
@@ -88,7 +88,7 @@ class TuneReporter:
 
         result = tune_result(trial_id, event, metrics)
         if checkpoint_dir is not None and self.throttle.due():
-            folder = _pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
+            folder = pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
             try:
                 tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
             finally:
@@ -99,7 +99,7 @@ class TuneReporter:
     def pointer_epoch(self, trial_id: str) -> int:
         from ray import tune
 
-        return _read_pointer(tune.get_checkpoint(), trial_id)
+        return read_pointer(tune.get_checkpoint(), trial_id)
 
 
 class TrainReporter:
@@ -116,7 +116,7 @@ class TrainReporter:
         result = tune_result(trial_id, event, metrics)
         folder = None
         if self.rank == 0 and checkpoint_dir is not None and self.throttle.due():
-            folder = _pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
+            folder = pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
         try:
             ray.train.report(result, checkpoint=ray.train.Checkpoint.from_directory(folder) if folder else None)
         finally:
@@ -126,7 +126,7 @@ class TrainReporter:
     def pointer_epoch(self, trial_id: str) -> int:
         import ray.train
 
-        return _read_pointer(ray.train.get_checkpoint(), trial_id)
+        return read_pointer(ray.train.get_checkpoint(), trial_id)
 
 
 def pack_trainable(config: dict[str, Any], jobs: Optional[dict[int, dict[str, Any]]] = None) -> None:

@@ -14,7 +14,7 @@ from rsb_sweep.cli.app import guard, console, main
 from rsb_sweep.cli.exitstatus import CommandRun, ExitStatus
 from rsb_sweep.cli.options import (EXECUTION_OPTIONS, EXTRA_ARGS, FIELDS_HELP, extra_fields, field_args, launch_options,
                                    typed_fields, single_values, parse_vary)
-from rsb_sweep.cli.printing import describe_start, execute
+from rsb_sweep.cli.printing import describe_start, print_outcome
 
 
 @main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP)
@@ -185,3 +185,19 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
                         data_checked=not kwargs.get("address"))
 
     guard(go)
+
+
+def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandRun, retry_failed: bool = False,
+            data_checked: bool = False) -> int:
+    """Create or open the experiment (``experiment()``), run the driver on it, print what happened;
+    return the exit status. The driver's imports (Ray, pandas: seconds) come first, so that a
+    Ctrl-C during them leaves nothing half-written."""
+    from rsb_sweep.driver.command import run_sweep_command
+    from rsb_sweep.driver.options import LaunchOptions
+
+    exp = experiment()
+    run.experiment(exp.root)
+    if not kwargs.get("quiet"):
+        console.print(f"experiment folder: {exp.root}")
+    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked)
+    return print_outcome(exp, run_sweep_command(exp, options, console, on_dispatch=run.dispatching))

@@ -11,7 +11,8 @@ import click
 from rsb_sweep.cli.app import guard, console, err_console, main
 from rsb_sweep.cli.exitstatus import EPILOG, READ_EPILOG, CommandRun, ExitStatus
 from rsb_sweep.cli.options import launch_options, listed_values, user_error
-from rsb_sweep.cli.printing import evaluate_trained, execute, report_evaluations, print_status
+from rsb_sweep.cli.launch import execute
+from rsb_sweep.cli.printing import print_status, report_evaluations
 
 
 @main.command(epilog=EPILOG)
@@ -52,6 +53,7 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
     later evaluates keep them."""
 
     def go(run: CommandRun) -> int:
+        from rsb_sweep.driver.command import run_evaluate_command
         from rsb_sweep.driver.options import LaunchOptions
         from rsb_sweep.experiment.folder import Experiment
         from rsb_sweep.spec.fields import coerce
@@ -72,7 +74,7 @@ def evaluate(experiment_dir: Path, crop_pct: Optional[str], test_res: Optional[s
         if not kwargs.get("quiet"):
             console.print(f"experiment folder: {exp.root}\nevaluation plan: {exp.evaluate.describe()}")
         options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed)
-        code = report_evaluations(exp, evaluate_trained(exp, options, run))
+        code = report_evaluations(exp, run_evaluate_command(exp, options, console, on_dispatch=run.dispatching))
         if code == ExitStatus.UNFINISHED:
             err_console.print(f"some trials have not finished training; `rsb-sweep resume {exp.root}` trains them, "
                               "then evaluates them")

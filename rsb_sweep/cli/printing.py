@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from analysis.contract import ERROR, EVALUATIONS_PARQUET, PENDING, RESULTS_PARQUET, RUNNING, TERMINATED
+from analysis.contract import DECISION_FILE, ERROR, EVALUATIONS_PARQUET, PENDING, RESULTS_PARQUET, RUNNING, TERMINATED
 from rsb_sweep.cli.app import console, err_console
-from rsb_sweep.cli.exitstatus import CommandRun, ExitStatus
+from rsb_sweep.cli.exitstatus import ExitStatus
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from rsb_sweep.driver.command import CommandOutcome
     from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.experiment.status import StatusReport
 
@@ -21,53 +22,31 @@ if TYPE_CHECKING:
 _MAX_LISTED_FAILURES = 10
 
 
-def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandRun, retry_failed: bool = False,
-             data_checked: bool = False) -> int:
-    """Create or open the experiment (``experiment()``), run it, print the summary (each failure with
-    its error file); return the exit status. The driver's imports (Ray, pandas: seconds) come
-    first, so that a Ctrl-C during them leaves nothing half-written."""
-    from rsb_sweep.driver.options import LaunchOptions
-    from rsb_sweep.driver.sweep import run_experiment
-    from rsb_sweep.experiment.tables import write_tables
+def print_outcome(exp: "Experiment", outcome: "CommandOutcome") -> ExitStatus:
+    """The summary of a sweep command (each failure with its error file, the evaluations, the ``ab``
+    decision); returns the exit status that what happened calls for."""
     from rsb_sweep.experiment.store import ERROR_FILE
 
-    exp = experiment()
-    run.experiment(exp.root)
-    if not kwargs.get("quiet"):
-        console.print(f"experiment folder: {exp.root}")
-    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked)
-    decision = None
-    try:
-        if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
-            from rsb_sweep.driver.ab import run_ab
-
-            outcome, decision = run_ab(exp, options, console, on_dispatch=run.dispatching)
-        else:
-            outcome = run_experiment(exp, options, console=console, on_dispatch=run.dispatching)
-        evaluated = evaluate_trained(exp, options, run) if exp.evaluate else None
-    except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
-        write_tables(exp)
-        raise
-    c = outcome.counts
+    sweep = outcome.sweep
+    c = sweep.counts
     console.print(f"results: {exp.root / RESULTS_PARQUET}  ({c[TERMINATED]} done, {c[ERROR]} failed, "
-                  f"{c[RUNNING] + c[PENDING]} not finished; {outcome.wall_seconds:.1f} s)")
-    failed = outcome.results[outcome.results["status"] == ERROR]
+                  f"{c[RUNNING] + c[PENDING]} not finished; {sweep.wall_seconds:.1f} s)")
+    failed = sweep.results[sweep.results["status"] == ERROR]
     for row in failed.head(_MAX_LISTED_FAILURES).itertuples():
         err_console.print(f"failed {row.trial_id}: {row.error}\n  error file: {exp.store.path(row.trial_id, ERROR_FILE)}",
                           markup=False)
     if len(failed) > _MAX_LISTED_FAILURES:
         err_console.print(f"… and {len(failed) - _MAX_LISTED_FAILURES} more failed trials; `rsb-sweep status {exp.root}` "
                           "lists them all")
-    if outcome.unstarted_error:
-        err_console.print(f"error: {outcome.unstarted_error}", markup=False)
-    if decision is not None:
-        from analysis.contract import DECISION_FILE
-
+    if sweep.unstarted_error:
+        err_console.print(f"error: {sweep.unstarted_error}", markup=False)
+    if outcome.decision is not None:
+        decision = outcome.decision
         console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
                       highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
-    if evaluated is not None:
-        code = max(code, report_evaluations(exp, evaluated), key=_SEVERITY.index)
+    if outcome.evaluations is not None:
+        code = max(code, report_evaluations(exp, outcome.evaluations), key=_SEVERITY.index)
     if code == ExitStatus.UNFINISHED:
         err_console.print(f"some trials did not finish; continue with  rsb-sweep resume {exp.root}")
     return code
@@ -75,14 +54,6 @@ def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandR
 
 #: Exit statuses from least to most severe, to combine the trials' and the evaluations'.
 _SEVERITY = [ExitStatus.OK, ExitStatus.TRIALS_FAILED, ExitStatus.UNFINISHED]
-
-
-def evaluate_trained(exp: Any, options: Any, run: CommandRun) -> Any:
-    """Evaluate the experiment's trained models at every setting of its plan (train once, evaluate many)."""
-    from rsb_sweep.driver.evaluate import run_evaluations
-
-    say = (lambda line: None) if options.quiet else (lambda line: console.print(line, markup=False))
-    return run_evaluations(exp, options, say, on_dispatch=run.dispatching)
 
 
 def report_evaluations(exp: Any, outcome: Any) -> ExitStatus:

@@ -38,35 +38,17 @@ def settings_of(exp: "Experiment") -> AbSettings:
     return AbSettings.from_dict(exp.manifest["ab"])
 
 
-def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_dispatch: Callable[[], None],
-           launch: Optional[Callable[["LaunchOptions"], "SweepOutcome"]] = None
-           ) -> tuple["SweepOutcome", dict[str, Any]]:
+def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console",
+           launch: Callable[["LaunchOptions"], "SweepOutcome"]) -> tuple["SweepOutcome", dict[str, Any]]:
     """Run the unfinished trials of ``exp``, look, add a wave, … until decided (see the module docstring).
 
-    ``launch(options)`` runs the experiment's unfinished trials (and evaluations, when the arms
-    differ only in evaluation); by default :func:`rsb_sweep.driver.sweep.run_experiment` then
-    :func:`rsb_sweep.driver.evaluate.run_evaluations` inside one Ray session that serves every wave.
-    Returns the last launch's outcome (its counts cover every trial; its time the whole loop)
-    and decision.json's content.
+    ``launch(options)`` runs the experiment's unfinished trials (and their evaluations, when the
+    arms differ only in evaluation): :func:`rsb_sweep.driver.command.run_sweep_command` gives
+    :func:`rsb_sweep.driver.sweep.run_experiment` then :func:`rsb_sweep.driver.evaluate.run_evaluations`
+    in the command's one Ray session, which serves every wave. Returns the last launch's outcome
+    (its counts cover every trial; its time the whole loop) and decision.json's content.
     """
-    from contextlib import nullcontext
     from dataclasses import replace
-
-    session: Any = nullcontext()
-    if launch is None:
-        from rsb_sweep.driver.sweep import run_experiment
-        from rsb_sweep.driver.raysession import ray_session
-
-        session = ray_session(options.address, options.dashboard, options.num_cpus)
-
-        def launch(opts: "LaunchOptions") -> "SweepOutcome":
-            outcome = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch)
-            if exp.evaluate:
-                from rsb_sweep.driver.evaluate import run_evaluations
-
-                say = (lambda line: None) if opts.quiet else (lambda line: console.print(line, markup=False))
-                run_evaluations(exp, opts, say, on_dispatch=on_dispatch)
-            return outcome
 
     from rsb_sweep.experiment.results import build_results
 
@@ -75,28 +57,26 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console", on_d
     # failures from before this launch are accepted as missing seeds; with retry_failed they rerun
     failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp),
                                                                _evaluations(exp, settings_of(exp)))
-    with session as ray:
-        if getattr(ray, "dashboard_url", None) and not options.quiet:
-            console.print(f"Ray dashboard: {ray.dashboard_url}", highlight=False)
-        while True:
-            outcome = launch(options)
-            options = replace(options, retry_failed=False, dashboard=False)
-            settings = settings_of(exp)
-            evaluations = _evaluations(exp, settings)  # read once per look
-            failed = _failed(outcome.results, exp, settings, evaluations)
-            doc = decide(outcome.results, exp.trials, settings, evaluations)
-            write_decision(exp, doc)
-            if not options.quiet:
-                console.print(describe(doc), highlight=False, markup=False)
-            done = settings.wave_ends[-1] if settings.wave_ends else 0
-            unfinished = outcome.counts[RUNNING] + outcome.counts[PENDING]
-            if unfinished or doc["decision"] != "running" or failed - failed_before or done >= settings.max_seeds:
-                break
-            n = min(settings.wave, settings.max_seeds - done)
-            trials = wave_trials(spec, settings, len(exp.trials), done, n)
-            with exp.lock():
-                exp.grow(trials, ab=with_wave_end(settings, done + n).to_dict())
+    while True:
+        outcome = launch(options)
+        options = replace(options, retry_failed=False)
+        settings = settings_of(exp)
+        evaluations = _evaluations(exp, settings)  # read once per look
+        failed = _failed(outcome.results, exp, settings, evaluations)
+        doc = decide(outcome.results, exp.trials, settings, evaluations)
+        write_decision(exp, doc)
+        if not options.quiet:
+            console.print(describe(doc), highlight=False, markup=False)
+        done = settings.wave_ends[-1] if settings.wave_ends else 0
+        unfinished = outcome.counts[RUNNING] + outcome.counts[PENDING]
+        if unfinished or doc["decision"] != "running" or failed - failed_before or done >= settings.max_seeds:
+            break
+        n = min(settings.wave, settings.max_seeds - done)
+        trials = wave_trials(spec, settings, len(exp.trials), done, n)
+        with exp.lock():
+            exp.grow(trials, ab=with_wave_end(settings, done + n).to_dict())
     return replace(outcome, wall_seconds=time.time() - start), doc
+
 
 def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFrame]":
     """The experiment's evaluations, when the arms differ only in evaluation (else not needed)."""
@@ -105,6 +85,7 @@ def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFr
     from rsb_sweep.experiment.evaluations import build_evaluations
 
     return build_evaluations(exp)
+
 
 def _failed(results: "pd.DataFrame", exp: "Experiment", settings: AbSettings,
             evaluations: "Optional[pd.DataFrame]") -> set[str]:

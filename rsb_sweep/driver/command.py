@@ -6,6 +6,11 @@ in what order, and what each command gets back to print. Runs in the driver proc
   each wave), then evaluate the trained models at the experiment's plan.
 * :func:`run_evaluate_command` (``evaluate``): the evaluations only.
 
+Each runs in ONE Ray session (:class:`~rsb_sweep.driver.raysession.CommandRay`), owned here: started
+when the first trial or evaluation is about to be dispatched, kept for every later step and wave,
+shut down when the command returns or is interrupted. (Before, training and evaluating each
+started their own, so a sweep with an evaluation plan started Ray twice.)
+
 Whatever interrupts them (Ctrl-C, SIGTERM), the tables are rewritten from the trial folders
 before the exception leaves, so that they match the folders when the command exits 130.
 """
@@ -20,6 +25,7 @@ from rich.console import Console
 from rsb_sweep.driver.ab import run_ab
 from rsb_sweep.driver.evaluate import EvaluationOutcome, run_evaluations
 from rsb_sweep.driver.options import LaunchOptions
+from rsb_sweep.driver.raysession import CommandRay
 from rsb_sweep.driver.sweep import SweepOutcome, run_experiment
 from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.experiment.tables import write_tables
@@ -43,22 +49,33 @@ def run_sweep_command(exp: Experiment, options: LaunchOptions, console: Console,
     """
     say = _say(console, options)
     decision = None
-    try:
-        if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
-            sweep, decision = run_ab(exp, options, console, on_dispatch=on_dispatch)
-        else:
-            sweep = run_experiment(exp, options, console=console, on_dispatch=on_dispatch)
-        evaluations = run_evaluations(exp, options, say, on_dispatch=on_dispatch) if exp.evaluate else None
-    except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
-        write_tables(exp)
-        raise
+    with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
+
+        def launch(opts: LaunchOptions) -> SweepOutcome:  # train what has not ended, then evaluate it
+            sweep = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch, ray=ray)
+            if exp.evaluate:
+                run_evaluations(exp, opts, say, on_dispatch=on_dispatch, ray=ray)
+            return sweep
+
+        try:
+            if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
+                sweep, decision = run_ab(exp, options, console, launch)
+            else:
+                sweep = run_experiment(exp, options, console=console, on_dispatch=on_dispatch, ray=ray)
+            evaluations = run_evaluations(exp, options, say, on_dispatch=on_dispatch, ray=ray) if exp.evaluate else None
+        except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
+            write_tables(exp)
+            raise
     return CommandOutcome(sweep=sweep, evaluations=evaluations, decision=decision)
 
 
 def run_evaluate_command(exp: Experiment, options: LaunchOptions, console: Console,
                          on_dispatch: Callable[[], None]) -> EvaluationOutcome:
-    """Evaluate the experiment's trained models at every setting of its plan that they lack."""
-    return run_evaluations(exp, options, _say(console, options), on_dispatch=on_dispatch)
+    """Evaluate the experiment's trained models at every setting of its plan that they lack (one Ray
+    session, started only if an evaluation is missing)."""
+    say = _say(console, options)
+    with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
+        return run_evaluations(exp, options, say, on_dispatch=on_dispatch, ray=ray)
 
 
 def _say(console: Console, options: LaunchOptions) -> Callable[[str], None]:

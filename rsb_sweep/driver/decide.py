@@ -34,6 +34,7 @@ def arm_values(results: "pd.DataFrame", trials: list[Mapping[str, Any]], metric:
         out.append(np.array([by_seed.get(s, math.nan) for s in seeds], dtype=float))
     return out[0], out[1]
 
+
 def arm_rows(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: AbSettings,
              evaluations: "Optional[pd.DataFrame]" = None) -> tuple["pd.DataFrame", list[dict[str, Any]]]:
     """The table and trial list the looks read: the results and manifest trials themselves, or, when the
@@ -62,11 +63,13 @@ def arm_rows(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings:
     table[metric] = pd.to_numeric(table[metric], errors="coerce").astype("float64")
     return table, like
 
+
 def _seeds(trials: list[Mapping[str, Any]]) -> list[int]:
     seen: dict[int, None] = {}
     for t in trials:
         seen.setdefault(t["params"]["seed"], None)
     return list(seen)
+
 
 def complete_looks(results: "pd.DataFrame", trials: list[Mapping[str, Any]], wave_ends: tuple[int, ...]) -> list[int]:
     """The wave ends whose trials have all ended (finished or failed): the looks taken so far."""
@@ -80,6 +83,7 @@ def complete_looks(results: "pd.DataFrame", trials: list[Mapping[str, Any]], wav
         else:
             break
     return looks
+
 
 def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: AbSettings,
            evaluations: "Optional[pd.DataFrame]" = None) -> dict[str, Any]:
@@ -115,6 +119,7 @@ def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: A
     sentence = verdict_sentence(path, name_a=settings.name("a"), name_b=settings.name("b"), metric=settings.metric)
     doc.update({k: v for k, v in entries[-1].items()}, sentence=sentence, looks=entries, method=path.attrs["method"])
     return doc
+
 
 def _finite(x: Any) -> Optional[float]:
     """JSON has no infinity: an unbounded side of the interval (or a missing estimate) is null."""

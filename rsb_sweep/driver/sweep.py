@@ -34,7 +34,7 @@ from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
 from rsb_sweep.driver.preflight import check_data_here, check_data_on_cluster
 from rsb_sweep.driver.progress import LiveView, Progress
-from rsb_sweep.driver.raysession import ray_session, trial_slots
+from rsb_sweep.driver.raysession import CommandRay, RaySession, command_ray, trial_slots
 from rsb_sweep.errors import one_line
 from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
@@ -58,12 +58,14 @@ def _nothing() -> None:
 
 
 def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), console: Optional[Console] = None,
-                   on_dispatch: Callable[[], None] = _nothing) -> SweepOutcome:
+                   on_dispatch: Callable[[], None] = _nothing, ray: Optional[CommandRay] = None) -> SweepOutcome:
     """Run (or continue) every trial of ``exp`` that has not ended; write the result tables.
 
     The trials' data is checked before anything is dispatched (here, or on the cluster with
     ``options.address``). ``on_dispatch`` is called just before the first trial is handed to
-    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.cli.exitstatus`).
+    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.cli.exitstatus`). ``ray`` is
+    the command's Ray session (:mod:`rsb_sweep.driver.command`); without one, Ray is started for
+    this call only, and only if a trial is left to run.
     """
     console = console or Console(stderr=False)
     start = time.time()
@@ -80,7 +82,10 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
             if not options.address and not options.data_checked:
                 check_data_here(todo)  # before Ray starts
             try:
-                files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch)
+                say = (lambda line: None) if options.quiet else (lambda line: console.print(line, highlight=False))
+                with command_ray(ray, options.address, options.dashboard, options.num_cpus, say) as ray:
+                    files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch,
+                                                         ray.session())
             except BaseException:  # Ctrl-C, SIGTERM, a crash: keep the table current, then let the caller report it
                 write_tables(exp)
                 raise
@@ -91,35 +96,33 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
 
 
 def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, console: Console, lock: DriverLock,
-                files: dict[str, TrialFiles], on_dispatch: Callable[[], None]) -> tuple[dict[str, TrialFiles], Optional[str]]:
-    """Start Ray and run Tune rounds until no trial is left to run (or a pack could not start)."""
+                files: dict[str, TrialFiles], on_dispatch: Callable[[], None],
+                session: RaySession) -> tuple[dict[str, TrialFiles], Optional[str]]:
+    """Run Tune rounds on ``session`` until no trial is left to run (or a pack could not start)."""
     store = exp.store
     unstarted_error = None
-    with ray_session(options.address, options.dashboard, options.num_cpus) as session:
-        if session.dashboard_url and not options.quiet:
-            console.print(f"Ray dashboard: {session.dashboard_url}", highlight=False)
-        slots = trial_slots(execution, session)
-        if options.address:
-            check_data_on_cluster([t["config"] for t in exp.trials
-                                   if files[t["trial_id"]].status in (PENDING, RUNNING)])
-        on_dispatch()
-        progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
-        with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
-            for round_no in range(1, MAX_ROUNDS + 1):
-                todo = [t for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
-                if not todo:
-                    break
-                failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
-                files = store.read_all(exp.trial_ids)
-                settled = settle_failed_packs(store, failed, files, execution.max_failures)
-                for tid, message in settled.errors.items():
-                    progress.mark(tid, ERROR, message)
-                unstarted_error = settled.unstarted
-                files = store.read_all(exp.trial_ids)
-                if unstarted_error:
-                    break
-            progress.idle()
-        view.final()
+    slots = trial_slots(execution, session)
+    if options.address:
+        check_data_on_cluster([t["config"] for t in exp.trials
+                               if files[t["trial_id"]].status in (PENDING, RUNNING)])
+    on_dispatch()
+    progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
+    with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
+        for round_no in range(1, MAX_ROUNDS + 1):
+            todo = [t for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
+            if not todo:
+                break
+            failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
+            files = store.read_all(exp.trial_ids)
+            settled = settle_failed_packs(store, failed, files, execution.max_failures)
+            for tid, message in settled.errors.items():
+                progress.mark(tid, ERROR, message)
+            unstarted_error = settled.unstarted
+            files = store.read_all(exp.trial_ids)
+            if unstarted_error:
+                break
+        progress.idle()
+    view.final()
     return files, unstarted_error
 
 

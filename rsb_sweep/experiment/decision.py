@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 def write_decision(exp: "Experiment", doc: Mapping[str, Any]) -> None:
     atomic_write_json(exp.root / DECISION_FILE, dict(doc))
 
+
 def read_decision(exp: "Experiment") -> Optional[dict[str, Any]]:
     """decision.json, or None before the first look."""
     import json
@@ -26,6 +27,7 @@ def read_decision(exp: "Experiment") -> Optional[dict[str, Any]]:
         return json.loads((exp.root / DECISION_FILE).read_text())
     except (OSError, ValueError):
         return None
+
 
 def describe(doc: Mapping[str, Any]) -> str:
     """One line for ``status`` and the end of a run: the verdict and the current interval."""

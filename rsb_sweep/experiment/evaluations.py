@@ -29,6 +29,7 @@ from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.experiment.store import EVALUATIONS_DIR, TrialFiles, TrialStore
 from rsb_sweep.spec.model import EvalPlan
 
+
 @dataclass(frozen=True, order=True)
 class EvalKey:
     """One evaluation of one trial: a set at a (crop_pct, test_res)."""
@@ -45,6 +46,7 @@ class EvalKey:
 
     def as_tuple(self) -> tuple[str, float, int]:
         return (self.eval_set, self.crop_pct, self.test_res)
+
 
 def trial_keys(config: Mapping[str, Any], plan: EvalPlan) -> list[tuple[EvalKey, bool]]:
     """Every evaluation of a trial under ``plan``, and whether its numbers come from training.
@@ -64,11 +66,13 @@ def trial_keys(config: Mapping[str, Any], plan: EvalPlan) -> list[tuple[EvalKey,
         out.append((EvalKey(name, crop, res), from_training))
     return out
 
+
 def missing_keys(config: Mapping[str, Any], files: TrialFiles, plan: EvalPlan) -> list[EvalKey]:
     """The evaluations a finished trial still lacks (failed ones count as done; ``--retry-failed`` clears them)."""
     if files.status != TERMINATED:
         return []
     return [k for k, from_training in trial_keys(config, plan) if not from_training and k.stem not in files.evaluations]
+
 
 def evaluation_rows(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles,
                     plan: EvalPlan) -> list[dict[str, Any]]:
@@ -100,12 +104,14 @@ def evaluation_rows(experiment: str, trial_id: str, config: Mapping[str, Any], f
         rows.append(row)
     return rows
 
+
 def build_evaluations(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """``evaluations.parquet`` of ``exp``: every manifest trial × every evaluation of its plan."""
     files = files if files is not None else exp.store.read_all(exp.trial_ids)
     plan = exp.evaluate
     rows = [r for t in exp.trials for r in evaluation_rows(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], plan)]
     return with_contract_dtypes(pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS)))
+
 
 def counts_of(table: Optional[pd.DataFrame]) -> dict[str, int]:
     """Rows per status (TERMINATED, ERROR, PENDING) of an evaluations table."""
@@ -114,12 +120,14 @@ def counts_of(table: Optional[pd.DataFrame]) -> dict[str, int]:
     counts = table["status"].value_counts().to_dict()
     return {k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR, PENDING)}
 
+
 def record_failures(store: TrialStore, trial_id: str, keys: Iterable[EvalKey], message: str) -> None:
     """Mark evaluations failed, with the error text (their rows become ERROR)."""
     for key in keys:
         store.write_json(trial_id, f"{EVALUATIONS_DIR}/{key.stem}.json",
                          {"error": message, **dict(zip(EVALUATION_KEY_COLUMNS, key.as_tuple())),
                           "time": time.time()})
+
 
 def clear_failures(exp: Experiment) -> int:
     """Delete the failed evaluation records (``--retry-failed``); returns how many."""

@@ -18,6 +18,7 @@ from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_C
 from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.experiment.store import TrialFiles
 
+
 def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles) -> dict[str, Any]:
     """One results row: the config's identity and hyper-parameters, then what the trial folder says."""
     row: dict[str, Any] = {"experiment": experiment, "trial_id": trial_id, "status": files.status}
@@ -43,12 +44,15 @@ def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: 
     )
     return row
 
+
 def _restarts_from_runs(files: TrialFiles) -> int:
     """Restorations so far: runs that started from a checkpoint."""
     return sum(1 for r in files.runs if r.get("resumed_from_epoch"))
 
+
 def _last_run(files: TrialFiles) -> dict[str, Any]:
     return files.runs[-1] if files.runs else {}
+
 
 def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """The results table of ``exp``: one row per manifest trial, contract columns and dtypes."""
@@ -56,10 +60,12 @@ def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
     rows = [trial_row(exp.name, t["trial_id"], t["config"], files[t["trial_id"]]) for t in exp.trials]
     return results_frame(rows)
 
+
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows to a frame with the contract's columns in order and stable dtypes (also when empty)."""
     extra = extra_top1_columns(k for r in rows for k in r)
     return with_contract_dtypes(pd.DataFrame(rows, columns=with_extra_sets(RESULT_COLUMNS, extra)))
+
 
 def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """One row per (trial, epoch) from each trial's history.jsonl."""

@@ -24,6 +24,7 @@ from rsb_sweep.experiment.results import build_history, build_results
 from rsb_sweep.experiment.store import EVALUATIONS_DIR, PREDICTIONS, TrialFiles
 from trainer.files import atomic_write_bytes
 
+
 def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """(Re)write results.parquet, results.csv, history.parquet (and evaluations.parquet when the
     experiment evaluates) atomically; return the results."""

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from rsb_sweep.experiment.evaluations import EvalKey, record_failures
 from rsb_sweep.experiment.store import CONFIG, EVALUATIONS_DIR, TrialStore
 
+
 def evaluate_trial(store_root: str, trial_id: str, keys: list[tuple[str, float, int]],
                    eval_sets: list[tuple[str, str]], device: Optional[str] = None, threads: int = 1) -> dict[str, Any]:
     """Evaluate ``keys`` of one finished trial (a Ray task, or any process); returns a summary.
@@ -59,6 +60,7 @@ def evaluate_trial(store_root: str, trial_id: str, keys: list[tuple[str, float, 
             if store.remote:  # the scratch copy of a URI store's checkpoint is not kept
                 shutil.rmtree(run_dir, ignore_errors=True)
     return {"trial_id": trial_id, "evaluated": len(saved), "seconds": time.time() - start}
+
 
 def _local_run(store: TrialStore, trial_id: str) -> Path:
     """A local run folder holding the trial's config and final checkpoint (copied from a URI store)."""

@@ -74,7 +74,7 @@ def _pack_launch(exp, broken=None):
 def _ab(exp, **kw):
     from rich.console import Console
 
-    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), lambda: None, launch=_pack_launch(exp, **kw))
+    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=_pack_launch(exp, **kw))
 
 
 def _recomputed(exp):

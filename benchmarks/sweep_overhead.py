@@ -71,10 +71,12 @@ def driver_run(n: int, slots: int, pack, label: str) -> dict:
     """
     from rich.console import Console
 
-    from rsb_sweep.driver import LaunchOptions, run_experiment
-    from rsb_sweep.execution import Execution
-    from rsb_sweep.experiment import Experiment
-    from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+    from rsb_sweep.driver.options import LaunchOptions
+    from rsb_sweep.driver.sweep import run_experiment
+    from rsb_sweep.spec.execution import Execution
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.spec.expand import expand
+    from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         spec = SweepSpec(name=f"overhead-{label}", overrides=dict(ONE_STEP), seeds=SeedAxis(n=n))

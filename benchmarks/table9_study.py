@@ -32,10 +32,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from rsb_sweep.execution import Execution
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.spec import EvalPlan, TrialSpec, expand, trial_label
-from rsb_sweep.specfile import load_spec_file
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.spec.expand import expand, trial_label
+from rsb_sweep.spec.model import EvalPlan, TrialSpec
+from rsb_sweep.spec.sweepfile import load_spec_file
 from table9_paired import seeds_needed
 
 SWEEP = Path(__file__).resolve().parents[1] / "sweeps" / "table9_crop_ratio.yaml"

@@ -1,8 +1,8 @@
-"""A recording test double for the pack's :class:`~rsb_sweep.worker_pack.Reporter` interface.
+"""A recording test double for the pack's :class:`~rsb_sweep.worker.pack.Reporter` interface.
 
 It stands where Ray Tune (or Ray Train) would: it keeps every event the real pack code
 reports, turns each into the Tune result the real reporter would send
-(:func:`rsb_sweep.raytrial.tune_result`) and, given a :class:`~rsb_sweep.progress.Progress`,
+(:func:`rsb_sweep.worker.trainable.tune_result`) and, given a :class:`~rsb_sweep.driver.progress.Progress`,
 feeds it there exactly as the driver's Tune callback does. Its ``pointer_epoch`` answers
 what Tune's reference checkpoint would say.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from rsb_sweep.progress import Progress
-from rsb_sweep.raytrial import tune_result
+from rsb_sweep.driver.progress import Progress
+from rsb_sweep.worker.trainable import tune_result
 
 
 @dataclass

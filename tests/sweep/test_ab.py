@@ -1,5 +1,5 @@
-"""``rsb-sweep ab`` (rsb_sweep.ab): arms, waves, the decision after each wave, decision.json,
-resume and exit statuses. The wave loop runs real trials through the real pack code (a launch
+"""``rsb-sweep ab`` (rsb_sweep.spec.ab, rsb_sweep.driver.ab, rsb_sweep.driver.decide): arms, waves,
+the decision after each wave, decision.json, resume and exit statuses. The wave loop runs real trials through the real pack code (a launch
 double stands where Ray would, as in test_driver_failures.py); the end-to-end CLI run on Ray is slow."""
 
 from __future__ import annotations
@@ -12,20 +12,25 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from analysis.sequential import sequential_compare
+from analysis.sequential import sequential_compare, verdict_sentence
 from analysis.sections import build_report
-from rsb_sweep.ab import (decide, evaluation_plan, first_wave, make_settings, parse_arm, read_decision, run_ab,
-                          settings_of, wave_trials)
+from rsb_sweep.driver.ab import run_ab, settings_of
+from rsb_sweep.driver.decide import decide
+from rsb_sweep.experiment.decision import read_decision
+from rsb_sweep.spec.ab import evaluation_plan, first_wave, make_settings, parse_arm, wave_trials
 from rsb_sweep.cli import main
-from rsb_sweep.driver import LaunchOptions, SweepOutcome
+from rsb_sweep.driver.options import LaunchOptions
+from rsb_sweep.driver.sweep import SweepOutcome
 from rsb_sweep.errors import SweepError
-from rsb_sweep.evaluations import build_evaluations, evaluate_trial, missing_keys
-from rsb_sweep.execution import Execution
-from rsb_sweep.exitstatus import ExitStatus
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.results import write_tables
-from rsb_sweep.spec import EvalPlan, SeedAxis, SweepSpec, expand
-from rsb_sweep.worker_pack import Member, PackJob, run_pack
+from rsb_sweep.experiment.evaluations import build_evaluations, missing_keys
+from rsb_sweep.worker.evaluate import evaluate_trial
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.cli.exitstatus import ExitStatus
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import EvalPlan, SeedAxis, SweepSpec
+from rsb_sweep.worker.pack import Member, PackJob, run_pack
 from tests.sweep.conftest import stop_group
 from tests.sweep.doubles import RecordingReporter
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, wait_for
@@ -69,7 +74,7 @@ def _pack_launch(exp, broken=None):
 def _ab(exp, **kw):
     from rich.console import Console
 
-    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), lambda: None, launch=_pack_launch(exp, **kw))
+    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=_pack_launch(exp, **kw))
 
 
 def _recomputed(exp):
@@ -192,25 +197,52 @@ def test_undecided_at_max_seeds_and_a_failed_trial_stops_the_loop_with_exit_1(tm
     assert doc == {**decide(results(exp.root), exp.trials, settings_of(exp)), "updated": doc["updated"]}
 
 
-def test_arms_that_differ_only_in_evaluation_compare_paired_evaluations_of_the_same_models(tmp_path):
+def _expected_decision(path, *, arms, names, max_seeds, wave, wave_ends, paired, eval_only, alpha=0.05, delta=0.0,
+                       metric="top1"):
+    """decision.json as the documentation defines it (docs/sweep/README.md), written out from a
+    :func:`sequential_compare` path alone, without ``rsb_sweep``'s own decide."""
+    def verdict(row):  # the sequence's verdict; `continue` is `running`, or `undecided` at the seed cap
+        return row["decision"] if row["decision"] != "continue" else ("undecided" if row["n"] >= max_seeds else "running")
+
+    def number(x):  # JSON has no infinity: an unbounded side is null
+        return float(x) if math.isfinite(x) else None
+
+    looks = [{"n": int(r["n"]), "n_seeds": {"a": int(r["n_a"]), "b": int(r["n_b"])}, "diff": number(r["diff"]),
+              "cs_low": number(r["cs_low"]), "cs_high": number(r["cs_high"]), "p_value": number(r["p_value"]),
+              "decision": verdict(r), "alpha": alpha, "delta": delta} for r in path.to_dict("records")]
+    return {**looks[-1], "sentence": verdict_sentence(path, name_a=names["a"], name_b=names["b"], metric=metric),
+            "metric": metric, "higher_is_better": True, "paired": paired, "arms": arms, "names": names, "wave": wave,
+            "max_seeds": max_seeds, "wave_ends": wave_ends, "eval_only": eval_only, "method": path.attrs["method"],
+            "looks": looks}
+
+
+# δ = 0: never equivalent, and 4 seeds cannot bound a paired interval (undecided at the cap); δ = 50 points: the
+# interval is bounded at 6 seeds (models this short are all near chance), well inside ±50: equivalent.
+@pytest.mark.parametrize("delta, max_seeds, verdict", [(0.0, 4, "undecided"), (50.0, 6, "equivalent")])
+def test_arms_that_differ_only_in_evaluation_compare_paired_evaluations_of_the_same_models(tmp_path, delta, max_seeds,
+                                                                                           verdict):
     arms = ({"crop_pct": 1.0}, {"crop_pct": 0.5, "test_res": 12})  # half the image, at half the pixels: worse
-    exp = _experiment(tmp_path, arms=arms, delta=0.0, max_seeds=4)
+    exp = _experiment(tmp_path, arms=arms, delta=delta, max_seeds=max_seeds)
     outcome, doc = _ab(exp)
     assert ExitStatus.for_counts(outcome.counts) == ExitStatus.OK
     assert len(exp.trials) == len(results(exp.root)) == doc["n"]  # one model per seed, not two
-    assert doc["paired"] is True and doc["eval_only"] is True and doc["n_seeds"]["a"] == doc["n"]
     ev = build_evaluations(exp).set_index(["trial_id", "crop_pct", "test_res"])
     tids = [t["trial_id"] for t in exp.trials]
-    a = np.array([ev.loc[(t, 1.0, 24), "top1"] for t in tids])
-    b = np.array([ev.loc[(t, 0.5, 12), "top1"] for t in tids])
-    want = sequential_compare(a, b, alpha=0.05, delta=0.0, paired=True, looks=list(settings_of(exp).wave_ends))
-    last = [None if not math.isfinite(x) else x for x in want.iloc[-1][["diff", "cs_low", "cs_high"]]]
-    assert [doc["diff"], doc["cs_low"], doc["cs_high"]] == last  # JSON has no infinity: null
-    assert [l["n"] for l in doc["looks"]] == want["n"].tolist() == [2, 4]
-    assert doc["decision"] == "undecided" or doc["decision"] == want["decision"].iloc[-1]
-    assert doc == {**decide(results(exp.root), exp.trials, settings_of(exp), build_evaluations(exp)),
-                   "updated": doc["updated"]}
-    assert "A [crop_pct=1]" in doc["sentence"] and "B [crop_pct=0.5, test_res=12]" in doc["sentence"]
+    a = np.array([ev.loc[(t, 1.0, 24), "top1"] for t in tids])  # each model at arm A's setting (its own test_res)
+    b = np.array([ev.loc[(t, 0.5, 12), "top1"] for t in tids])  # the same models at arm B's
+    ends = list(settings_of(exp).wave_ends)
+    want = sequential_compare(a, b, alpha=0.05, delta=delta, paired=True, looks=ends)
+    verdicts = want["decision"].tolist()  # the loop adds a wave until a look decides, or max_seeds per arm
+    assert want["n"].tolist() == ends == list(range(2, ends[-1] + 1, 2)) and set(verdicts[:-1]) <= {"continue"}
+    final = verdicts[-1]
+    assert final != "continue" or ends[-1] == max_seeds
+    assert doc["decision"] == (final if final != "continue" else "undecided")  # the sequence's verdict, whatever it is
+    assert doc["decision"] == verdict  # what these arms give on seeds 0 .. max_seeds-1
+    expected = _expected_decision(want, arms={"a": {"crop_pct": 1.0}, "b": {"crop_pct": 0.5, "test_res": 12}},
+                                  names={"a": "A [crop_pct=1]", "b": "B [crop_pct=0.5, test_res=12]"}, max_seeds=max_seeds,
+                                  wave=2, wave_ends=ends, paired=True, eval_only=True, delta=delta)
+    assert {k: v for k, v in doc.items() if k != "updated"} == expected
+    assert read_decision(exp) == doc  # what decision.json holds
 
 
 # ------------------------------------------------------------------------------------------ on Ray (slow)

@@ -11,14 +11,15 @@ import pytest
 from click.testing import CliRunner
 
 from rsb_sweep.cli import main
-from rsb_sweep.driver_packs import settle_failed_packs
-from rsb_sweep.execution import Execution
-from rsb_sweep.exitstatus import ExitStatus
-from rsb_sweep.experiment import Experiment, ExperimentError
-from rsb_sweep.progress import Progress
-from rsb_sweep.raytrial import POINTER_FILE, _pointer_dir, _read_pointer
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
-from rsb_sweep.worker_pack import Member, PackJob, run_pack
+from rsb_sweep.driver.packs import settle_failed_packs
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.cli.exitstatus import ExitStatus
+from rsb_sweep.experiment.folder import Experiment, ExperimentError
+from rsb_sweep.driver.progress import Progress
+from rsb_sweep.worker.trainable import POINTER_FILE, pointer_dir, read_pointer
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
+from rsb_sweep.worker.pack import Member, PackJob, run_pack
 from tests.sweep.doubles import RecordingReporter
 
 
@@ -95,13 +96,13 @@ def test_a_second_driver_is_refused(tmp_path):
 def test_pointer_checkpoints_round_trip_and_a_stale_pointer_is_only_a_warning(tmp_path):
     from ray.train import Checkpoint
 
-    folder = _pointer_dir("t1", 3, tmp_path / "checkpoints" / "epoch_0003")
+    folder = pointer_dir("t1", 3, tmp_path / "checkpoints" / "epoch_0003")
     assert json.loads((tmp_path.parent / folder / POINTER_FILE).read_text())["epoch"] == 3
-    assert _read_pointer(Checkpoint.from_directory(folder), "t1") == 3
-    assert _read_pointer(Checkpoint.from_directory(folder), "t2") == 0  # another trial's pointer counts for nothing
-    assert _read_pointer(None, "t1") == 0
+    assert read_pointer(Checkpoint.from_directory(folder), "t1") == 3
+    assert read_pointer(Checkpoint.from_directory(folder), "t2") == 0  # another trial's pointer counts for nothing
+    assert read_pointer(None, "t1") == 0
     (tmp_path / "junk").mkdir()
-    assert _read_pointer(Checkpoint.from_directory(str(tmp_path / "junk")), "t1") == 0
+    assert read_pointer(Checkpoint.from_directory(str(tmp_path / "junk")), "t1") == 0
 
     exp = _experiment(tmp_path, n=1)
     (tid,) = exp.trial_ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rsb_sweep.driver_packs import auto_pack_size, estimated_cost, make_packs
+from rsb_sweep.driver.packs import auto_pack_size, estimated_cost, make_packs
 
 
 def _trials(n, epochs=lambda i: 10):

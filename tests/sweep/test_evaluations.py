@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from rsb_sweep.cli import main
-from rsb_sweep.evaluations import EvalKey, trial_keys
-from rsb_sweep.spec import EvalPlan, SweepSpec, expand, move_eval_only
-from rsb_sweep.specfile import SpecError, load_spec_file
+from rsb_sweep.experiment.evaluations import EvalKey, trial_keys
+from rsb_sweep.spec.expand import expand, move_eval_only
+from rsb_sweep.spec.model import EvalPlan, SweepSpec
+from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
 from tests.sweep.conftest import stop_group
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, trial_dir, wait_for
 from trainer.errors import ConfigError

@@ -1,5 +1,5 @@
-"""Exit statuses (rsb_sweep.exitstatus) and the paths a user types (rsb_sweep.paths,
-rsb_sweep.preflight): relative paths work from where they were typed, bad data is refused
+"""Exit statuses (rsb_sweep.cli.exitstatus) and the paths a user types (rsb_sweep.spec.paths,
+rsb_sweep.driver.preflight): relative paths work from where they were typed, bad data is refused
 before anything starts, Ctrl-C exits 130 with state saved."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from rsb_sweep.cli import main
 from rsb_sweep.errors import SweepError
-from rsb_sweep.exitstatus import CRASH_FILE, EPILOG, ExitStatus, run_command
-from rsb_sweep.specfile import load_spec_file
+from rsb_sweep.cli.exitstatus import CRASH_FILE, EPILOG, ExitStatus, run_command
+from rsb_sweep.spec.sweepfile import load_spec_file
 from tests.conftest import write_image_folder
 from tests.sweep.conftest import stop_group
 from tests.sweep.helpers import manifest, results, wait_for

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rsb_sweep.spec import expand
-from rsb_sweep.specfile import SpecError, load_spec_file
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
 from trainer import resolve_config
 from trainer.presets import DIGITS, PAPER_UNIT_FIELDS, paper_to_preset
 from trainer.recipes import get_recipe

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 import analysis
-from rsb_sweep.execution import Execution
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.results import write_tables
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
 
 def test_finished_trials_are_gathered_once(tmp_path):

@@ -11,10 +11,11 @@ import time
 
 import pandas as pd
 
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.execution import Execution
-from rsb_sweep.results import write_tables
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
 from tests.sweep.helpers import CONTRACT
 
 

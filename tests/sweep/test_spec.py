@@ -8,8 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from rsb_sweep.cli import main
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
-from rsb_sweep.specfile import SpecError, load_spec_file
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.model import EvalPlan, SeedAxis, SweepSpec
+from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
 
 SWEEPS = Path(__file__).resolve().parents[2] / "sweeps"
 SOURCES = ("seed_init", "seed_data", "seed_aug")
@@ -52,6 +55,21 @@ def test_grid_is_a_product_and_seeds_are_paired_across_points():
         by_seed.setdefault(t.config.seed, set()).add((t.config.seed_init, t.config.seed_data, t.config.seed_aug))
     assert all(len(v) == 1 for v in by_seed.values())  # seed k means the same three streams everywhere
     assert len({t.trial_id for t in trials}) == len(trials)
+
+
+def test_the_manifest_keeps_the_whole_spec(tmp_path):
+    """Every part of a spec survives the manifest (ab expands its next wave from it): grid, crossed
+    seeds, the evaluation plan, typed overrides (eval_sets pairs are tuples again, not JSON lists)."""
+    spec = SweepSpec(name="m", recipe="a3", data=str(tmp_path / "data"),
+                     overrides={"epochs": 2, "lr": 2e-3, "eval_sets": (("v2", str(tmp_path / "v2")),)},
+                     grid={"weight_decay": [0.01, 0.02], "recipe": ["a2", "a3"]},
+                     seeds=SeedAxis(start=3, cross=(("init", 2), ("data", 3))), description="d", source="s",
+                     evaluate=EvalPlan(crop_pct=(0.875, 1.0), test_res=(20,), eval_sets=(("real", "/r"),)))
+    assert SweepSpec.from_dict(spec.to_dict()) == spec
+    exp = Experiment.create(tmp_path / "exp", spec, Execution(), [])
+    again = Experiment.open(exp.root).spec
+    assert again == spec and again.seeds.cross == (("init", 2), ("data", 3)) and again.evaluate == spec.evaluate
+    assert again.overrides["eval_sets"] == (("v2", str(tmp_path / "v2")),)
 
 
 def test_recipe_as_grid_axis_uses_each_recipe():

@@ -7,9 +7,10 @@ import subprocess
 import sys
 import textwrap
 
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.execution import Execution
-from rsb_sweep.spec import SeedAxis, SweepSpec, expand
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
 _PROBE = textwrap.dedent("""
     import sys

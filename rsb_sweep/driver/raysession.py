@@ -18,11 +18,11 @@ import math
 import os
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Any, Callable, ContextManager, Iterator, Optional
 
-from rsb_sweep.execution import Execution
+from rsb_sweep.spec.execution import Execution
 from rsb_sweep.errors import SweepError
 
 DASHBOARD_HOST = "127.0.0.1"
@@ -38,6 +38,43 @@ class RaySession:
     cpus: float
     gpus: float
     started_here: bool
+
+
+class CommandRay:
+    """The one Ray session of a command: started (or joined) the first time a step needs Ray, then
+    kept for every later step (training rounds, ``ab`` waves, evaluations), shut down when the
+    command's ``with`` block ends. Nothing that needs no Ray starts it.
+
+    Measured (benchmarks/ray_sessions.py): a sweep with an evaluation plan used to start Ray
+    twice, once to train and once to evaluate; each local start costs seconds on the 2-core machine.
+    """
+
+    def __init__(self, address: Optional[str] = None, dashboard: bool = False, num_cpus: Optional[int] = None,
+                 say: Callable[[str], None] = lambda line: None) -> None:
+        self.address, self.dashboard, self.num_cpus, self.say = address, dashboard, num_cpus, say
+        self._stack = ExitStack()
+        self._session: Optional[RaySession] = None
+
+    def session(self) -> RaySession:
+        """The running session, started here on first use (the dashboard URL printed when there is one)."""
+        if self._session is None:
+            self._session = self._stack.enter_context(ray_session(self.address, self.dashboard, self.num_cpus))
+            if self._session.dashboard_url:
+                self.say(f"Ray dashboard: {self._session.dashboard_url}")
+        return self._session
+
+    def __enter__(self) -> "CommandRay":
+        return self
+
+    def __exit__(self, *exc: Any) -> Optional[bool]:
+        self._session = None
+        return self._stack.__exit__(*exc)
+
+
+def command_ray(ray: Optional[CommandRay], address: Optional[str], dashboard: bool, num_cpus: Optional[int],
+                say: Callable[[str], None]) -> ContextManager[CommandRay]:
+    """``ray`` when a command shares its session; else a session of this call's own (library use, a test)."""
+    return nullcontext(ray) if ray is not None else CommandRay(address, dashboard, num_cpus, say)
 
 
 @contextmanager
@@ -101,7 +138,7 @@ def _sigterm_handler_kept(keep: bool) -> Iterator[None]:
     ``ray.init`` replaces it with one that calls ``sys.exit``; when the signal lands inside one
     of Ray's fork or finalizer hooks Python only prints that SystemExit and the sweep ran on to
     exit 0 (seen in CI). The command's handler also records the interrupt, which is honoured
-    before any trial is dispatched (:meth:`rsb_sweep.exitstatus.CommandRun.dispatching`).
+    before any trial is dispatched (:meth:`rsb_sweep.cli.exitstatus.CommandRun.dispatching`).
     """
     try:
         utils = importlib.import_module("ray._private.utils") if keep else None

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, NoReturn, Optional
 
+from analysis.contract import ERROR, PENDING, RUNNING
 from rsb_sweep.errors import SweepError
 
 CRASH_FILE = "driver-error.txt"
@@ -48,9 +49,9 @@ class ExitStatus(enum.IntEnum):
     @classmethod
     def for_counts(cls, counts: Mapping[str, int]) -> "ExitStatus":
         """The status of a sweep that returned with these trial counts (by results-table status)."""
-        if counts.get("RUNNING", 0) or counts.get("PENDING", 0):
+        if counts.get(RUNNING, 0) or counts.get(PENDING, 0):
             return cls.UNFINISHED
-        if counts.get("ERROR", 0):
+        if counts.get(ERROR, 0):
             return cls.TRIALS_FAILED
         return cls.OK
 

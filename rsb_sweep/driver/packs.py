@@ -1,7 +1,7 @@
 """Driver side of packs: which trials go in which pack (the unit Tune schedules), in what order,
-the :class:`~rsb_sweep.worker_pack.PackJob` each pack's process receives, and what a pack
+the :class:`~rsb_sweep.worker.pack.PackJob` each pack's process receives, and what a pack
 that Tune gave up on means for its trials. Runs in the driver process only; what runs in
-the worker is :mod:`rsb_sweep.worker_pack`.
+the worker is :mod:`rsb_sweep.worker.pack`.
 
 Measured on the 2-core demo machine (benchmarks/sweep_overhead.py), Tune with reused actors
 costs a few hundredths of a second of slot time between trials: far below the trials'
@@ -23,9 +23,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from rsb_sweep.execution import Execution
-from rsb_sweep.store import PENDING, RUNNING, TrialFiles, TrialStore
-from rsb_sweep.worker_pack import Member, PackJob
+from rsb_sweep.spec.execution import Execution
+from analysis.contract import PENDING, RUNNING
+from rsb_sweep.experiment.store import TrialFiles, TrialStore
+from rsb_sweep.worker.pack import Member, PackJob
 
 MAX_TUNE_TRIALS = 200
 MIN_PACKS_PER_SLOT = 4

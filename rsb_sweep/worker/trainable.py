@@ -1,4 +1,4 @@
-"""Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker_pack`),
+"""Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker.pack`),
 the Ray Train DDP job for multi-worker trials, and the :class:`Reporter` implementations that
 turn pack events into Tune results. Runs in the Tune trial process and the Train workers.
 
@@ -25,21 +25,22 @@ from pathlib import Path
 from typing import Any, Optional
 
 from rsb_sweep.errors import one_line
-from rsb_sweep.store import ERROR_STATUS, RUNNING, TERMINATED, TrialStore
-from rsb_sweep.worker_pack import PackJob, run_pack
+from analysis.contract import ENDED, RUNNING
+from rsb_sweep.experiment.store import TrialStore
+from rsb_sweep.worker.pack import PackJob, run_pack
 
 POINTER_EVERY_S = 10.0
 POINTER_FILE = "pointer.json"
 
 
-def _pointer_dir(trial_id: str, epoch: int, checkpoint_dir: Optional[Path]) -> str:
+def pointer_dir(trial_id: str, epoch: int, checkpoint_dir: Optional[Path]) -> str:
     folder = tempfile.mkdtemp(prefix="rsb-pointer-")
     Path(folder, POINTER_FILE).write_text(json.dumps(
         {"trial_id": trial_id, "epoch": epoch, "checkpoint": str(checkpoint_dir) if checkpoint_dir else None}))
     return folder
 
 
-def _read_pointer(checkpoint: Any, trial_id: str) -> int:
+def read_pointer(checkpoint: Any, trial_id: str) -> int:
     if checkpoint is None:
         return 0
     try:
@@ -87,7 +88,7 @@ class TuneReporter:
 
         result = tune_result(trial_id, event, metrics)
         if checkpoint_dir is not None and self.throttle.due():
-            folder = _pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
+            folder = pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
             try:
                 tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
             finally:
@@ -98,7 +99,7 @@ class TuneReporter:
     def pointer_epoch(self, trial_id: str) -> int:
         from ray import tune
 
-        return _read_pointer(tune.get_checkpoint(), trial_id)
+        return read_pointer(tune.get_checkpoint(), trial_id)
 
 
 class TrainReporter:
@@ -115,7 +116,7 @@ class TrainReporter:
         result = tune_result(trial_id, event, metrics)
         folder = None
         if self.rank == 0 and checkpoint_dir is not None and self.throttle.due():
-            folder = _pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
+            folder = pointer_dir(trial_id, int(metrics.get("epochs_done", 0)), checkpoint_dir)
         try:
             ray.train.report(result, checkpoint=ray.train.Checkpoint.from_directory(folder) if folder else None)
         finally:
@@ -125,7 +126,7 @@ class TrainReporter:
     def pointer_epoch(self, trial_id: str) -> int:
         import ray.train
 
-        return _read_pointer(ray.train.get_checkpoint(), trial_id)
+        return read_pointer(ray.train.get_checkpoint(), trial_id)
 
 
 def pack_trainable(config: dict[str, Any], jobs: Optional[dict[int, dict[str, Any]]] = None) -> None:
@@ -158,7 +159,7 @@ def run_ddp_pack(job: PackJob) -> None:
     trial_name = tune.get_context().get_trial_name()
     while True:
         files = store.read_all(m.trial_id for m in job.members)
-        if all(f.status in (TERMINATED, ERROR_STATUS) for f in files.values()):
+        if all(f.status in ENDED for f in files.values()):
             return
         attempt += 1
         use_gpu = job.gpus_per_worker > 0

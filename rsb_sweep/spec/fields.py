@@ -9,6 +9,7 @@ from __future__ import annotations
 import typing
 from typing import Any
 
+from analysis.contract import EVAL_SETS_FIELD
 from trainer.config import FIELD_NAMES, TrainConfig, parse_value
 from trainer.errors import ConfigError
 
@@ -42,7 +43,7 @@ def coerce(name: str, value: Any) -> Any:
         return value.lower()
     if name not in _HINTS:
         raise ConfigError(f"unknown config field {name!r}; known fields: {', '.join(OVERRIDABLE)}")
-    if name == "eval_sets":
+    if name == EVAL_SETS_FIELD:
         return _eval_sets(value)
     if isinstance(value, str):
         return parse_value(name, value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Optional
 
-from rsb_sweep.paths import is_uri
+from rsb_sweep.spec.paths import is_uri
 from trainer.errors import DataError
 
 #: (data folder or None for the embedded digits, eval sets) pairs

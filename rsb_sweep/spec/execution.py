@@ -8,7 +8,7 @@ from typing import Any, Optional
 from rsb_sweep.errors import SweepError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Execution:
     """How trials run: resources, concurrency, retries, packing. Not part of any result."""
 

@@ -36,16 +36,17 @@ from typing import Any, Optional
 
 import yaml
 
-from rsb_sweep.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
+from analysis.contract import EVAL_ONLY_CONFIG_FIELDS, EVAL_ONLY_FIELDS, EVAL_SETS_FIELD
 from rsb_sweep.errors import SweepError
-from rsb_sweep.execution import Execution
-from rsb_sweep.paths import absolute_fields, absolute_path
-from rsb_sweep.spec import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec, expand, move_eval_only
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.expand import expand, move_eval_only
+from rsb_sweep.spec.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
+from rsb_sweep.spec.model import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec
+from rsb_sweep.spec.paths import absolute_fields, absolute_path
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
 TOP_KEYS = ("name", "description", "recipe", "data", "overrides", "grid", "seeds", "evaluate", "execution", "units")
-EVALUATE_KEYS = ("crop_pct", "test_res", "eval_sets")
 UNITS = ("literal", "paper")
 SEED_KEYS = ("n", "start", "vary", "cross")
 EXECUTION_KEYS = tuple(Execution.__dataclass_fields__)
@@ -123,41 +124,9 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
         return SpecError(f"{where}:{line}: {key_path}: {message}")
 
     _only(doc, TOP_KEYS, "", fail)
-    name = str(doc.get("name", default_name))
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*", name):
-        raise fail("name", doc.line_of("name"), f"{name!r} must be a file-system-safe name (letters, digits, -_.)")
-    recipe = doc.get("recipe", "a2")
-    try:
-        recipe = coerce("recipe", recipe)
-        get_recipe(recipe)
-    except ConfigError as exc:
-        raise fail("recipe", doc.line_of("recipe"), str(exc)) from None
-    data_path = data if data is not None else doc.get("data")
-    if data_path is not None and not isinstance(data_path, str):
-        raise fail("data", doc.line_of("data"), "expected a folder path")
-    if data is None and data_path is not None:
-        data_path = absolute_path(data_path, base)
-
-    overrides = _section(doc, "overrides", fail)
-    fixed: dict[str, Any] = {}
-    for key, value in overrides.items():
-        field = canonical(str(key))
-        if field not in OVERRIDABLE:
-            raise fail(f"overrides.{key}", overrides.line_of(key), _unknown(field, OVERRIDABLE))
-        fixed[field] = _coerce_at(field, value, f"overrides.{key}", overrides.line_of(key), fail)
-    fixed = absolute_fields(fixed, base)
-
-    grid_doc = _section(doc, "grid", fail)
-    grid: dict[str, list[Any]] = {}
-    for key, values in grid_doc.items():
-        field = canonical(str(key))
-        line = grid_doc.line_of(key)
-        if field not in GRIDDABLE:
-            raise fail(f"grid.{key}", line, _unknown(field, GRIDDABLE))
-        if not isinstance(values, list) or not values:
-            raise fail(f"grid.{key}", line, "expected a non-empty list of values")
-        grid[field] = absolute_fields({field: [_coerce_at(field, v, f"grid.{key}", line, fail) for v in values]}, base)[field]
-
+    name, recipe, data_path = _identity(doc, fail, default_name, data, base)
+    fixed = _overrides(doc, fail, base)
+    grid = _grid(doc, fail, base)
     seeds = _seed_axis(doc, fail)
     evaluate = _evaluate(doc, fail, base)
     execution = _execution(doc, fail)
@@ -178,16 +147,63 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
     return spec, execution
 
 
+def _identity(doc: _Mapping, fail, default_name: str, data: Optional[str],
+              base: Optional[Path]) -> tuple[str, str, Optional[str]]:
+    """The sweep's name, recipe and data folder (``data`` from the command line wins, used as given)."""
+    name = str(doc.get("name", default_name))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*", name):
+        raise fail("name", doc.line_of("name"), f"{name!r} must be a file-system-safe name (letters, digits, -_.)")
+    recipe = doc.get("recipe", "a2")
+    try:
+        recipe = coerce("recipe", recipe)
+        get_recipe(recipe)
+    except ConfigError as exc:
+        raise fail("recipe", doc.line_of("recipe"), str(exc)) from None
+    data_path = data if data is not None else doc.get("data")
+    if data_path is not None and not isinstance(data_path, str):
+        raise fail("data", doc.line_of("data"), "expected a folder path")
+    if data is None and data_path is not None:
+        data_path = absolute_path(data_path, base)
+    return name, recipe, data_path
+
+
+def _overrides(doc: _Mapping, fail, base: Optional[Path]) -> dict[str, Any]:
+    """The ``overrides:`` section: fixed trainer fields, typed, paths absolute."""
+    overrides = _section(doc, "overrides", fail)
+    fixed: dict[str, Any] = {}
+    for key, value in overrides.items():
+        field = canonical(str(key))
+        if field not in OVERRIDABLE:
+            raise fail(f"overrides.{key}", overrides.line_of(key), _unknown(field, OVERRIDABLE))
+        fixed[field] = _coerce_at(field, value, f"overrides.{key}", overrides.line_of(key), fail)
+    return absolute_fields(fixed, base)
+
+
+def _grid(doc: _Mapping, fail, base: Optional[Path]) -> dict[str, list[Any]]:
+    """The ``grid:`` section: each axis's values, typed, paths absolute."""
+    grid_doc = _section(doc, "grid", fail)
+    grid: dict[str, list[Any]] = {}
+    for key, values in grid_doc.items():
+        field = canonical(str(key))
+        line = grid_doc.line_of(key)
+        if field not in GRIDDABLE:
+            raise fail(f"grid.{key}", line, _unknown(field, GRIDDABLE))
+        if not isinstance(values, list) or not values:
+            raise fail(f"grid.{key}", line, "expected a non-empty list of values")
+        grid[field] = absolute_fields({field: [_coerce_at(field, v, f"grid.{key}", line, fail) for v in values]}, base)[field]
+    return grid
+
+
 def _evaluate(doc: _Mapping, fail, base: Optional[Path]) -> EvalPlan:
     """The ``evaluate:`` section: values each trained model is evaluated at."""
     section = _section(doc, "evaluate", fail)
-    _only(section, EVALUATE_KEYS, "evaluate.", fail)
+    _only(section, EVAL_ONLY_CONFIG_FIELDS, "evaluate.", fail)
     values: dict[str, Any] = {}
-    for key in EVALUATE_KEYS:
+    for key in EVAL_ONLY_CONFIG_FIELDS:
         if key not in section:
             continue
         raw, line = section[key], section.line_of(key)
-        if key == "eval_sets":
+        if key == EVAL_SETS_FIELD:
             sets = _coerce_at(key, raw, f"evaluate.{key}", line, fail)
             values[key] = absolute_fields({key: sets}, base)[key]
             continue
@@ -203,7 +219,7 @@ def _check_evaluate(spec: SweepSpec, doc: _Mapping, fail) -> None:
     from trainer.config import validate
 
     config = expand(replace(spec, grid={}, seeds=SeedAxis(n=1, start=spec.seeds.start)))[0].config
-    for key in ("crop_pct", "test_res"):
+    for key in EVAL_ONLY_FIELDS:
         for value in getattr(spec.evaluate, key):
             try:
                 validate(replace(config, **{key: value}))

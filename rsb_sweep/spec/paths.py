@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from analysis.contract import EVAL_SETS_FIELD
+
 #: Trainer fields that hold one path each; ``eval_sets`` holds (name, path) pairs.
 PATH_FIELDS = ("data", "real_labels")
 
@@ -40,12 +42,12 @@ def absolute_fields(values: Mapping[str, Any], base: Optional[Path] = None) -> d
     def one(name: str, value: Any) -> Any:
         if value is None:
             return None
-        if name == "eval_sets":
+        if name == EVAL_SETS_FIELD:
             return tuple((set_name, absolute_path(p, base)) for set_name, p in value)
         return absolute_path(value, base)
 
     out = dict(values)
-    for name in (*PATH_FIELDS, "eval_sets"):
+    for name in (*PATH_FIELDS, EVAL_SETS_FIELD):
         if name in out:
             value = out[name]
             out[name] = [one(name, v) for v in value] if isinstance(value, list) else one(name, value)

@@ -4,14 +4,14 @@ A *pack* is the unit Ray Tune schedules: one or more sweep trials run one after 
 in the same process (``--pack``), each with its own trial folder, checkpoints and result
 row. Packing amortises Tune's per-trial cost when a trial lasts seconds; with one trial
 per pack this is the usual one-trial-per-Tune-trial layout. The driver side (which trials
-go in which pack, what a failed pack means) is :mod:`rsb_sweep.driver_packs`.
+go in which pack, what a failed pack means) is :mod:`rsb_sweep.driver.packs`.
 
 :class:`PackJob` is what crosses the process boundary: the driver builds it, Ray carries
 it as the plain dict of :meth:`PackJob.to_dict`, the worker rebuilds it with
 :meth:`PackJob.from_dict`. Here :func:`run_pack` skips finished trials, resumes started ones
 from their newest checkpoint and records failures. The same code runs in a Tune function
 trial (one worker) and in every rank of a Ray Train DDP worker group; how progress reaches
-Ray is the :class:`Reporter`'s job (:mod:`rsb_sweep.raytrial`), so that tests can drive it
+Ray is the :class:`Reporter`'s job (:mod:`rsb_sweep.worker.trainable`), so that tests can drive it
 with a recording double and no Ray.
 """
 
@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from rsb_sweep.store import ERROR_STATUS, LOG, TERMINATED, TrialStore
+from analysis.contract import ENDED
+from rsb_sweep.experiment.store import LOG, TrialStore
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Member:
     config: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PackJob:
     """Everything a pack's process needs; passed to Ray by value (no shared files needed)."""
 
@@ -82,7 +83,7 @@ def run_pack(job: PackJob, reporter: Reporter, rank: int = 0,
 
 def _runnable(store: TrialStore, trial_id: str) -> bool:
     """Finished and failed trials are not run again (the driver clears errors it wants retried)."""
-    return store.read(trial_id).status not in (TERMINATED, ERROR_STATUS)
+    return store.read(trial_id).status not in ENDED
 
 
 def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Reporter, rank: int) -> None:

@@ -9,7 +9,7 @@ Layout::
     <experiment>/sweep.json        the manifest (atomic)
     <experiment>/driver.json       pid, host, heartbeat of the driver now (or last) running it
     <experiment>/.lock             held (flock) by the running driver
-    <experiment>/driver-error.txt  tracebacks of internal errors (rsb_sweep.exitstatus), if any
+    <experiment>/driver-error.txt  tracebacks of internal errors (rsb_sweep.cli.exitstatus), if any
     <experiment>/results.parquet   results.csv  history.parquet
     <experiment>/evaluations.parquet  each trained model at every setting of ``evaluate`` (if any)
     <experiment>/trials/<id>/      trial folders (or <storage>/<name>/trials/<id>/ with --storage)
@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from rsb_sweep.errors import SweepError
-from rsb_sweep.execution import Execution
-from rsb_sweep.paths import absolute_path, is_uri
-from rsb_sweep.store import TrialStore
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.spec.paths import absolute_path, is_uri
+from rsb_sweep.experiment.store import TrialStore
 from trainer.files import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from rsb_sweep.spec import EvalPlan, SweepSpec, TrialSpec
+    from rsb_sweep.spec.model import EvalPlan, SweepSpec, TrialSpec
 
 MANIFEST = "sweep.json"
 DRIVER = "driver.json"
@@ -60,8 +60,6 @@ class Experiment:
                storage: Optional[str] = None, extra: Optional[dict[str, Any]] = None) -> "Experiment":
         """Write the manifest of a new experiment (``extra``: more top-level keys, e.g. ``ab``);
         refuse to overwrite an existing one."""
-        from rsb_sweep.spec import describe
-
         root = Path(root).expanduser().resolve()
         if (root / MANIFEST).exists():
             raise ExperimentError(
@@ -79,7 +77,7 @@ class Experiment:
             "name": spec.name,
             "created": time.time(),
             "command": sys.argv,
-            "spec": describe(spec),
+            "spec": spec.to_dict(),
             "execution": execution.to_dict(),
             "trials_root": f"{base}/trials",
             "tune_root": f"{base}/tune",
@@ -131,9 +129,16 @@ class Experiment:
         return [t["trial_id"] for t in self.trials]
 
     @property
+    def spec(self) -> "SweepSpec":
+        """The sweep this experiment was created from, rebuilt from the manifest (all of it: grid, seeds, plan)."""
+        from rsb_sweep.spec.model import SweepSpec
+
+        return SweepSpec.from_dict(self.manifest["spec"])
+
+    @property
     def evaluate(self) -> "EvalPlan":
         """What every trained model is evaluated at (empty for an experiment written before evaluations)."""
-        from rsb_sweep.spec import EvalPlan
+        from rsb_sweep.spec.model import EvalPlan
 
         return EvalPlan.from_dict(self.manifest.get("evaluate"))
 

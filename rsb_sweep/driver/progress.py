@@ -19,10 +19,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from rsb_sweep.store import ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
+from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
+from rsb_sweep.experiment.store import TrialFiles
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrialProgress:
     status: str = PENDING
     epochs: int = 0
@@ -61,7 +62,7 @@ class Progress:
         return sum(t.epochs_done for t in self.trials.values())
 
     def update(self, result: Mapping[str, Any]) -> Optional[str]:
-        """Apply one Tune result (an event of :mod:`rsb_sweep.worker_pack`, as :func:`rsb_sweep.raytrial.tune_result` carries it); return the event if a trial ended."""
+        """Apply one Tune result (an event of :mod:`rsb_sweep.worker.pack`, as :func:`rsb_sweep.worker.trainable.tune_result` carries it); return the event if a trial ended."""
         tid = result.get("rsb_trial")
         if tid not in self.trials:
             return None
@@ -79,7 +80,7 @@ class Progress:
                 t.status, t.active, t.top1 = TERMINATED, False, result.get("top1")
                 t.epochs_done = t.epochs
             elif event == "error":
-                t.status, t.active, t.error = ERROR_STATUS, False, result.get("error")
+                t.status, t.active, t.error = ERROR, False, result.get("error")
         return event if event in ("done", "error") else None
 
     def mark(self, tid: str, status: str, error: Optional[str] = None) -> None:
@@ -96,7 +97,7 @@ class Progress:
                 t.active = False
 
     def counts(self) -> dict[str, int]:
-        out = {TERMINATED: 0, RUNNING: 0, ERROR_STATUS: 0, PENDING: 0}
+        out = {TERMINATED: 0, RUNNING: 0, ERROR: 0, PENDING: 0}
         for t in self.trials.values():
             out[t.status] += 1
         return out
@@ -125,7 +126,7 @@ class Progress:
         top1 = f"top-1 {mean:.2f} ± {std:.2f} % (n={n})" if n > 1 else (f"top-1 {mean:.2f} % (n=1)" if n else "top-1 –")
         eta = self.eta_seconds()
         counts = (f"{self.name}: {c[TERMINATED]}/{len(self.trials)} done, {c[RUNNING]} running, "
-                  f"{c[ERROR_STATUS]} failed, {c[PENDING]} pending")
+                  f"{c[ERROR]} failed, {c[PENDING]} pending")
         timing = (f"{top1} | elapsed {fmt_seconds(time.time() - self.started)}"
                   f" | ETA {fmt_seconds(eta) if eta is not None else '–'}")
         return counts, timing
@@ -170,7 +171,7 @@ class LiveView:
         t = self.progress.trials[tid]
         c = self.progress.counts()
         what = f"done  top-1 {t.top1:.2f}" if event == "done" and t.top1 is not None else f"ERROR {t.error}"
-        self.console.print(f"[{c[TERMINATED] + c[ERROR_STATUS]}/{len(self.progress.trials)}] {tid} {what}",
+        self.console.print(f"[{c[TERMINATED] + c[ERROR]}/{len(self.progress.trials)}] {tid} {what}",
                            highlight=False, markup=False)
         now = time.time()
         if now - self._last_line > 15:
@@ -193,7 +194,7 @@ class _Renderable:
         p = self.progress
         with p.lock:
             running = [(tid, t) for tid, t in p.trials.items() if t.status == RUNNING and t.active]
-            failed = [(tid, t) for tid, t in p.trials.items() if t.status == ERROR_STATUS]
+            failed = [(tid, t) for tid, t in p.trials.items() if t.status == ERROR]
             counts, timing = p.summary_parts()
             header = Text(f"{counts}\n{timing}", style="bold")
             table = Table(show_header=True, header_style="dim", box=None, pad_edge=False)

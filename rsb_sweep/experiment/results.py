@@ -2,31 +2,21 @@
 
 The column lists are the contract's, from :mod:`analysis.contract` (their one home).
 One row per trial of the manifest, always, whatever its state: a trial that failed keeps its
-row with status ERROR and the error text; one not yet run is PENDING. Both tables are
-written atomically (temporary file, then rename), so a reader, or a kill during a write,
-sees the previous complete table or the new one.
+row with status ERROR and the error text; one not yet run is PENDING. The tables are written
+by :mod:`rsb_sweep.experiment.tables`.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import pandas as pd
-import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
-from analysis.contract import (HISTORY_COLUMNS, HISTORY_STEM, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS,
-                              RESULT_COLUMNS, RESULTS_STEM, SEED_COLUMNS, extra_top1_columns, with_contract_dtypes,
-                              with_extra_sets)
-from rsb_sweep.experiment import Experiment
-from rsb_sweep.store import ERROR_STATUS, PREDICTIONS, TERMINATED, TrialFiles
-from trainer.files import atomic_write_bytes
-
-RESULTS_PARQUET, RESULTS_CSV = f"{RESULTS_STEM}.parquet", f"{RESULTS_STEM}.csv"
-HISTORY_PARQUET = f"{HISTORY_STEM}.parquet"
+from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS,
+                              SEED_COLUMNS, TERMINATED, extra_top1_columns, with_contract_dtypes, with_extra_sets)
+from rsb_sweep.experiment.folder import Experiment
+from rsb_sweep.experiment.store import TrialFiles
 
 
 def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles) -> dict[str, Any]:
@@ -50,7 +40,7 @@ def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: 
         n_workers=metrics.get("n_workers", _last_run(files).get("n_workers")),
         device=metrics.get("device", _last_run(files).get("device")),
         peak_mem_gb=metrics.get("peak_mem_gb", math.nan),
-        error=(files.error or {}).get("error") if files.status == ERROR_STATUS else None,
+        error=(files.error or {}).get("error") if files.status == ERROR else None,
     )
     return row
 
@@ -93,51 +83,3 @@ def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = N
     for col in ("experiment", "trial_id"):
         df[col] = df[col].astype("string")
     return df
-
-
-def write_tables(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
-    """(Re)write results.parquet, results.csv, history.parquet (and evaluations.parquet when the
-    experiment evaluates) atomically; return the results."""
-    files = files if files is not None else exp.store.read_all(exp.trial_ids)
-    results = build_results(exp, files)
-    history = build_history(exp, files)
-    write_frame(results, exp.root / RESULTS_PARQUET)
-    write_frame(results, exp.root / RESULTS_CSV)
-    write_frame(history, exp.root / HISTORY_PARQUET)
-    gather_predictions(exp, files)
-    if exp.evaluate:  # train once, evaluate many: the evaluations table follows the trials' states
-        from rsb_sweep.evaluations import write_evaluations
-
-        write_evaluations(exp, files)
-    return results
-
-
-def gather_predictions(exp: Experiment, files: Mapping[str, TrialFiles]) -> None:
-    """Copy each finished trial's per-image predictions into ``<experiment>/predictions.parquet/``.
-
-    That folder is a parquet dataset, one ``<trial_id>.parquet`` per trial (written once, then
-    only when the trial's file is newer), so a growing sweep never rewrites its millions of
-    rows; ``analysis.load_predictions`` reads it. ``trial_id`` is set from the manifest
-    (the trainer writes its run folder's name there).
-    """
-    from trainer.predictions import with_trial_id, write_predictions
-
-    for trial_id, f in files.items():
-        src = exp.store.fs.get_file_info(exp.store.path(trial_id, PREDICTIONS))
-        if f.status != TERMINATED or src.type != pafs.FileType.File:
-            continue
-        dest = exp.root / PREDICTIONS / f"{trial_id}.parquet"
-        if dest.is_file() and src.mtime_ns is not None and dest.stat().st_mtime_ns >= src.mtime_ns:
-            continue
-        dest.parent.mkdir(exist_ok=True)
-        write_predictions(dest, with_trial_id(pq.read_table(src.path, filesystem=exp.store.fs), trial_id))
-
-
-def write_frame(df: pd.DataFrame, path: Path) -> None:
-    """Serialise in memory, then write atomically (parquet or csv by suffix)."""
-    buf = io.BytesIO()
-    if Path(path).suffix == ".csv":
-        buf.write(df.to_csv(index=False).encode())
-    else:
-        df.to_parquet(buf, index=False)
-    atomic_write_bytes(Path(path), buf.getvalue())

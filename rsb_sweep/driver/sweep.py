@@ -13,9 +13,9 @@ Failures:
 * a trial that raises (NaN loss, corrupt data, a bug): recorded ERROR with its text by the
   pack itself; the pack goes on with its next trial.
 * a pack that Tune gives up on: its running trial is recorded ERROR with Tune's error, and
-  its trials not yet started run in the next round (:func:`~rsb_sweep.driver_packs.settle_failed_packs`).
+  its trials not yet started run in the next round (:func:`~rsb_sweep.driver.packs.settle_failed_packs`).
 
-Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.preflight`);
+Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.driver.preflight`);
 ``on_dispatch`` marks the moment after which an error is a crash, not a usage error.
 """
 
@@ -28,36 +28,21 @@ from typing import Any, Callable, Optional
 import pandas as pd
 from rich.console import Console
 
-from rsb_sweep.driver_packs import make_packs, pack_jobs, settle_failed_packs
+from analysis.contract import ERROR, PENDING, RUNNING, STATUSES
+from rsb_sweep.driver.callbacks import SweepCallback
+from rsb_sweep.driver.options import LaunchOptions
+from rsb_sweep.driver.packs import make_packs, pack_jobs, settle_failed_packs
+from rsb_sweep.driver.preflight import check_data_here, check_data_on_cluster
+from rsb_sweep.driver.progress import LiveView, Progress
+from rsb_sweep.driver.raysession import CommandRay, RaySession, command_ray, trial_slots
 from rsb_sweep.errors import one_line
-from rsb_sweep.execution import Execution
-from rsb_sweep.experiment import DriverLock, Experiment
-from rsb_sweep.preflight import check_data_here, check_data_on_cluster
-from rsb_sweep.progress import LiveView, Progress
-from rsb_sweep.raysession import ray_session, trial_slots
-from rsb_sweep.raytrial import pack_trainable
-from rsb_sweep.results import write_tables
-from rsb_sweep.store import ERROR, ERROR_STATUS, PENDING, RUNNING, TERMINATED, TrialFiles
+from rsb_sweep.experiment.folder import DriverLock, Experiment
+from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
+from rsb_sweep.experiment.tables import write_tables
+from rsb_sweep.spec.execution import Execution
+from rsb_sweep.worker.trainable import pack_trainable
 
-RESULTS_EVERY_S = 2.0
-HEARTBEAT_EVERY_S = 5.0
 MAX_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class LaunchOptions:
-    """Per-launch choices (not stored in the manifest)."""
-
-    address: Optional[str] = None
-    dashboard: bool = False
-    max_concurrent: Optional[int] = None
-    max_failures: Optional[int] = None
-    pack: Optional[int] = None
-    num_cpus: Optional[int] = None  # size of a local Ray instance (default: this machine's CPUs)
-    retry_failed: bool = False
-    live: Optional[bool] = None  # None: live table when the console is a terminal
-    quiet: bool = False
-    data_checked: bool = False  # the caller already checked the data on this machine (local runs)
 
 
 @dataclass(frozen=True)
@@ -73,12 +58,14 @@ def _nothing() -> None:
 
 
 def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), console: Optional[Console] = None,
-                   on_dispatch: Callable[[], None] = _nothing) -> SweepOutcome:
+                   on_dispatch: Callable[[], None] = _nothing, ray: Optional[CommandRay] = None) -> SweepOutcome:
     """Run (or continue) every trial of ``exp`` that has not ended; write the result tables.
 
     The trials' data is checked before anything is dispatched (here, or on the cluster with
     ``options.address``). ``on_dispatch`` is called just before the first trial is handed to
-    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.exitstatus`).
+    Ray: errors before it mean nothing started (see :mod:`rsb_sweep.cli.exitstatus`). ``ray`` is
+    the command's Ray session (:mod:`rsb_sweep.driver.command`); without one, Ray is started for
+    this call only, and only if a trial is left to run.
     """
     console = console or Console(stderr=False)
     start = time.time()
@@ -95,55 +82,56 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
             if not options.address and not options.data_checked:
                 check_data_here(todo)  # before Ray starts
             try:
-                files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch)
+                say = (lambda line: None) if options.quiet else (lambda line: console.print(line, highlight=False))
+                with command_ray(ray, options.address, options.dashboard, options.num_cpus, say) as ray:
+                    files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch,
+                                                         ray.session())
             except BaseException:  # Ctrl-C, SIGTERM, a crash: keep the table current, then let the caller report it
                 write_tables(exp)
                 raise
         results = write_tables(exp, files)
     counts = results["status"].value_counts().to_dict()
-    return SweepOutcome(results=results, counts={k: int(counts.get(k, 0)) for k in (TERMINATED, ERROR_STATUS, RUNNING, PENDING)},
+    return SweepOutcome(results=results, counts={k: int(counts.get(k, 0)) for k in STATUSES},
                         wall_seconds=time.time() - start, unstarted_error=unstarted_error)
 
 
 def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, console: Console, lock: DriverLock,
-                files: dict[str, TrialFiles], on_dispatch: Callable[[], None]) -> tuple[dict[str, TrialFiles], Optional[str]]:
-    """Start Ray and run Tune rounds until no trial is left to run (or a pack could not start)."""
+                files: dict[str, TrialFiles], on_dispatch: Callable[[], None],
+                session: RaySession) -> tuple[dict[str, TrialFiles], Optional[str]]:
+    """Run Tune rounds on ``session`` until no trial is left to run (or a pack could not start)."""
     store = exp.store
     unstarted_error = None
-    with ray_session(options.address, options.dashboard, options.num_cpus) as session:
-        if session.dashboard_url and not options.quiet:
-            console.print(f"Ray dashboard: {session.dashboard_url}", highlight=False)
-        slots = trial_slots(execution, session)
-        if options.address:
-            check_data_on_cluster([t["config"] for t in exp.trials
-                                   if files[t["trial_id"]].status in (PENDING, RUNNING)])
-        on_dispatch()
-        progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
-        with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
-            for round_no in range(1, MAX_ROUNDS + 1):
-                todo = [t for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
-                if not todo:
-                    break
-                failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
-                files = store.read_all(exp.trial_ids)
-                settled = settle_failed_packs(store, failed, files, execution.max_failures)
-                for tid, message in settled.errors.items():
-                    progress.mark(tid, ERROR_STATUS, message)
-                unstarted_error = settled.unstarted
-                files = store.read_all(exp.trial_ids)
-                if unstarted_error:
-                    break
-            progress.idle()
-        view.final()
+    slots = trial_slots(execution, session)
+    if options.address:
+        check_data_on_cluster([t["config"] for t in exp.trials
+                               if files[t["trial_id"]].status in (PENDING, RUNNING)])
+    on_dispatch()
+    progress = Progress.from_files(exp.name, {t["trial_id"]: t["config"] for t in exp.trials}, files)
+    with LiveView(progress, console, live=options.live, quiet=options.quiet) as view:
+        for round_no in range(1, MAX_ROUNDS + 1):
+            todo = [t for t in exp.trials if files[t["trial_id"]].status in (PENDING, RUNNING)]
+            if not todo:
+                break
+            failed = _run_round(exp, execution, slots, todo, round_no, progress, view, lock)
+            files = store.read_all(exp.trial_ids)
+            settled = settle_failed_packs(store, failed, files, execution.max_failures)
+            for tid, message in settled.errors.items():
+                progress.mark(tid, ERROR, message)
+            unstarted_error = settled.unstarted
+            files = store.read_all(exp.trial_ids)
+            if unstarted_error:
+                break
+        progress.idle()
+    view.final()
     return files, unstarted_error
 
 
 def _clear_errors(exp: Experiment) -> None:
     store = exp.store
     for tid, f in store.read_all(exp.trial_ids).items():
-        if f.status == ERROR_STATUS:
+        if f.status == ERROR:
             store.record_run(tid, {"event": "retry", "previous_error": f.error})
-            store.delete(tid, ERROR)
+            store.delete(tid, ERROR_FILE)
 
 
 def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dict[str, Any]],
@@ -157,7 +145,7 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
         resources = {"cpu": execution.trial_cpus, "gpu": execution.gpus_per_worker}
     else:  # the Tune trial only coordinates; Ray Train reserves the workers' CPUs and GPUs
         resources = {"cpu": 0, "memory": 1}
-    callback = _SweepCallback(exp, progress, view, lock)
+    callback = SweepCallback(exp, progress, view, lock)
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(pack_trainable, jobs={i: j.to_dict() for i, j in jobs.items()}),
                             resources),
@@ -185,50 +173,3 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
             pack = int(result.config["pack"])
             failed[pack] = (packs[pack], one_line(result.error))
     return failed
-
-
-def _callback_base():
-    from ray import tune
-
-    return tune.Callback
-
-
-class _SweepCallback(_callback_base()):
-    """Feeds Tune results to the progress model, rewrites the result tables, beats the heartbeat."""
-
-    def __init__(self, exp: Experiment, progress: Progress, view: LiveView, lock: DriverLock):
-        self.exp, self.progress, self.view, self.lock = exp, progress, view, lock
-        self.dirty = False
-        self.last_write = self.last_beat = time.monotonic()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Tune pickles its run config (tuner.pkl); this callback only lives in the driver process."""
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.exp = None
-
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        if self.exp is None:
-            return
-        ended = self.progress.update(result)
-        if ended:
-            self.dirty = True
-            self.view.ended(result["rsb_trial"], ended)
-        self._tick()
-
-    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.dirty = True
-
-    def on_step(self, iteration: int, trials: list, **info: Any) -> None:
-        if self.exp is not None:
-            self._tick()
-
-    def _tick(self) -> None:
-        now = time.monotonic()
-        if self.dirty and now - self.last_write >= RESULTS_EVERY_S:
-            write_tables(self.exp)
-            self.dirty, self.last_write = False, now
-        if now - self.last_beat >= HEARTBEAT_EVERY_S:
-            self.lock.beat(progress=self.progress.counts())
-            self.last_beat = now

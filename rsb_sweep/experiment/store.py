@@ -9,7 +9,7 @@ The trainer's own files are the ground truth for a trial's state:
 
 ``evaluations/<key>.json`` (and ``<key>.parquet``, its per-image predictions) hold each
 evaluation of the final checkpoint at another setting, one file per (set, crop_pct, test_res)
-(:mod:`rsb_sweep.evaluations`); a file with an ``error`` key records a failed evaluation.
+(:mod:`rsb_sweep.experiment.evaluations`); a file with an ``error`` key records a failed evaluation.
 
 The store root is a local folder (the default, or a shared file system) or a URI
 (``s3://…``, ``gs://…``, ``file://…``) reached through pyarrow's file systems, as Ray's
@@ -31,7 +31,8 @@ from typing import Any, Iterable, Optional
 
 import pyarrow.fs as pafs
 
-from rsb_sweep.paths import is_uri
+from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
+from rsb_sweep.spec.paths import is_uri
 from trainer.checkpoint import (CHECKPOINTS_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE, STATE_FILE,
                                 checkpoint_epoch, checkpoint_name, find_checkpoint, list_checkpoints)
 from trainer.files import atomic_write_bytes
@@ -39,15 +40,13 @@ from trainer.files import atomic_write_bytes
 #: Files the trainer writes into its run folder (their one home: trainer.checkpoint).
 CONFIG, HISTORY, METRICS, PREDICTIONS = CONFIG_FILE, HISTORY_FILE, METRICS_FILE, PREDICTIONS_FILE
 #: Files the sweep adds to a trial folder.
-ERROR, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
+ERROR_FILE, RUNS, LOG = "error.json", "runs.jsonl", "train.log"
 #: The folder of a trial's evaluations at other settings (train once, evaluate many).
 EVALUATIONS_DIR = "evaluations"
 _SMALL_FILES = (CONFIG, HISTORY, METRICS, PREDICTIONS, LOG)
 
-TERMINATED, ERROR_STATUS, RUNNING, PENDING = "TERMINATED", "ERROR", "RUNNING", "PENDING"
 
-
-@dataclass
+@dataclass(kw_only=True)
 class TrialFiles:
     """What one trial folder says about its trial."""
 
@@ -64,7 +63,7 @@ class TrialFiles:
         if self.metrics is not None:
             return TERMINATED
         if self.error is not None:
-            return ERROR_STATUS
+            return ERROR
         if self.runs or self.history:
             return RUNNING
         return PENDING
@@ -103,13 +102,13 @@ class TrialStore:
     # -- reading -----------------------------------------------------------------------
     def read(self, trial_id: str) -> TrialFiles:
         """Everything the trial folder says (missing files are simply absent)."""
-        out = TrialFiles(trial_id)
+        out = TrialFiles(trial_id=trial_id)
         infos = self.fs.get_file_info(pafs.FileSelector(self.path(trial_id), allow_not_found=True))
         names = {Path(i.path).name for i in infos}
         if METRICS in names:
             out.metrics = self._json(self.path(trial_id, METRICS))
-        if ERROR in names:
-            out.error = self._json(self.path(trial_id, ERROR))
+        if ERROR_FILE in names:
+            out.error = self._json(self.path(trial_id, ERROR_FILE))
         if HISTORY in names:
             out.history = self._jsonl(self.path(trial_id, HISTORY))
         if RUNS in names:
@@ -211,7 +210,7 @@ class TrialStore:
 
     def record_error(self, trial_id: str, message: str, kind: str, **extra: Any) -> None:
         """Mark the trial failed for good, with its error text."""
-        self.write_json(trial_id, ERROR, {"error": message, "type": kind, "time": time.time(), **extra})
+        self.write_json(trial_id, ERROR_FILE, {"error": message, "type": kind, "time": time.time(), **extra})
 
     # -- remote mirroring ---------------------------------------------------------------
     def push(self, trial_id: str, local: Path) -> None:

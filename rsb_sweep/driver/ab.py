@@ -3,7 +3,7 @@
 Both arms run on the same seeds. The experiment's manifest holds the waves started so far
 (unstarted waves are not in it) and, under ``"ab"``, the arms, the settings and the wave ends,
 so that ``resume`` continues an interrupted ``ab`` and ``status`` reads it from files alone.
-After each wave :func:`analysis.sequential_compare` (an anytime-valid confidence sequence for
+After each wave :func:`analysis.stats.sequential.sequential_compare` (an anytime-valid confidence sequence for
 mean(A) − mean(B), looks at the wave ends) decides; ``<experiment>/decision.json`` holds the
 verdict and one entry per look. The loop stops at a decision, at ``max_seeds`` seeds per arm
 (``undecided``), after a wave in which a trial failed (exit 1; ``resume`` continues, with

@@ -1,9 +1,10 @@
 """The look of an ``rsb-sweep ab``: decision.json's content from the results (and evaluations) so far.
 
 After each wave the arms' metric in seed order (a failed seed is NaN, never dropped) goes to
-:func:`analysis.sequential.sequential_compare` (an anytime-valid confidence sequence for
+:func:`analysis.stats.sequential.sequential_compare` (an anytime-valid confidence sequence for
 mean(A) − mean(B), looks at the wave ends); its last row decides. Runs in the driver process
-(:mod:`rsb_sweep.driver.ab`), from tables alone.
+(:mod:`rsb_sweep.driver.ab`), from tables alone; it imports from the analysis only its array
+statistics and verdict sentences (no matplotlib, no DataFrame grouping).
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def decide(results: "pd.DataFrame", trials: list[Mapping[str, Any]], settings: A
     """decision.json's content for the results so far (``running`` with no look before a wave completes).
 
     ``evaluations`` (evaluations.parquet) is read when the arms differ only in evaluation."""
-    from analysis.sequential import sequential_compare, verdict_sentence
+    from analysis.stats.sequential import sequential_compare
+    from analysis.text.verdicts import verdict_sentence
 
     results, trials = arm_rows(results, trials, settings, evaluations)
     looks = complete_looks(results, trials, settings.wave_ends)

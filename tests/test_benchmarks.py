@@ -100,6 +100,7 @@ SMOKE = {
     "levers.py": ["--steps", "2", "--rounds", "1", "--out", "{tmp}/levers.json"],
     "main_job.py": ["--n", "1", "--", "--epochs", "2"],
     "preset_calibration.py": ["--seeds", "0", "--candidate", "epochs=2"],
+    "ray_sessions.py": None,  # runs the full-length seeds command twice per tree (old and new code)
     "sequential_sim.py": ["--sims", "20", "--out", "{tmp}/sequential_sim", "--figure", "{tmp}/sequential_sim.png"],
     "stats_calibration.py": None,  # --quick still runs the calibration simulations for minutes
     "sweep_overhead.py": ["--n", "2", "--out", "{tmp}/sweep_overhead.json"],

@@ -97,6 +97,8 @@ SMOKE = {
     "digits_profile.py": ["--label", "smoke", "--scratch", "{tmp}/profile", "epochs=2"],
     "digits_run.py": ["--seeds", "0", "--out", "{tmp}/digits_run.json", "--recipe", "a3"],
     "example_noise_coverage.py": ["--reps", "3", "--images", "40"],
+    "gpu_check.py": ["--tiny", "--only", "step", "--out", "{tmp}/gpu_check"],  # all parts: tests/test_gpu_check.py
+    "gpu_check_runs.py": ["{tmp}/child.json", "--", "--epochs", "2", "--max-steps", "2", "--out", "{tmp}/run"],
     "levers.py": ["--steps", "2", "--rounds", "1", "--out", "{tmp}/levers.json"],
     "main_job.py": ["--n", "1", "--", "--epochs", "2"],
     "preset_calibration.py": ["--seeds", "0", "--candidate", "epochs=2"],

@@ -77,6 +77,9 @@ class TrainConfig:
     amp: Optional[bool] = None  # None = on for CUDA (float16), off for CPU
     amp_dtype: Optional[str] = None  # float16 | bfloat16; bfloat16 on CPU only when asked for
     channels_last: Optional[bool] = None  # None = on (CUDA and CPU: 1.3x faster on CPU, ~1e-5 different weights)
+    # CUDA: deterministic kernels (torch's deterministic mode, cuDNN, cuBLAS; trainer.rng.set_deterministic).
+    # Off = what the trainer always did; CPU runs are bit-exact either way.
+    deterministic: bool = False
     max_steps: Optional[int] = None  # cap on optimizer steps per epoch (smoke tests, benchmarks)
     eval_sets: tuple[tuple[str, str], ...] = ()  # extra ImageFolder evaluation sets (name, path)
     real_labels: Optional[str] = None  # ImageNet-ReaL real.json for the main validation set

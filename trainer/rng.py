@@ -11,6 +11,7 @@ checkpoint: that is what makes resume bit-exact.
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -66,3 +67,22 @@ class RngStream:
         assert self._outer is not None
         set_global_state(self._outer)
         self._outer = None
+
+
+def set_deterministic(on: bool) -> None:
+    """Switch torch's deterministic mode (and cuDNN's) on or off for this process.
+
+    Called once where a run starts, from its config's ``deterministic``, so that a process that
+    runs several trials (a reused Ray actor) runs each as its config says. On: deterministic
+    cuDNN convolutions (autotuning off), deterministic CUDA kernels where torch has them, and
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` when unset (cuBLAS reads it at its first use in the
+    process). An op with no deterministic CUDA kernel warns, naming itself, rather than stopping
+    the run (``warn_only``); torch's documentation lists AdaptiveAvgPool2d's CUDA backward (ResNet's
+    global pool) among them. Off, the default: torch's defaults, what the trainer always ran with.
+    CPU results are the same either way.
+    """
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(on, warn_only=True)
+    torch.backends.cudnn.deterministic = on

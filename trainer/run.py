@@ -31,7 +31,7 @@ from trainer.metrics import final_metrics, progress_line
 from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
 from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, write_predictions
-from trainer.rng import RngStream, global_state, seed_globals, set_global_state
+from trainer.rng import RngStream, global_state, seed_globals, set_deterministic, set_global_state
 
 #: ``report(metrics, checkpoint_dir)``: called on every worker after every epoch; the
 #: checkpoint folder is given on rank 0 only (None elsewhere).
@@ -156,9 +156,11 @@ def train(
 def resolve_run(config: TrainConfig, ctx: Dist, resume_from: Optional[Path],
                 log: Callable[[str], None]) -> tuple[TrainConfig, Optional[dict[str, Any]]]:
     """The config as it runs on this device (what config.json records), and the checkpoint state
-    to resume from, checked against that config before anything is written."""
+    to resume from, checked against that config before anything is written; torch's
+    deterministic mode set as the config says."""
     config, notices = resolve_runtime(config, ctx.device.type)
     state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
+    set_deterministic(config.deterministic)
     for line in notices:
         log(line)
     return config, state

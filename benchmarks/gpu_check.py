@@ -39,6 +39,8 @@ import torch
 # gpu_check_runs first: it puts this checkout first on sys.path, so that `trainer` is this tree's
 from gpu_check_runs import (ROOT, attempt, check_rc, child_cmd, compare_runs, fresh, launch, max_step_args, net_args,
                             read_run, run_timed, steady_mean, synthetic_folder)
+from trainer_throughput import bare_epoch
+
 from trainer import resolve_config, train
 from trainer.config import resolve_runtime
 from trainer.digits import digits_root
@@ -76,22 +78,9 @@ def trainer_steps(parts, loader: list, ctx) -> None:
 
 
 def bare_steps(parts, loader: list, ctx) -> None:
-    """The loop anyone would write: forward under autocast, loss, backward, optimizer step."""
-    model, optimizer, loss_fn, scaler = parts.model, parts.optimizer, parts.loss_fn, parts.scaler
-    dtype = getattr(torch, parts.amp) if parts.amp else None
-    model.train()
-    for x, y in loader:
-        with torch.autocast(ctx.device.type, dtype=dtype, enabled=dtype is not None):
-            loss = loss_fn(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-    _sync(ctx.device)
+    """The loop anyone would write (trainer_throughput's): forward under autocast, loss, backward, step."""
+    bare_epoch(parts.model, loader, parts.optimizer, parts.loss_fn, ctx.device, parts.amp, parts.channels_last,
+               parts.scaler)
 
 
 def images_per_s(fn: Callable[[list], None], loader: list, ctx) -> float:

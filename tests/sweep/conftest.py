@@ -67,20 +67,30 @@ def ray_head():
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def stop_group(pgid: int, grace: float = 5.0) -> None:
-    """SIGTERM the process group ``pgid`` (one this test started), then SIGKILL what is left."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
+def stop_group(sid: int, grace: float = 5.0) -> None:
+    """SIGTERM every process of the session ``sid`` (one this test started with
+    ``start_new_session``), then SIGKILL what is left, and return once none is alive.
+
+    By session, not process group: Ray's workers run in process groups of their own inside the
+    driver's session, and a worker left running would keep writing after the test has looked."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        pids = _session_alive(sid)
+        if not pids:
             return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
         deadline = time.time() + wait
         while time.time() < deadline:
-            if not _group_alive(pgid):
+            if not _session_alive(sid):
                 return
             time.sleep(0.3)
 
 
-def _group_alive(pgid: int) -> bool:
-    out = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout
-    return any(line.split()[0] == str(pgid) and not line.split()[1].startswith("Z") for line in out.splitlines() if line.strip())
+def _session_alive(sid: int) -> list[int]:
+    """The live (not zombie) processes of session ``sid``."""
+    out = subprocess.run(["ps", "-eo", "pid=,sid=,stat="], capture_output=True, text=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    return [int(pid) for pid, s, stat in rows if s == str(sid) and not stat.startswith("Z")]

@@ -163,7 +163,7 @@ def e2e_row(batch: int, proc: dict, run_dir: Path) -> dict:
     """Per steady epoch (the first one pays the cuDNN and worker start-up): the split and images/s."""
     history, metrics = read_run(run_dir)
     for row, timers in zip(history, proc["epochs"]):
-        timers["images"] = row["images_per_second"] * row["epoch_seconds"]
+        timers["images"] = round(row["images_per_second"] * row["epoch_seconds"])  # a count: no float residue
     mean = lambda key: steady_mean(proc["epochs"], key)  # noqa: E731
     split = {"data_wait": mean("data"), "step": mean("train") - mean("data"), "evaluation": mean("evaluation"),
              "checkpoint": mean("checkpoint")}

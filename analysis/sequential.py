@@ -3,7 +3,7 @@
 The statistics are :mod:`analysis.stats.sequential`'s, the verdict sentence is
 :func:`analysis.text.verdicts.verdict_sentence`, the figure is
 :func:`analysis.present.figures_sequential.plot_stopping_path`. ``rsb-sweep ab`` imports
-``sequential_compare`` and ``verdict_sentence`` from here; the figure is imported on first use
+``sequential_compare`` and ``verdict_sentence`` from their homes; here, the figure is imported on first use
 (PEP 562), so deciding loads no matplotlib.
 """
 

@@ -2,7 +2,7 @@
 
 Command line: ``rsb-sweep`` (:mod:`rsb_sweep.cli`). Library: build a
 :class:`~rsb_sweep.spec.model.SweepSpec`, :func:`~rsb_sweep.spec.expand.expand` it, create an
-:class:`~rsb_sweep.experiment.Experiment` and :func:`~rsb_sweep.driver.sweep.run_experiment`;
+:class:`~rsb_sweep.experiment.folder.Experiment` and :func:`~rsb_sweep.driver.sweep.run_experiment`;
 :func:`~rsb_sweep.experiment.tables.write_tables` and :func:`~rsb_sweep.experiment.status.experiment_status`
 work on any experiment folder from files alone.
 """

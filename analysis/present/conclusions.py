@@ -87,7 +87,7 @@ def describe_normality(fits: pd.DataFrame, by: Sequence[str]) -> list[str]:
         return [f"{_name(r, by)}: {r['verdict']}." if by else _cap(f"{r['verdict']}.")
                 for _, r in fits.iterrows()]
     tested = fits[fits["shapiro_p"].notna()] if "shapiro_p" in fits else fits.iloc[0:0]
-    # the lattice-calibrated p where the metric is coarse (see analysis.stats.fit_gaussian)
+    # the lattice-calibrated p where the metric is coarse (see analysis.stats.gaussian.fit_gaussian)
     p = tested["shapiro_p"]
     if "shapiro_p_lattice" in tested:
         p = tested["shapiro_p_lattice"].where(tested["shapiro_p_lattice"].notna(), p)

@@ -150,7 +150,7 @@ def mean_ci_coverage(n: int, dist: str, reps: int, seed: int = 0, confidence: fl
 def outlier_false_flags(n: int, reps: int, seed: int = 0, z: float = 3.5) -> dict[str, float]:
     """Share of clean Gaussian groups of ``n`` seeds with a flagged seed: the rule, robust z alone.
 
-    Runs :func:`analysis.stats.flag_outliers`, the rule ``outlier_seeds`` applies per group.
+    Runs :func:`analysis.stats.gaussian.flag_outliers`, the rule ``outlier_seeds`` applies per group.
     """
     rng = np.random.default_rng(seed)
     rule = robust = 0

@@ -1,7 +1,7 @@
 """``rsb-sweep``: seed studies and ablation grids of the RSB recipes on Ray Tune.
 
 Commands: ``seeds``, ``grid``, ``run`` (a YAML sweep), ``ab`` (seeds until a comparison is decided), ``resume``,
-``evaluate`` (trained models at other test-time settings), ``status``, ``results``, ``report``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
+``evaluate`` (trained models at other test-time settings), ``status``, ``results``, ``report``, ``fields``. Heavy imports (torch, Ray, the trainer) happen inside the commands that need
 them, so that ``status`` answers quickly and never starts Ray. Every command body runs in
 :func:`rsb_sweep.cli.exitstatus.run_command`, which gives the exit status (documented there and
 in each command's ``--help``); every path typed is made absolute here, before anything is

@@ -1,7 +1,8 @@
 """Exit statuses of ``rsb-sweep``, and the one wrapper every command body runs in.
 
-Every command that runs trials (``seeds``, ``grid``, ``run``, ``resume``, and any added later)
-ends through :func:`run_command`, so that a script or CI job can tell what happened:
+Every command that runs trials or evaluations (``seeds``, ``grid``, ``run``, ``ab``, ``resume``,
+``evaluate``, and any added later) ends through :func:`run_command`, so that a script or CI job
+can tell what happened:
 
 ====  ==================================================================================
  0    every trial finished

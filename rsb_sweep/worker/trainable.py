@@ -1,5 +1,5 @@
 """Worker side, Ray glue: the Tune function trainable that runs a pack (:mod:`rsb_sweep.worker.pack`),
-the Ray Train DDP job for multi-worker trials, and the :class:`Reporter` implementations that
+the Ray Train DDP job for multi-worker trials, and the :class:`~rsb_sweep.worker.pack.Reporter` implementations that
 turn pack events into Tune results. Runs in the Tune trial process and the Train workers.
 
 Tune checkpoints. The trainer writes every epoch's full checkpoint once, into the trial

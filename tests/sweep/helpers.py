@@ -18,7 +18,7 @@ RAY_BIN = Path(sys.executable).with_name("ray")
 #: A trial of a few hundred milliseconds: the tests exercise the driver, not the recipe.
 FAST = ["--epochs", "2", "--max-steps", "2"]
 
-#: The results-table contract of DESIGN.md, spelled out independently of rsb_sweep.results.
+#: The results-table contract of DESIGN.md, spelled out independently of rsb_sweep.experiment.results.
 CONTRACT = [
     "experiment", "trial_id", "status", "recipe", "model", "dataset", "seed", "seed_init", "seed_data", "seed_aug",
     "lr", "weight_decay", "loss", "aug_repeats", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix", "epochs",

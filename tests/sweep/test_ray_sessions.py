@@ -39,7 +39,8 @@ def _unrun_experiment(root: Path) -> Path:
     return Experiment.create(root, spec, Execution(), expand(spec)).root
 
 
-@pytest.mark.parametrize("command", ["seeds", "resume"])
+# resume (20 s more) runs with the slow tests, in CI
+@pytest.mark.parametrize("command", ["seeds", pytest.param("resume", marks=pytest.mark.slow)])
 def test_a_command_that_trains_and_evaluates_starts_ray_once(tmp_path, ray_temp, command):
     exp = tmp_path / "exp"
     if command == "seeds":

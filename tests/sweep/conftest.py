@@ -38,9 +38,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def ray_head():
-    """A `ray start --head --block` on loopback, in its own process group, with a private temp dir.
+    """A `ray start --head --block` on loopback, in its own session, with a private temp dir.
 
-    Yields (address, temp dir). Stopped by signalling that process group only (SIGTERM, then SIGKILL).
+    Yields (address, temp dir). Stopped by signalling that session only, its Ray workers included
+    (SIGTERM, then SIGKILL).
     """
     temp = tempfile.mkdtemp(prefix="rsbh", dir="/tmp")  # short: Ray's socket paths have a length limit
     port = _free_port()
@@ -62,12 +63,12 @@ def ray_head():
             raise RuntimeError("ray start did not come up in 90 s")
         yield f"127.0.0.1:{port}", temp
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def stop_group(sid: int, grace: float = 5.0) -> None:
+def stop_session(sid: int, grace: float = 5.0) -> None:
     """SIGTERM every process of the session ``sid`` (one this test started with
     ``start_new_session``), then SIGKILL what is left, and return once none is alive.
 

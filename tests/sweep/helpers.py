@@ -37,7 +37,8 @@ def cli(*args: str, timeout: float = 300, check: bool = True, env: Optional[dict
 
 
 def cli_background(*args: str, log: Path) -> subprocess.Popen:
-    """The CLI in the background, in its own process group (so that a test can clean up after a kill)."""
+    """The CLI in the background, in its own session (so that a test can stop all it started, Ray
+    included, after a kill)."""
     fh = open(log, "w")
     return subprocess.Popen([sys.executable, "-m", "rsb_sweep", *args], stdout=fh, stderr=subprocess.STDOUT,
                             start_new_session=True, env=os.environ.copy())

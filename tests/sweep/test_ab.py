@@ -31,7 +31,7 @@ from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.spec.expand import expand
 from rsb_sweep.spec.model import EvalPlan, SeedAxis, SweepSpec
 from rsb_sweep.worker.pack import Member, PackJob, run_pack
-from tests.sweep.conftest import stop_group
+from tests.sweep.conftest import stop_session
 from tests.sweep.doubles import RecordingReporter
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, wait_for
 
@@ -260,7 +260,7 @@ def test_ab_on_ray_interrupted_resumed_status_and_report(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(120) == ExitStatus.INTERRUPTED, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
     assert json.loads((exp / "decision.json").read_text())["looks"][0]["n"] == 2
     status = cli("status", str(exp))
     assert "ab decision: running after 2 of at most 4 seeds per arm" in status.stdout

@@ -18,7 +18,7 @@ import psutil
 import pytest
 import torch
 
-from tests.sweep.conftest import stop_group
+from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import assert_same_run, cli_background, history_lines, history_rows, manifest, results, runs, \
     trial_dir, wait_until_first_trial_mid_epoch
 from trainer.checkpoint import find_checkpoint, load_checkpoint
@@ -75,7 +75,7 @@ def test_killed_rank_of_a_ddp_trial_restarts_from_its_checkpoint_bit_exactly(tmp
         os.kill(others[0].pid, signal.SIGKILL)  # rank 1 only, mid-epoch
         assert proc.wait(timeout=600) == 0, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
 
     df = results(exp).set_index("trial_id")
     assert list(df["status"]) == ["TERMINATED"] and df.loc[tid, "n_workers"] == 2

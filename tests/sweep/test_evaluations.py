@@ -16,7 +16,7 @@ from rsb_sweep.experiment.evaluations import EvalKey, trial_keys
 from rsb_sweep.spec.expand import expand, move_eval_only
 from rsb_sweep.spec.model import EvalPlan, SweepSpec
 from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
-from tests.sweep.conftest import stop_group
+from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import FAST, cli, cli_background, manifest, results, trial_dir, wait_for
 from trainer.errors import ConfigError
 
@@ -177,7 +177,7 @@ def test_killed_evaluate_then_again_redoes_only_what_is_missing(evaluated, tmp_p
         os.kill(proc.pid, signal.SIGKILL)  # the driver, mid-way
         proc.wait(timeout=30)
     finally:
-        stop_group(proc.pid)  # and the Ray it started
+        stop_session(proc.pid)  # and the Ray it started
     kept = records()
     rows = 3 * 6 * 20  # trials x crops {0.7, 0.8, 0.875, 0.9, 0.95, 1.0} x res {12 … 31} (20 and own 24 among them)
     total = rows - 3  # less the trials' own rows, from training

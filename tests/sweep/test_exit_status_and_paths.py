@@ -19,7 +19,7 @@ from rsb_sweep.errors import SweepError
 from rsb_sweep.cli.exitstatus import CRASH_FILE, EPILOG, ExitStatus, run_command
 from rsb_sweep.spec.sweepfile import load_spec_file
 from tests.conftest import write_image_folder
-from tests.sweep.conftest import stop_group
+from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import manifest, results, wait_for
 from trainer.errors import ConfigError
 
@@ -165,7 +165,7 @@ def test_ctrl_c_before_the_first_trial_exits_130_with_state_saved(tmp_path, sig)
         os.kill(proc.pid, sig)  # while Ray starts: no trial has been dispatched
         assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
     text = log.read_text()
     # (Python may print "Exception ignored … KeyboardInterrupt" when the signal lands in one of Ray's fork
     # handlers; the interrupt is still honoured before any trial is dispatched)
@@ -195,7 +195,7 @@ def test_own_data_by_relative_path_then_ctrl_c_mid_trial_then_resume(tmp_path):
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=120) == 130, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
     assert set(results(exp)["status"]) <= {"RUNNING", "PENDING", "TERMINATED"} and "ERROR" not in set(results(exp)["status"])
     resumed = subprocess.run([sys.executable, "-m", "rsb_sweep", "resume", "exp", "--num-cpus", "1", "--no-live"],
                              cwd=tmp_path, capture_output=True, text=True, timeout=400)

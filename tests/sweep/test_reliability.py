@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.sweep.conftest import stop_group
+from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import (FAST, assert_same_run, cli, cli_background, history_lines, history_rows, manifest,
                                  reference_runs, results, runs, trial_dir, wait_for, wait_until_first_trial_mid_epoch)
 
@@ -31,7 +31,7 @@ def test_killed_trial_process_restarts_from_its_checkpoint_bit_exactly(tmp_path)
         os.kill(runs(exp, tid)[-1]["pid"], signal.SIGKILL)  # the trial's process, mid-epoch
         assert proc.wait(timeout=400) == 0, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
 
     df = results(exp).set_index("trial_id")
     assert len(df) == 2 and set(df["status"]) == {"TERMINATED"}
@@ -64,7 +64,7 @@ def test_killed_driver_then_resume_finishes_without_retraining(tmp_path):
         os.kill(proc.pid, signal.SIGKILL)  # the driver only
         proc.wait(timeout=30)
     finally:
-        stop_group(proc.pid)  # what Ray left behind of the killed driver's local instance
+        stop_session(proc.pid)  # what Ray left behind of the killed driver's local instance
     done, partial = state()
     assert done and len(done) < 4
     stamps = {t: (trial_dir(exp, t) / "metrics.json").stat().st_mtime_ns for t in done}
@@ -110,7 +110,7 @@ def test_two_worker_ddp_trial_with_dashboard(tmp_path):
         assert code in (200, 401)
         assert proc.wait(timeout=400) == 0, log.read_text()[-3000:]
     finally:
-        stop_group(proc.pid)
+        stop_session(proc.pid)
     df = results(exp)
     assert list(df["status"]) == ["TERMINATED"] and list(df["n_workers"]) == [2]
     assert history_lines(exp, df["trial_id"][0]) == 2

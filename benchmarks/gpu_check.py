@@ -344,8 +344,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     asked = args.only.split(",") if args.only else list(PART_NAMES)
     names = [n for n in PART_NAMES if n in asked]  # in their order
-    if device != "cuda" and not args.tiny or set(asked) - set(PART_NAMES):
-        print(f"error: no CUDA device (--tiny runs the CPU check), or an unknown part in {asked}", file=sys.stderr)
+    unknown = sorted(set(asked) - set(PART_NAMES))
+    if unknown:
+        print(f"error: unknown part {unknown}; the parts are {','.join(PART_NAMES)}", file=sys.stderr)
+        return 2
+    if device != "cuda" and not args.tiny:
+        print("error: no CUDA device here; --tiny runs the CPU check of every code path", file=sys.stderr)
         return 2
     if args.tiny:
         torch.set_num_threads(1)  # a shared CPU machine

@@ -51,13 +51,20 @@ def test_one_part_keeps_the_others_and_writes_json_and_markdown(tmp_path):
     assert "## step" in md and "## e2e" in md and "| amp_asked | amp_as_run |" in md
 
 
-def test_refuses_an_unknown_part_and_full_sizes_without_a_gpu(tmp_path):
-    assert gpu_check("--tiny", "--only", "nope", "--out", str(tmp_path)).returncode == 2
+def test_refuses_an_unknown_part_and_full_sizes_without_a_gpu(tmp_path, capsys):
+    """In-process (the refusals come before any work): two subprocesses cost ~7 s of imports."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import gpu_check as script
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert script.main(["--tiny", "--only", "step,nope", "--out", str(tmp_path)]) == 2
+    assert "unknown part ['nope']" in capsys.readouterr().err
     import torch
 
     if not torch.cuda.is_available():
-        proc = gpu_check("--out", str(tmp_path))
-        assert proc.returncode == 2 and "--tiny" in proc.stderr
+        assert script.main(["--out", str(tmp_path)]) == 2
+        assert "--tiny" in capsys.readouterr().err
     assert not (tmp_path / "gpu_check.json").exists()
 
 

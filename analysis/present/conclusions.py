@@ -173,9 +173,9 @@ def noether_sentence(n_for_p: int, gamma: float = 0.75, alpha: float = 0.05,
                      power: float = 0.95, comparisons: int = 1) -> str:
     """What seeds_needed_for_p's n means, worded as Noether's formula does."""
     holm = f", Holm over {comparisons} comparisons" if comparisons > 1 else ""
-    return (f"{n_for_p} seeds per arm give {100 * power:.0f}% power for the rank test this report "
-            f"runs (two-sided Mann-Whitney, α={alpha:g}{holm}) to show P(A>B) ≠ 0.5 when it truly "
-            f"is {gamma:g} (Noether); the estimate then reaches {gamma:g} (\"meaningful\") only "
+    return (f"{n_for_p} seeds per arm give {100 * power:.0f}% power for the test this report runs "
+            f"(two-sided permutation Brunner-Munzel, α={alpha:g}{holm}) to show P(A>B) ≠ 0.5 when "
+            f"it truly is {gamma:g} (Noether); the estimate then reaches {gamma:g} (\"meaningful\") only "
             "about half the time.")
 
 

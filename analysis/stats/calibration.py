@@ -17,6 +17,7 @@ from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import bootstrap_cis
 from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
+from .permutation import permutation_p, splits
 from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
@@ -102,10 +103,11 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
 
 
 def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int = 0,
-                    alpha: float = 0.05) -> dict[str, float]:
+                    alpha: float = 0.05, n_permutations: int = 199) -> dict[str, float]:
     """What the report's procedure does at ``n`` seeds per arm when every P(A>B) is ``gamma``.
 
-    ``comparisons`` arms are compared with one shared baseline (Gaussian seeds), Holm over
+    ``comparisons`` arms are compared with one shared baseline (Gaussian seeds) by the
+    decision test (permutation Brunner-Munzel, ``n_permutations`` random splits), Holm over
     them, as :func:`analysis.compare_all` does. Returns the rate at which the first arm is
     called better (significant) and called meaningful (significant and P̂ ≥ γ).
     """
@@ -113,16 +115,12 @@ def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int
     shift = shift_for(gamma, "gaussian")
     base = rng.normal(0, 1, (reps, n))
     arms = rng.normal(shift, 1, (comparisons, reps, n))
-    if n >= EXACT_BELOW:  # rank_test's asymptotic branch, vectorised over the runs
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.mannwhitneyu(arms, base[None], axis=-1, alternative="two-sided",
-                                     method="asymptotic")
-        u, p = res.statistic, res.pvalue
-    else:
-        tests = [[rank_test(arms[j, i], base[i]) for i in range(reps)] for j in range(comparisons)]
-        u = np.array([[t[0] for t in row] for row in tests])
-        p = np.array([[t[1] for t in row] for row in tests])
+    idx, _ = splits(n, n, n_permutations, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u = stats.mannwhitneyu(arms, base[None], axis=-1, method="asymptotic").statistic
+    p = np.array([permutation_p(np.concatenate([arm, base], axis=1), n, idx, "brunner_munzel")
+                  for arm in arms])
     sig = mean = 0
     for i in range(reps):
         p_adj = holm(p[:, i]) if comparisons > 1 else p[:, i]

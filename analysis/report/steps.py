@@ -96,7 +96,7 @@ STEPS: tuple[Step, ...] = (
     Step(key="comparisons", heading="## 8. Comparisons\nOne factor: every configuration against the baseline. A grid: "
          "each factor within the levels of the others, one Holm family per factor. "
          "Decision: two-sided studentized permutation Brunner-Munzel test of P(A>B) = ½, Holm-adjusted; "
-         "*not resolvable* when the design cannot reach α, or when the smaller arm has under 10 seeds and "
+         "*not resolvable* when the design cannot reach α, or when the smaller arm has under 20 seeds and "
          "a std over 1.5× the other's. *Meaningful* (Bouthillier et "
          "al. 2021): also max(P, 1−P) ≥ γ = 0.75. With per-image predictions, a paired "
          "image-bootstrap CI says whether a difference survives new test images.",

@@ -46,7 +46,7 @@ def comparison_sentence(name_a, name_b, na, nb, diff, t, verdict, meaningful, ga
     if verdict == "not_resolvable" and t.get("spread_refused"):
         small = name_a if na < nb else name_b
         return (f"{head} is not resolvable with {seeds}: {small}, the smaller arm, has a std more "
-                f"than 1.5 times the other's, and with under 10 seeds in the smaller arm no test "
+                f"than 1.5 times the other's, and with under {t['refused_below']} seeds in the smaller arm no test "
                 f"holds α={alpha:g} at such spreads (benchmarks/results/stats_calibration_spread.md); "
                 f"{pab}.")
     if verdict == "not_resolvable":

@@ -31,8 +31,7 @@ from ..groups.frames import (
     lookup,
     split_usable,
 )
-from ..groups.summaries import normality
-from ..stats.expected_max import expected_max
+from ..groups.summaries import expected_max_table, normality
 from ..text.formatting import fmt_p, label
 from .style import COLORS, STYLE, excluded_note, metric_label
 
@@ -199,19 +198,24 @@ def _finish_qq(axq, metric: str, multi: bool) -> None:
 
 
 def plot_expected_max(
-    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = TERMINATED
+    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = TERMINATED,
+    table: pd.DataFrame | None = None,
 ) -> Figure:
     """Expected best of n distinct seeds (± its std) against n, one curve per group (unbiased,
-    without replacement; Dodge et al. 2019 draw with replacement)."""
+    without replacement; Dodge et al. 2019 draw with replacement), from ``table``
+    (:func:`analysis.expected_max_table`'s, the numbers the sentences quote; computed when None)."""
     with matplotlib.rc_context(STYLE):
         bys = as_list(by)
         _, excluded, groups = _usable_groups(df, metric, bys, status)
+        if table is None:
+            table = expected_max_table(df, by=bys or None, metric=metric, status=status)
+        curves = grouped(table, bys)
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.subplots()
         nmax = 1
-        for i, (key, g) in enumerate(groups):
+        for i, (key, _) in enumerate(groups):
             c = COLORS[i % len(COLORS)]
-            e = expected_max(g[metric].to_numpy(dtype=float))
+            e = lookup(curves, key, table)
             nmax = max(nmax, int(e["n"].max()))
             ax.plot(e["n"], e["expected_max"], color=c, lw=2,
                     label=label(bys, key) if bys else "expected max")
@@ -225,6 +229,17 @@ def plot_expected_max(
         ax.legend(loc="lower right")
         excluded_note(fig, excluded)
         return fig
+
+
+def expected_max_annotations(table: pd.DataFrame, by: list[str]) -> dict[str, dict[str, float]]:
+    """The ends of each curve of :func:`plot_expected_max` (what the sentences quote): expected
+    best of 1 and of the largest n. report.json keeps it as ``figures.expected_max``."""
+    out = {}
+    for key, g in grouped(table, by).items():
+        first, last = g.iloc[0], g.iloc[-1]
+        out[label(by, key)] = {"n": int(last["n"]), "expected_best_of_1": float(first["expected_max"]),
+                               "expected_best_of_n": float(last["expected_max"])}
+    return out
 
 
 def plot_history(

@@ -25,7 +25,13 @@ from ..groups.summaries import expected_max_table, normality, outlier_seeds, poo
 from ..groups.variance import variance_components
 from ..load.io import load_history, metric_columns
 from ..present import conclusions as C
-from ..present.figures import plot_expected_max, plot_history, plot_seed_distribution, seed_distribution_annotations
+from ..present.figures import (
+    expected_max_annotations,
+    plot_expected_max,
+    plot_history,
+    plot_seed_distribution,
+    seed_distribution_annotations,
+)
 from ..present.tables import format_table9
 from ..present.tables_paired import table9_tables
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
@@ -250,7 +256,8 @@ def expected_max_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame
     ns = [n for n in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= em["n"].max()]
     shown = em[em["n"].isin(ns) | (em["n"] == em["n"].max())]
     plan = FigurePlan(key="expected_max", file="expected_max", width=700, plot=plot_expected_max,
-                      kwargs={"df": sub, "metric": MAIN_METRIC, "by": by_em})
+                      kwargs={"df": sub, "metric": MAIN_METRIC, "by": by_em, "table": em},
+                      annotations=expected_max_annotations(em, list(by) if by_em else []))
     return ExpectedMaxSection(sentences=C.describe_expected_max(em, list(by) if by_em else [], over),
                               table=shown, data=em, figures=[plan])
 

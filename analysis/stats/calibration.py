@@ -64,11 +64,14 @@ def pab_ci_coverage(n: int, p_true: float, dist: str, reps: int, seed: int = 0,
 
 
 def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 0.05,
-                   step: float | None = None, brunner_munzel: bool = True) -> dict[str, float]:
-    """Rejection rate under the null (A, B iid Gaussian) of the decision test and of Brunner-Munzel.
+                   step: float | None = None, brunner_munzel: bool = True,
+                   n_permutations: int | None = None) -> dict[str, float]:
+    """Rejection rate under the null (A, B iid Gaussian) of Mann-Whitney (``rank_test``), of the
+    asymptotic Brunner-Munzel test and, with ``n_permutations``, of the decision test (the
+    permutation Brunner-Munzel test over every split up to 20,000, else that many random ones).
 
     ``step``: round the values to a lattice of that many seed stds (ties, as top-1 on a small
-    validation set has). The decision p-values are :func:`analysis.stats.rank.rank_test`'s: from
+    validation set has). The Mann-Whitney p-values are :func:`analysis.stats.rank.rank_test`'s: from
     10 seeds per arm its asymptotic p is scipy's ``mannwhitneyu`` computed for all pairs in one
     vectorised call; below 10 without ties the exact p depends on U alone, so it is computed
     once per distinct U; with ties every pair gets its own permutation test.
@@ -99,7 +102,12 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
             k = min(reps, BM_PAIRS)
             p_bm = np.array([stats.brunnermunzel(x, y).pvalue for x, y in zip(a[:k], b[:k])])
             bm = float(np.mean(np.isfinite(p_bm) & (p_bm < alpha)))
-    return {"rank_test": float(np.mean(p < alpha)), "brunner_munzel": bm}
+    out = {"rank_test": float(np.mean(p < alpha)), "brunner_munzel": bm}
+    if n_permutations:
+        idx, _ = splits(n_a, n_b, n_permutations, rng)
+        p_perm = permutation_p(np.concatenate([a, b], axis=1), n_a, idx, "brunner_munzel")
+        out["decision"] = float(np.mean(p_perm < alpha))
+    return out
 
 
 def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int = 0,

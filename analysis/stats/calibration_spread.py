@@ -34,10 +34,10 @@ SHAPES = ("gaussian", "skewed")
 SKEW_SHAPE = 4.0
 #: The tests of the table: the two candidate rules (each with the small-design refusal of
 #: :func:`analysis.stats.rank.spread_refused`) and the tests they are built from.
-TESTS = ("welch_rule", "bm_rule", "welch_max", "perm_welch", "welch_t", "perm_bm", "bm_asymptotic", "mwu")
+TESTS = ("welch_rule", "bm_rule", "bm_rule10", "welch_max", "perm_welch", "welch_t", "perm_bm", "bm_asymptotic", "mwu")
 #: The null each test is judged against (see the module note).
 NULL_OF = {"welch_rule": "means", "welch_max": "means", "perm_welch": "means", "welch_t": "means",
-           "bm_rule": "p_half", "perm_bm": "p_half", "bm_asymptotic": "p_half", "mwu": "p_half"}
+           "bm_rule": "p_half", "bm_rule10": "p_half", "perm_bm": "p_half", "bm_asymptotic": "p_half", "mwu": "p_half"}
 
 
 def draw(rng: np.random.Generator, shape: str, size) -> np.ndarray:
@@ -88,9 +88,11 @@ def p_values(a: np.ndarray, b: np.ndarray, n_permutations: int, rng: np.random.G
         if want & {"welch_rule", "welch_max"}:
             out["welch_max"] = welch_max(out["perm_welch"], out["welch_t"])
             out["welch_rule"] = np.where(refused, 1.0, out["welch_max"])
-        if want & {"bm_rule", "perm_bm"}:
+        if want & {"bm_rule", "bm_rule10", "perm_bm"}:
             out["perm_bm"] = permutation_p(pooled, n_a, idx, "brunner_munzel")
             out["bm_rule"] = np.where(refused, 1.0, out["perm_bm"])
+            refused10 = spread_refused(n_a, n_b, a.std(axis=1, ddof=1), b.std(axis=1, ddof=1), below=10)
+            out["bm_rule10"] = np.where(refused10, 1.0, out["perm_bm"])
         if "bm_asymptotic" in want:
             out["bm_asymptotic"] = stats.brunnermunzel(a, b, axis=-1).pvalue
         if "mwu" in want:

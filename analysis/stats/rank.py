@@ -250,12 +250,12 @@ MIN_SEEDS_UNEQUAL_SPREAD = 20
 SPREAD_RATIO = 1.5
 
 
-def spread_refused(n_a: int, n_b: int, sd_a: np.ndarray | float,
-                   sd_b: np.ndarray | float) -> np.ndarray | bool:
+def spread_refused(n_a: int, n_b: int, sd_a: np.ndarray | float, sd_b: np.ndarray | float,
+                   below: int = MIN_SEEDS_UNEQUAL_SPREAD) -> np.ndarray | bool:
     """Whether the design is too small for a calibrated test at these observed spreads: the
-    smaller arm has fewer than :data:`MIN_SEEDS_UNEQUAL_SPREAD` seeds, fewer than the other,
-    and a std above :data:`SPREAD_RATIO` times the other's."""
-    if n_a == n_b or min(n_a, n_b) >= MIN_SEEDS_UNEQUAL_SPREAD:
+    smaller arm has fewer than ``below`` seeds, fewer than the other, and a std above
+    :data:`SPREAD_RATIO` times the other's."""
+    if n_a == n_b or min(n_a, n_b) >= below:
         return np.zeros(np.shape(sd_a), bool) if np.ndim(sd_a) else False
     small, large = (sd_a, sd_b) if n_a < n_b else (sd_b, sd_a)
     return np.asarray(small) > SPREAD_RATIO * np.asarray(large) if np.ndim(sd_a) else bool(small > SPREAD_RATIO * large)

@@ -132,3 +132,18 @@ def test_figure2_prints_the_p_of_the_normality_sentence(tmp_path):
     fig = A.plot_seed_distribution(df)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()][0]
     assert f"lattice-calibrated Shapiro p={fmt_p(note['p'])}" in legend
+
+
+def test_expected_max_figure_draws_the_numbers_its_sentence_quotes(tmp_path):
+    df = synthetic_results(12, [dict(lr=5e-3), dict(lr=3e-3, shift=0.3)], seed=6)
+    rep = _report(df, tmp_path)
+    notes = rep["figures"]["expected_max"]["annotations"]
+    em = A.expected_max_table(df, by="lr")
+    fig = A.plot_expected_max(df, by="lr", table=em)
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert set(lines) == set(notes) == {"lr=0.005", "lr=0.003"}
+    for name, note in notes.items():
+        line = lines[name]
+        assert (line.get_ydata()[0], line.get_ydata()[-1]) == pytest.approx(
+            (note["expected_best_of_1"], note["expected_best_of_n"]))
+        assert f"to {note['expected_best_of_n']:.2f}" in " ".join(rep["conclusions"]["expected_max"])

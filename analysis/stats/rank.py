@@ -18,9 +18,9 @@ short seeded versions in ``tests/analysis/test_analysis_calibration.py``:
   these sizes (equal means is not a location-free null under skew), while permutation
   Brunner-Munzel held it against P(A>B) = ½ everywhere except where the smaller arm is the
   wider and has 5 seeds (0.070-0.076) or 10 (0.055-0.057, Gaussian); power at equal Gaussian
-  spreads is within a few points of Welch's t and of Mann-Whitney. Mann-Whitney U (``mwu_*``, today's former decision test) is kept as
-  information: its null is exchangeability, and with 5 seeds at twice the std against 20 it
-  rejects a true P(A>B) = ½ 10 % of the time.
+  spreads is within a few points of Welch's t and of Mann-Whitney. Mann-Whitney U (``mwu_*``,
+  the former decision test) is kept as information: its null is exchangeability, and with 5
+  seeds at twice the std against 20 it rejects a true P(A>B) = ½ 10 % of the time.
 * **Refusal** (:func:`spread_refused`): where the smaller arm has fewer than
   :data:`MIN_SEEDS_UNEQUAL_SPREAD` seeds, fewer than the other arm, and an observed std above
   :data:`SPREAD_RATIO` times the other's, no test held α in the simulation; such a comparison is
@@ -101,14 +101,6 @@ def smallest_p(n_a: int, n_b: int) -> float:
     return smallest_permutation_p(n_a, n_b)
 
 
-def smallest_mwu_p(n_a: int, n_b: int) -> float:
-    """The smallest two-sided p :func:`rank_test` (Mann-Whitney) can give (complete separation)."""
-    x = np.arange(n_a, dtype=float)
-    y = np.arange(n_a, n_a + n_b, dtype=float)
-    method = "asymptotic" if min(n_a, n_b) >= EXACT_BELOW else "exact"
-    return float(stats.mannwhitneyu(x, y, alternative="two-sided", method=method).pvalue)
-
-
 def pab_interval(rc: Any, n_a: int, n_b: int, confidence: float) -> tuple[float, float, str]:
     """CI of P(A>B) inside [0, 1] from a statsmodels ``RankCompareResult`` (see module note)."""
     p = float(rc.prob1)
@@ -167,10 +159,10 @@ def two_sample_tests(a: np.ndarray, b: np.ndarray, confidence: float,
         out["pab_p"] = float(rc.pvalue)
     out["p_min"] = smallest_p(len(a), len(b))
     out["spread_refused"] = bool(spread_refused(len(a), len(b), a.std(ddof=1), b.std(ddof=1)))
-    out["refused_below"] = MIN_SEEDS_UNEQUAL_SPREAD
+    out["refused_below"], out["refused_ratio"] = MIN_SEEDS_UNEQUAL_SPREAD, SPREAD_RATIO
     if out["spread_refused"]:
         notes.append(f"no verdict: the smaller arm has fewer than {MIN_SEEDS_UNEQUAL_SPREAD} seeds "
-                     f"and a std above {SPREAD_RATIO:g}× the other's, where no test holds α")
+                     f"and a std above {SPREAD_RATIO:g}× the other's, where the tests measured do not hold α")
     if ci_note:
         notes.append(ci_note)
     if not math.isfinite(out["welch_p"]):

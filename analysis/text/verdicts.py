@@ -46,9 +46,9 @@ def comparison_sentence(name_a, name_b, na, nb, diff, t, verdict, meaningful, ga
     if verdict == "not_resolvable" and t.get("spread_refused"):
         small = name_a if na < nb else name_b
         return (f"{head} is not resolvable with {seeds}: {small}, the smaller arm, has a std more "
-                f"than 1.5 times the other's, and with under {t['refused_below']} seeds in the smaller arm no test "
-                f"holds α={alpha:g} at such spreads (benchmarks/results/stats_calibration_spread.md); "
-                f"{pab}.")
+                f"than {t['refused_ratio']:g} times the other's, and with under {t['refused_below']} seeds "
+                f"in the smaller arm the tests measured do not hold α={alpha:g} at such spreads "
+                f"(benchmarks/results/stats_calibration_spread.md); {pab}.")
     if verdict == "not_resolvable":
         after = (f" ({fmt_p(t['p_min_decision'])} after Holm over {m} comparisons)"
                  if m > 1 and t["p_min_decision"] > t["p_min"] else "")

@@ -7,6 +7,7 @@ The short seeded versions are tests/analysis/test_analysis_calibration.py. About
 
     python benchmarks/stats_calibration.py [--quick] [--part all|spread|rest]
 
+``--part asymptotic`` the asymptotic Brunner-Munzel test from 100 seeds (stats_calibration_asymptotic.md),
 ``--part spread`` runs only the unequal-spread tables (:mod:`analysis.stats.calibration_spread`,
 the choice of the decision test; written to stats_calibration_spread.md/.json, about 25 minutes
 under ``nice`` on a shared 2-core machine), ``--part rest`` only the others.
@@ -32,12 +33,14 @@ from analysis.stats.rank import smallest_p  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tenth of the repetitions")
-    ap.add_argument("--part", choices=("all", "spread", "rest"), default="all")
+    ap.add_argument("--part", choices=("all", "spread", "asymptotic", "rest"), default="all")
     args = ap.parse_args()
     f = 10 if args.quick else 1
     if args.part in ("all", "spread"):
         spread(f, args.quick)
-    if args.part == "spread":
+    if args.part in ("all", "asymptotic"):
+        asymptotic(f, args.quick)
+    if args.part in ("spread", "asymptotic"):
         return 0
     out: dict[str, list] = {}
     md: list[str] = ["# Calibration of the analysis' decisions", "",
@@ -182,6 +185,20 @@ def spread(f: int, quick: bool) -> None:
     md += ["", f"Total {time.time() - t0:.0f} s (under nice -n 10 on a shared 2-core machine)."]
     _write(md, quick, out, name="stats_calibration_spread")
     print("\n".join(md))
+
+
+def asymptotic(f: int, quick: bool) -> None:
+    """Type-I error of the asymptotic Brunner-Munzel test, the decision from 100 seeds."""
+    t0 = time.time()
+    rows = KS.asymptotic_sizes(reps=20_000 // f)
+    md = ["# The decision test from 100 seeds in the smaller arm: asymptotic Brunner-Munzel", "",
+          f"`python benchmarks/stats_calibration.py --part asymptotic`: {rows[0]['reps']:,} null pairs "
+          "a cell, P(A>B) = ½, α = 0.05; arms as in stats_calibration_spread.md.", "",
+          "| seeds | shape | ratio | type-I |", "|---|---|---|---|"]
+    md += [f"| {r['n_small']} v {r['n_large']} | {r['shape']} | {r['ratio']:.2g} | {r['bm_asymptotic']:.4f} |"
+           for r in rows]
+    md += ["", f"Total {time.time() - t0:.0f} s."]
+    _write(md, quick, {"asymptotic": rows}, name="stats_calibration_asymptotic")
 
 
 def _write(md: list[str], quick: bool, out: dict | None = None, name: str = "stats_calibration") -> None:

@@ -29,7 +29,7 @@ NAN = float("nan")
 
 
 #: The fields of a :class:`Comparison` that :func:`~analysis.stats.rank.two_sample_tests` gives, by name.
-TEST_FIELDS = ("bm_perm_p", "bm_perm_method", "spread_refused", "welch_t", "welch_p", "mwu_u", "mwu_p",
+TEST_FIELDS = ("bm_p", "bm_method", "spread_refused", "welch_t", "welch_p", "mwu_u", "mwu_p",
                "mwu_method", "p_min", "p_a_gt_b", "pab_ci_low", "pab_ci_high", "pab_p", "cohen_d")
 #: Seed-noise verdicts of a comparison, in report.json's ``verdict``.
 VERDICTS = ("a_better", "b_better", "within_seed_noise", "not_resolvable")
@@ -50,8 +50,8 @@ class Comparison:
     diff: float              # mean_a - mean_b
     diff_ci_low: float       # BCa bootstrap CI of the difference (over seeds)
     diff_ci_high: float
-    bm_perm_p: float         # studentized permutation Brunner-Munzel p: the decision test
-    bm_perm_method: str      # "all N splits" or "9,999 random splits"
+    bm_p: float         # studentized permutation Brunner-Munzel p: the decision test
+    bm_method: str      # "all N splits" or "9,999 random splits"
     spread_refused: bool     # smaller arm too small for its wider spread: no verdict
     welch_t: float           # scipy.stats.ttest_ind(equal_var=False), information
     welch_p: float
@@ -66,7 +66,7 @@ class Comparison:
     cohen_d: float           # pooled-std (ddof=1) standardised difference
     gamma: float
     confidence: float
-    p_decision: float        # the p that decides: bm_perm_p, Holm-adjusted in a family
+    p_decision: float        # the p that decides: bm_p, Holm-adjusted in a family
     p_min_decision: float    # the smallest p_decision this design can reach
     significant: bool        # p_decision < 1 - confidence
     meaningful: bool         # significant and max(P, 1-P) >= gamma (Bouthillier et al. 2021)
@@ -178,7 +178,7 @@ def comparison(x: np.ndarray, y: np.ndarray, *, ci: tuple[float, float], ci_note
     notes = list(notes)
     if ci_note:
         notes.insert(0, "difference CI: " + ci_note)
-    t["p_decision"] = t["bm_perm_p"] if p_decision is None else p_decision
+    t["p_decision"] = t["bm_p"] if p_decision is None else p_decision
     t["p_min_decision"] = t["p_min"] if p_min_decision is None else p_min_decision
     alpha = 1 - confidence
     verdict, significant, meaningful = _decide(t["p_a_gt_b"], t["p_decision"],

@@ -90,19 +90,26 @@ def permutation_p(pooled: np.ndarray, n_a: int, idx: np.ndarray, statistic: str 
     the share of splits with |T*| ≥ |T| (the observed included), with a relative tolerance
     of 1e-9 for ties of the statistic."""
     pooled = np.atleast_2d(np.asarray(pooled, dtype=float))
-    out = np.empty(len(pooled))
-    chunk = max(1, _CELLS // idx.size)
+    n = pooled.shape[1]
+    obs = np.abs(_stat_splits(pooled, n_a, idx[:1], statistic))[:, 0]
+    hits = np.zeros(len(pooled))
+    rows = max(1, _CELLS // idx.size)                 # rows a block when every split fits
+    cols = max(1, _CELLS // n) if rows == 1 else len(idx)   # else splits a block, one row at a time
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for s in range(0, len(pooled), chunk):
-            rows = pooled[s:s + chunk]
-            if statistic == "brunner_munzel":
-                t = np.abs(_bm_splits(rows, n_a, idx))           # (r, S)
-            else:
-                x = rows[:, idx]                                 # (r, S, N)
-                t = np.abs(_statistic(statistic)(x[..., :n_a], x[..., n_a:]))
-            out[s:s + chunk] = np.mean(t >= t[:, :1] * (1 - 1e-9), axis=1)
-    return out
+        for r0 in range(0, len(pooled), rows):
+            for c0 in range(0, len(idx), cols):
+                t = np.abs(_stat_splits(pooled[r0:r0 + rows], n_a, idx[c0:c0 + cols], statistic))
+                hits[r0:r0 + rows] += np.sum(t >= obs[r0:r0 + rows, None] * (1 - 1e-9), axis=1)
+    return hits / len(idx)
+
+
+def _stat_splits(rows: np.ndarray, n_a: int, idx: np.ndarray, statistic: str) -> np.ndarray:
+    """The statistic of every split in ``idx`` of every row: (rows × splits)."""
+    if statistic == "brunner_munzel":
+        return _bm_splits(rows, n_a, idx)
+    x = rows[:, idx]
+    return _statistic(statistic)(x[..., :n_a], x[..., n_a:])
 
 
 def _bm_splits(rows: np.ndarray, n_a: int, idx: np.ndarray) -> np.ndarray:

@@ -55,7 +55,7 @@ def test_five_vs_five_separated_and_noise(tmp_path):
     c = sep["comparisons"][0]
     assert (c["name_a"], c["verdict"]) == ("lr=0.005", "a_better")
     assert c["mwu_method"] == "exact" and c["mwu_p"] == pytest.approx(2 / 252)
-    assert c["bm_perm_method"] == "all 252 splits" and c["p_decision"] == pytest.approx(2 / 252)
+    assert c["bm_method"] == "all 252 splits" and c["p_decision"] == pytest.approx(2 / 252)
     assert c["pab_ci_high"] == 1.0 and "beyond seed noise" in c["sentence"]
     rng = np.random.default_rng(3)
     noise = _report(_two_arms(80 + 0.2 * rng.standard_normal(5), 80 + 0.2 * rng.standard_normal(5)),
@@ -115,7 +115,7 @@ def test_lr_by_wd_grid_compares_within_slices(tmp_path):
         assert by[("weight_decay", lr)]["verdict"] == "within_seed_noise"
     # Holm within each factor's family of 2
     lr_rows = [c for c in rep["comparisons"] if c["factor"] == "lr"]
-    p = np.array([c["bm_perm_p"] for c in lr_rows])
+    p = np.array([c["bm_p"] for c in lr_rows])
     from statsmodels.stats.multitest import multipletests
     np.testing.assert_allclose([c["p_decision"] for c in lr_rows],
                                multipletests(p, method="holm")[1])

@@ -84,7 +84,7 @@ def test_unequal_spread_baseline_is_refused_and_equal_spreads_are_decided(tmp_pa
     # the same design at equal spreads, shifted by 3 std: decided by the permutation test
     df.loc[wide, "top1"] = df.loc[df.lr == 5e-3, "top1"].to_numpy()[:5] + 0.6
     c = _report(df, tmp_path, "lr=0.005")["comparisons"][0]
-    assert not c["spread_refused"] and c["p_decision"] == c["bm_perm_p"] < 0.05
+    assert not c["spread_refused"] and c["p_decision"] == c["bm_p"] < 0.05
     assert c["verdict"] == "a_better" and "permutation Brunner-Munzel p=" in c["sentence"]
 
 
@@ -147,3 +147,12 @@ def test_expected_max_figure_draws_the_numbers_its_sentence_quotes(tmp_path):
         assert (line.get_ydata()[0], line.get_ydata()[-1]) == pytest.approx(
             (note["expected_best_of_1"], note["expected_best_of_n"]))
         assert f"to {note['expected_best_of_n']:.2f}" in " ".join(rep["conclusions"]["expected_max"])
+
+
+def test_from_100_seeds_the_decision_is_the_asymptotic_brunner_munzel_test():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(0.3, 2, 100), rng.normal(0, 1, 120)
+    c = A.compare(a, b, n_resamples=199)
+    assert c.bm_method.startswith("asymptotic") and c.p_min == 0
+    assert c.bm_p == pytest.approx(stats.brunnermunzel(a, b).pvalue, abs=1e-12) == c.p_decision
+    assert not A.compare(a[:99], b, n_resamples=199).bm_method.startswith("asymptotic")

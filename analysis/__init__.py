@@ -74,6 +74,7 @@ _EXPORTS = {
     "make_report": "report.execution",
     "seeds_needed": "stats.sample_size",
     "seeds_needed_for_p": "stats.sample_size",
+    "permutation_test": "stats.permutation",
     "seeds_needed_table": "stats.sample_size",
     "build_report": "report.steps",
     "GaussianFit": "stats.gaussian",

@@ -109,7 +109,7 @@ def seeds_needed(evaluations: pd.DataFrame, own_res: int, baseline: float = 0.95
             else:
                 n = power.solve_power(effect_size=effect, alpha=0.05, power=0.8, alternative="two-sided")
             row[f"seeds_{kind}"] = float(math.ceil(n)) if math.isfinite(n) else math.inf
-        # the decision tests' floors: exact signed-rank (paired) and Mann-Whitney (unpaired) must be
+        # the decision tests' floors: exact signed-rank (paired) and the permutation test (unpaired, 2/C(2n, n)) must be
         # able to reach α after Holm over the m levels at all, whatever the t-power says
         m = len(at.columns) - 1
         row["seeds_paired_decidable"] = max(row["seeds_paired"], seeds_to_resolve(m, 0.05))

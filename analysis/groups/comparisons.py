@@ -46,11 +46,12 @@ def compare_all(
     """Compare every group of ``by`` (default: the configuration columns that vary) with ``baseline``.
 
     One row per non-baseline group with the fields of :class:`~analysis.Comparison` plus
-    Holm-adjusted p-values (``welch_p_holm``, ``mwu_p_holm``, ``pab_p_holm``, statsmodels
-    ``multipletests``). ``verdict``/``significant``/``meaningful`` use the Holm-adjusted
-    Mann-Whitney p (exact below 10 seeds per arm), so the family-wise error over all
-    comparisons stays at 1 − ``confidence``; ``not_resolvable`` when even complete separation
-    could not reach it. ``predictions`` (the per-image table, :func:`analysis.load_predictions`)
+    Holm-adjusted p-values (``bm_p_holm``, ``welch_p_holm``, ``mwu_p_holm``, ``pab_p_holm``,
+    statsmodels ``multipletests``). ``verdict``/``significant``/``meaningful`` use the
+    Holm-adjusted studentized permutation Brunner-Munzel p (``p_decision``), so the family-wise
+    error over all comparisons stays at 1 − ``confidence``; ``not_resolvable`` when even the
+    most extreme split could not reach it, or when the smaller arm is too small for its wider
+    spread (``spread_refused``). ``predictions`` (the per-image table, :func:`analysis.load_predictions`)
     adds the paired image-bootstrap CI of each difference (``test_diff_ci_low``/``_high``) and
     ``test_set_verdict``. Groups with < 2 seeds get NaN and a ``note``. See
     :func:`resolve_baseline` for the accepted baseline forms.
@@ -90,7 +91,8 @@ class Arm:
 
 COMPARISON_COLUMNS = (
     "metric", "name_a", "name_b", "n_a", "n_b", "mean_a", "mean_b", "diff", "diff_ci_low",
-    "diff_ci_high", "test_diff_ci_low", "test_diff_ci_high", "welch_t", "welch_p", "welch_p_holm",
+    "diff_ci_high", "test_diff_ci_low", "test_diff_ci_high", "bm_p", "bm_method",
+    "bm_p_holm", "spread_refused", "welch_t", "welch_p", "welch_p_holm",
     "mwu_u", "mwu_p", "mwu_method", "mwu_p_holm", "p_min", "p_min_decision", "p_a_gt_b",
     "pab_ci_low", "pab_ci_high", "pab_p", "pab_p_holm", "cohen_d", "gamma", "confidence",
     "p_decision", "significant", "meaningful", "better", "verdict", "test_set_verdict",
@@ -125,7 +127,7 @@ def compare_arms(
             lo[i], hi[i], cnotes[i] = l[j], h[j], c[j]
             tests[i] = two_sample_tests(xs[i], y, confidence, pre[j])
     holm_p = {col: holm(np.array([t[0][col] if t else NAN for t in tests]))
-              for col in ("welch_p", "mwu_p", "pab_p")}
+              for col in ("bm_p", "welch_p", "mwu_p", "pab_p")}
     p_min = smallest_holm(np.array([t[0]["p_min"] if t else NAN for t in tests]))
     m = sum(t is not None for t in tests)
     noise = _TestSetNoise(predictions, confidence, n_resamples, random_state)
@@ -145,10 +147,11 @@ def compare_arms(
             n_val = _n_val(arm.a, arm.b)
             r = comparison(x, y, ci=(float(lo[i]), float(hi[i])), ci_note=cnotes[i], name_a=arm.name_a,
                            name_b=arm.name_b, gamma=gamma, confidence=confidence, metric=metric, tests=tests[i],
-                           p_decision=holm_p["mwu_p"][i], p_min_decision=p_min[i], m=m,
+                           p_decision=holm_p["bm_p"][i], p_min_decision=p_min[i], m=m,
                            test_ci=noise.ci(arm.a, arm.b) if metric == "top1" else (NAN, NAN),
                            n_val=n_val)
             row.update(r.to_dict())
+        row["bm_p_holm"] = holm_p["bm_p"][i]
         row["welch_p_holm"] = holm_p["welch_p"][i]
         row["mwu_p_holm"] = holm_p["mwu_p"][i]
         row["pab_p_holm"] = holm_p["pab_p"][i]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..contract import EVALUATION_KEY_COLUMNS, TERMINATED
@@ -55,6 +56,19 @@ def test_set_noise(
         row["note"] = "; ".join(note)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def own_evaluation(predictions: pd.DataFrame, results: pd.DataFrame, eval_set: str) -> pd.DataFrame:
+    """The rows of ``predictions`` on ``eval_set`` of the usable trials of ``results``, each at
+    its own crop_pct and test_res (what its top-1 in the results table was measured at)."""
+    usable, _ = split_usable(results, "top1", TERMINATED)
+    keep = predictions[(predictions["eval_set"].astype(str) == eval_set)
+                       & predictions["trial_id"].astype(str).isin(set(usable["trial_id"].astype(str)))]
+    for col in ("crop_pct", "test_res"):
+        if col in usable.columns and keep[col].nunique() > 1:
+            want = keep["trial_id"].astype(str).map(usable.set_index(usable["trial_id"].astype(str))[col])
+            keep = keep[np.isclose(keep[col].to_numpy(dtype=float), want.to_numpy(dtype=float))]
+    return keep
 
 
 #: Columns of :func:`example_noise`'s table after the group columns.

@@ -147,7 +147,7 @@ def describe_noise(noise: pd.DataFrame, by: Sequence[str]) -> list[str]:
             continue
         head = (f"{name}on {int(r['n_val']):,} fixed validation images the per-image part of the "
                 f"seed std is at most {r['binomial_std']:.3f} points (binomial bound "
-                f"sqrt(p(1−p)/n))")
+                f"sqrt(p(1−p)/n), an upper bound: per-image predictions would give the split)")
         if not math.isfinite(r["observed_std"]) or not math.isfinite(r["share_of_variance"]):
             out.append((str if name else _cap)(f"{head}; the seed std is unknown ({r['note']})."))
             continue
@@ -169,13 +169,57 @@ def describe_noise(noise: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return out
 
 
+#: The per-image part counts as negligible at this fraction of the distribution-level part.
+NEGLIGIBLE_SHARE = 0.10
+
+
+def images_for_share(noise: Any, share: float = NEGLIGIBLE_SHARE) -> float:
+    """Test images that bring the per-image part of the seed variance to ``share`` of the
+    distribution-level part: the per-image part scales as 1/n (Σ p_i(1−p_i)/n²), so
+    n · independent / (share · distribution); NaN unless the distribution part is positive."""
+    d, ind, n = noise["distribution_var"], noise["independent_example_var"], noise["n_images"]
+    return math.ceil(n * ind / (share * d)) if d > 0 and math.isfinite(ind) else math.nan
+
+
+def describe_example_noise(tab: pd.DataFrame, by: Sequence[str]) -> list[str]:
+    """:func:`analysis.example_noise` per group: how much of the seed variance on this fixed
+    validation set is per-image noise and how much a new test set would not average away, with
+    its CI, and how many test images would make the per-image part ≤ 10 % of the rest."""
+    out = []
+    for _, r in tab.head(MAX_LISTED).iterrows():
+        name = _name(r, by) + ": " if by else ""
+        where = "".join(f", {c}={fmt_value(r[c])}" for c in ("crop_pct", "test_res") if c in r and pd.notna(r[c]))
+        if not math.isfinite(r["distribution_var"]):
+            out.append((str if name else _cap)(f"{name}test-set noise undefined ({r['note']})."))
+            continue
+        obs, ind, d = r["observed_var"], r["independent_example_var"], r["distribution_var"]
+        lo, hi = r["distribution_var_ci_low"], r["distribution_var_ci_high"]
+        head = (f"{name}on these {int(r['n_images']):,} validation images{where}, from the per-image "
+                f"predictions of {int(r['n_trials'])} trials, the seed variance of top-1 is {obs:.2f} "
+                f"points²: {ind:.2f} ({100 * ind / obs:.0f}%) is independent per-image noise, which a "
+                f"new test set redraws, and {d:.2f} [{lo:.2f}, {hi:.2f}] is distribution-level, which "
+                "no test set averages away (Jordan 2023)")
+        need = images_for_share(r)
+        if d <= 0 or lo <= 0:
+            tail = ("; the distribution-level part's CI reaches 0, so the seed spread may be all "
+                    "per-image noise and no test-set size can be named")
+        elif ind <= NEGLIGIBLE_SHARE * d:
+            tail = f"; the per-image part is already ≤ {100 * NEGLIGIBLE_SHARE:.0f}% of it"
+        else:
+            tail = (f"; about {need:,} test images would bring the per-image part to ≤ "
+                    f"{100 * NEGLIGIBLE_SHARE:.0f}% of it ({images_for_share({**r, 'distribution_var': hi}):,}"
+                    f"–{images_for_share({**r, 'distribution_var': lo}):,} over the CI)")
+        out.append((str if name else _cap)(head + tail + "."))
+    return out
+
+
 def noether_sentence(n_for_p: int, gamma: float = 0.75, alpha: float = 0.05,
                      power: float = 0.95, comparisons: int = 1) -> str:
     """What seeds_needed_for_p's n means, worded as Noether's formula does."""
     holm = f", Holm over {comparisons} comparisons" if comparisons > 1 else ""
-    return (f"{n_for_p} seeds per arm give {100 * power:.0f}% power for the rank test this report "
-            f"runs (two-sided Mann-Whitney, α={alpha:g}{holm}) to show P(A>B) ≠ 0.5 when it truly "
-            f"is {gamma:g} (Noether); the estimate then reaches {gamma:g} (\"meaningful\") only "
+    return (f"{n_for_p} seeds per arm give {100 * power:.0f}% power for the test this report runs "
+            f"(two-sided permutation Brunner-Munzel, α={alpha:g}{holm}) to show P(A>B) ≠ 0.5 when "
+            f"it truly is {gamma:g} (Noether); the estimate then reaches {gamma:g} (\"meaningful\") only "
             "about half the time.")
 
 

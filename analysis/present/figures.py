@@ -31,7 +31,7 @@ from ..groups.frames import (
     lookup,
     split_usable,
 )
-from ..stats.expected_max import expected_max
+from ..groups.summaries import expected_max_table, normality
 from ..text.formatting import fmt_p, label
 from .style import COLORS, STYLE, excluded_note, metric_label
 
@@ -66,17 +66,23 @@ def plot_seed_distribution(
     qq: bool = True,
     bins: int | str = "auto",
     title: str | None = None,
+    fits: pd.DataFrame | None = None,
 ) -> Figure:
     """The paper's Figure 2: histogram of the seeds with the fitted Gaussian.
 
     The Gaussian (mean, std ddof=1) is scaled to the histogram (pdf × n × bin width); solid
-    and dashed lines mark the mean and ±1σ; the legend gives N, μ, σ and the Shapiro-Wilk p.
+    and dashed lines mark the mean and ±1σ; the legend gives N, μ, σ and the Shapiro-Wilk p
+    the normality verdict uses (lattice-calibrated when the metric is coarse), from ``fits``
+    (:func:`analysis.normality`'s table, computed when None; :func:`seed_distribution_annotations`).
     One colour per group of ``by``. ``qq`` adds a normal Q-Q panel (standardised when grouped).
     """
     with matplotlib.rc_context(STYLE):
         bys = as_list(by)
         require_columns(df, bys, "plot_seed_distribution(by=...)")
         _, excluded, groups = _usable_groups(df, metric, bys, status)
+        if fits is None:
+            fits = normality(df, by=bys or None, metric=metric, status=status)
+        notes = seed_distribution_annotations(fits, bys)
         edges = _bin_edges(np.concatenate([g[metric].to_numpy(dtype=float) for _, g in groups]), bins)
         fig = Figure(figsize=(10, 4.4) if qq else (6.8, 4.4), layout="constrained")
         if qq:
@@ -88,7 +94,8 @@ def plot_seed_distribution(
         for i, (key, g) in enumerate(groups):
             c = COLORS[i % len(COLORS)]
             x = g[metric].to_numpy(dtype=float)
-            handle, lines, top = _histogram(ax, x, edges, c, label(bys, key) + ": " if multi else "", multi)
+            handle, lines, top = _histogram(ax, x, edges, c, label(bys, key) + ": " if multi else "", multi,
+                                            notes.get(label(bys, key), {}))
             handles.append(handle)
             vlines += lines
             peak = max(peak, top)
@@ -108,8 +115,25 @@ def _bin_edges(allx: np.ndarray, bins: int | str) -> np.ndarray:
     return np.histogram_bin_edges(allx, bins=bins)
 
 
-def _histogram(ax, x: np.ndarray, edges: np.ndarray, c: str, name: str,
-               multi: bool) -> tuple[Line2D, list[tuple[float, str, str, float]], float]:
+def seed_distribution_annotations(fits: pd.DataFrame, by: list[str]) -> dict[str, dict[str, object]]:
+    """What Figure 2's legend says per group, from :func:`analysis.normality`'s table (the
+    numbers the normality sentences use): N, μ, σ and the Shapiro-Wilk p of the verdict (the
+    lattice-calibrated one when it was computed). report.json keeps it as ``figures.figure2``."""
+    out: dict[str, dict[str, object]] = {}
+    for _, r in fits.iterrows():
+        if not r.get("n", 0):
+            continue
+        lattice = "shapiro_p_lattice" in r and np.isfinite(r["shapiro_p_lattice"])
+        p = r["shapiro_p_lattice"] if lattice else r.get("shapiro_p", np.nan)
+        out[label(by, tuple(r[c] for c in by))] = {
+            "n": int(r["n"]), "mean": float(r["mean"]), "std": float(r["std"]),
+            "test": "lattice-calibrated Shapiro" if lattice else "Shapiro",
+            "p": float(p) if np.isfinite(p) else None}
+    return out
+
+
+def _histogram(ax, x: np.ndarray, edges: np.ndarray, c: str, name: str, multi: bool,
+               note: dict[str, object]) -> tuple[Line2D, list[tuple[float, str, str, float]], float]:
     """One group's histogram and scaled Gaussian: (legend handle, mean/±1σ lines, highest point)."""
     width = edges[1] - edges[0]
     pad = 0.15 * (edges[-1] - edges[0]) + width
@@ -122,7 +146,7 @@ def _histogram(ax, x: np.ndarray, edges: np.ndarray, c: str, name: str,
         ax.hist(x, bins=edges, color=c, histtype="step", linewidth=1.4, zorder=2)
     else:
         ax.hist(x, bins=edges, color=c, alpha=0.55, edgecolor="white", linewidth=0.6, zorder=2)
-    ptxt = f", Shapiro p={fmt_p(stats.shapiro(x).pvalue)}" if n >= 3 and np.ptp(x) > 0 else ""
+    ptxt = f", {note['test']} p={fmt_p(note['p'])}" if note.get("p") is not None else ""
     counts, _ = np.histogram(x, bins=edges)
     lines = [(m, c, "-", 1.6)]
     peak = 0.0
@@ -174,19 +198,24 @@ def _finish_qq(axq, metric: str, multi: bool) -> None:
 
 
 def plot_expected_max(
-    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = TERMINATED
+    df: pd.DataFrame, metric: str = "top1", *, by: By = None, status: StatusSpec = TERMINATED,
+    table: pd.DataFrame | None = None,
 ) -> Figure:
     """Expected best of n distinct seeds (± its std) against n, one curve per group (unbiased,
-    without replacement; Dodge et al. 2019 draw with replacement)."""
+    without replacement; Dodge et al. 2019 draw with replacement), from ``table``
+    (:func:`analysis.expected_max_table`'s, the numbers the sentences quote; computed when None)."""
     with matplotlib.rc_context(STYLE):
         bys = as_list(by)
         _, excluded, groups = _usable_groups(df, metric, bys, status)
+        if table is None:
+            table = expected_max_table(df, by=bys or None, metric=metric, status=status)
+        curves = grouped(table, bys)
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.subplots()
         nmax = 1
-        for i, (key, g) in enumerate(groups):
+        for i, (key, _) in enumerate(groups):
             c = COLORS[i % len(COLORS)]
-            e = expected_max(g[metric].to_numpy(dtype=float))
+            e = lookup(curves, key, table)
             nmax = max(nmax, int(e["n"].max()))
             ax.plot(e["n"], e["expected_max"], color=c, lw=2,
                     label=label(bys, key) if bys else "expected max")
@@ -200,6 +229,17 @@ def plot_expected_max(
         ax.legend(loc="lower right")
         excluded_note(fig, excluded)
         return fig
+
+
+def expected_max_annotations(table: pd.DataFrame, by: list[str]) -> dict[str, dict[str, float]]:
+    """The ends of each curve of :func:`plot_expected_max` (what the sentences quote): expected
+    best of 1 and of the largest n. report.json keeps it as ``figures.expected_max``."""
+    out = {}
+    for key, g in grouped(table, by).items():
+        first, last = g.iloc[0], g.iloc[-1]
+        out[label(by, key)] = {"n": int(last["n"]), "expected_best_of_1": float(first["expected_max"]),
+                               "expected_best_of_n": float(last["expected_max"])}
+    return out
 
 
 def plot_history(

@@ -89,7 +89,7 @@ def show_section(report: dict[str, Any], sec: Section, figures: Path) -> None:
             show(item)
     for plan in sec.figures:
         paths = save_figure(plan.draw(), figures / plan.file)
-        report["figures"][plan.key] = paths
+        report["figures"][plan.key]["files"] = paths
         display(Image(filename=str(paths[0]), width=plan.width))
     for text in sec.notes():
         display(Markdown(text))

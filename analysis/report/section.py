@@ -26,6 +26,8 @@ class FigurePlan:
     width: int
     plot: Callable[..., Any]
     kwargs: dict[str, Any]
+    #: What the figure prints, from the result the section's sentences use (``figures[key]``).
+    annotations: dict[str, Any] = field(default_factory=dict)
 
     def draw(self) -> Any:
         return self.plot(**self.kwargs)
@@ -75,3 +77,5 @@ def record(report: dict[str, Any], sec: Section) -> None:
     if sec.name is not None:
         report["conclusions"][sec.name] = list(sec.sentences)
     report.update(sec.json())
+    for plan in sec.figures:  # issue 16: what each figure prints, beside its files
+        report["figures"].setdefault(plan.key, {})["annotations"] = plan.annotations

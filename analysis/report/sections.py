@@ -17,15 +17,21 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import EVALUATIONS_STEM, MAIN_METRIC, RESULTS_STEM
+from ..contract import EVALUATIONS_STEM, MAIN_METRIC, MAIN_SET, RESULTS_STEM
 from ..errors import AnalysisError
-from ..groups.noise import test_set_noise
+from ..groups.noise import example_noise, own_evaluation, test_set_noise
 from ..groups.provenance import distribution_groups, provenance, restrict
 from ..groups.summaries import expected_max_table, normality, outlier_seeds, pooled_std, summarize
 from ..groups.variance import variance_components
 from ..load.io import load_history, metric_columns
 from ..present import conclusions as C
-from ..present.figures import plot_expected_max, plot_history, plot_seed_distribution
+from ..present.figures import (
+    expected_max_annotations,
+    plot_expected_max,
+    plot_history,
+    plot_seed_distribution,
+    seed_distribution_annotations,
+)
 from ..present.tables import format_table9
 from ..present.tables_paired import table9_tables
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
@@ -100,7 +106,17 @@ class OutliersSection(Section):
 
 @dataclass(kw_only=True)
 class TestSetNoiseSection(Section):
+    """``data``: the binomial bound per configuration (None without n_val); ``example``:
+    :func:`analysis.example_noise` per configuration (None without per-image predictions)."""
+
     name = "test_set_noise"
+    example: pd.DataFrame | None = None
+
+    def json(self) -> dict[str, Any]:
+        out = super().json() if self.data is not None else {}
+        if self.example is not None:
+            out["test_set_noise_example"] = self.example
+        return out
 
 
 @dataclass(kw_only=True)
@@ -155,8 +171,11 @@ def figure2_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame) -> 
     groups, note = distribution_groups(top1, list(by))
     if not groups:
         return FigureSection(said=[C.NO_SEED_DISTRIBUTION])
+    sub = restrict(df, groups)
+    fits = normality(sub, by=list(by) or None, metric=MAIN_METRIC)
     plan = FigurePlan(key="figure2", file="figure2_seed_distribution", width=900, plot=plot_seed_distribution,
-                      kwargs={"df": restrict(df, groups), "metric": MAIN_METRIC, "by": list(by) or None})
+                      kwargs={"df": sub, "metric": MAIN_METRIC, "by": list(by) or None, "fits": fits},
+                      annotations=seed_distribution_annotations(fits, list(by)))
     return FigureSection(figures=[plan], said=[f"*{note}*"] if note else [])
 
 
@@ -177,11 +196,19 @@ def outliers_section(df: pd.DataFrame, by: Sequence[str]) -> OutliersSection:
                            table=flagged if len(flagged) else out.head(5), data=out)
 
 
-def test_set_noise_section(df: pd.DataFrame, by: Sequence[str]) -> TestSetNoiseSection:
-    """The binomial upper bound on per-image test-set noise against the seed std."""
-    if "n_val" not in df.columns:
+def test_set_noise_section(df: pd.DataFrame, by: Sequence[str],
+                           predictions: pd.DataFrame | None = None) -> TestSetNoiseSection:
+    """With per-image predictions, :func:`analysis.example_noise` per configuration on the main
+    evaluation set (report.json's ``test_set_noise_example``); else the binomial upper bound on
+    per-image test-set noise against the seed std (``test_set_noise``)."""
+    noise = test_set_noise(df, MAIN_METRIC, by=list(by) or None) if "n_val" in df.columns else None
+    if predictions is not None and len(predictions) and "trial_id" in df.columns:
+        main = own_evaluation(predictions, df, MAIN_SET)
+        if len(main):
+            ex = example_noise(main, results=df, by=list(by) or None)
+            return TestSetNoiseSection(sentences=C.describe_example_noise(ex, by), table=ex, data=noise, example=ex)
+    if noise is None:
         return TestSetNoiseSection(sentences=[C.NO_N_VAL])
-    noise = test_set_noise(df, MAIN_METRIC, by=list(by) or None)
     return TestSetNoiseSection(sentences=C.describe_noise(noise, by), table=noise, data=noise)
 
 
@@ -229,7 +256,8 @@ def expected_max_section(df: pd.DataFrame, by: Sequence[str], top1: pd.DataFrame
     ns = [n for n in (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if n <= em["n"].max()]
     shown = em[em["n"].isin(ns) | (em["n"] == em["n"].max())]
     plan = FigurePlan(key="expected_max", file="expected_max", width=700, plot=plot_expected_max,
-                      kwargs={"df": sub, "metric": MAIN_METRIC, "by": by_em})
+                      kwargs={"df": sub, "metric": MAIN_METRIC, "by": by_em, "table": em},
+                      annotations=expected_max_annotations(em, list(by) if by_em else []))
     return ExpectedMaxSection(sentences=C.describe_expected_max(em, list(by) if by_em else [], over),
                               table=shown, data=em, figures=[plan])
 

@@ -34,7 +34,7 @@ from .section import FigurePlan, Section, TableText
 
 #: Columns of a comparisons table shown in the report (report.json keeps them all).
 COMPARISONS_SHOWN = ("name_a", "name_b", "n_a", "n_b", "diff", "diff_ci_low", "diff_ci_high", "test_diff_ci_low",
-                     "test_diff_ci_high", "mwu_p", "mwu_method", "p_decision", "p_a_gt_b", "pab_ci_low",
+                     "test_diff_ci_high", "bm_p", "bm_method", "p_decision", "p_a_gt_b", "pab_ci_low",
                      "pab_ci_high", "cohen_d", "verdict", "test_set_verdict", "meaningful")
 #: Columns of the paired comparisons shown in the report (report.json keeps them all).
 PAIRED_SHOWN = ("factor", "eval_set", "crop_pct", "test_res", "level", "baseline", "n_pairs", "mean_level",

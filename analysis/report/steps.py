@@ -82,10 +82,12 @@ STEPS: tuple[Step, ...] = (
          "MAD) exceeds 3.5 *and* fewer than 0.05 such seeds are expected among n under a "
          "Gaussian fitted to the other seeds.",
          code=_show("S.outliers_section(df, BY)"), build=lambda i, done: S.outliers_section(i.df, i.by)),
-    Step(key="test_set_noise", heading="## 6. Test-set noise\nThe binomial std p(1−p)/n_val: an upper bound on the "
-         "per-image part of the seed variance on this fixed validation set (Jordan 2023).",
-         code=_show("S.test_set_noise_section(df, BY)"),
-         build=lambda i, done: S.test_set_noise_section(i.df, i.by)),
+    Step(key="test_set_noise", heading="## 6. Test-set noise\nWith per-image predictions, the seed variance on this "
+         "fixed validation set split into its per-image part and the distribution-level part a new test set would "
+         "not average away (Jordan 2023); without them, the binomial std p(1−p)/n_val, an upper bound on the "
+         "per-image part.",
+         code=_show("S.test_set_noise_section(df, BY, PREDICTIONS)"),
+         build=lambda i, done: S.test_set_noise_section(i.df, i.by, i.predictions)),
     Step(key="variance_components", heading="## 7. Sources of seed variance\nPer seed source (init, data order, "
          "augmentation) when the sweep varied them separately: shares of a crossed design; for one "
          "source at a time, each source's own (overlapping) variance.",
@@ -93,8 +95,9 @@ STEPS: tuple[Step, ...] = (
          build=lambda i, done: S.variance_section(i.df, i.by, done["summary"].top1)),
     Step(key="comparisons", heading="## 8. Comparisons\nOne factor: every configuration against the baseline. A grid: "
          "each factor within the levels of the others, one Holm family per factor. "
-         "Decision: two-sided Mann-Whitney (exact below 10 seeds per arm), Holm-adjusted; "
-         "*not resolvable* when the design cannot reach α. *Meaningful* (Bouthillier et "
+         "Decision: two-sided studentized permutation Brunner-Munzel test of P(A>B) = ½, Holm-adjusted; "
+         "*not resolvable* when the design cannot reach α, or when the smaller arm has under 20 seeds and "
+         "a std over 1.5× the other's. *Meaningful* (Bouthillier et "
          "al. 2021): also max(P, 1−P) ≥ γ = 0.75. With per-image predictions, a paired "
          "image-bootstrap CI says whether a difference survives new test images.",
          code="cmp = S.comparisons_section(df, BY, top1, BASELINE, PREDICTIONS, EVALUATIONS)\n" + _show("cmp"),
@@ -129,16 +132,17 @@ STEPS: tuple[Step, ...] = (
 
 
 def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline: Any = None,
-                    predictions: pd.DataFrame | None = None) -> list[Section]:
+                    predictions: pd.DataFrame | None = None, figures: bool = False) -> list[Section]:
     """Every section with sentences, in report order (the notebook calls them one per cell, and
-    draws the figures too). ``by`` is the configuration columns that vary (``config_columns``)."""
+    draws the figures too). ``by`` is the configuration columns that vary (``config_columns``);
+    ``figures``: the figure-only sections too (what their figures print, not drawn)."""
     inputs = ReportInputs(df=df, experiment=Path(experiment), baseline=baseline, predictions=predictions,
                           evaluations=find_evaluations(experiment),
                           decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None)
     inputs.by = list(by)
     done: dict[str, Section] = {}
     for step in STEPS:
-        if not step.figure_only and (step.needs is None or getattr(inputs, step.needs) is not None):
+        if (figures or not step.figure_only) and (step.needs is None or getattr(inputs, step.needs) is not None):
             done[step.key] = step.build(inputs, done)
     return list(done.values())
 
@@ -152,7 +156,7 @@ def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
     :func:`~analysis.report.sections_compare.paired_section`).
     """
     report: dict[str, Any] = {"conclusions": {}, "figures": {}}
-    for sec in report_sections(df, config_columns(df), experiment, baseline, predictions):
+    for sec in report_sections(df, config_columns(df), experiment, baseline, predictions, figures=True):
         record(report, sec)
     return report
 

@@ -17,6 +17,7 @@ from statsmodels.stats.nonparametric import rank_compare_2indep
 
 from .bootstrap import bootstrap_cis
 from .gaussian import flag_outliers, lattice_shapiro_p, mean_t_interval
+from .permutation import permutation_p, splits
 from .rank import EXACT_BELOW, holm, pab_interval, rank_test
 
 DISTRIBUTIONS = ("gaussian", "lognormal")
@@ -63,11 +64,14 @@ def pab_ci_coverage(n: int, p_true: float, dist: str, reps: int, seed: int = 0,
 
 
 def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 0.05,
-                   step: float | None = None, brunner_munzel: bool = True) -> dict[str, float]:
-    """Rejection rate under the null (A, B iid Gaussian) of the decision test and of Brunner-Munzel.
+                   step: float | None = None, brunner_munzel: bool = True,
+                   n_permutations: int | None = None) -> dict[str, float]:
+    """Rejection rate under the null (A, B iid Gaussian) of Mann-Whitney (``rank_test``), of the
+    asymptotic Brunner-Munzel test and, with ``n_permutations``, of the decision test (the
+    permutation Brunner-Munzel test over every split up to 20,000, else that many random ones).
 
     ``step``: round the values to a lattice of that many seed stds (ties, as top-1 on a small
-    validation set has). The decision p-values are :func:`analysis.stats.rank.rank_test`'s: from
+    validation set has). The Mann-Whitney p-values are :func:`analysis.stats.rank.rank_test`'s: from
     10 seeds per arm its asymptotic p is scipy's ``mannwhitneyu`` computed for all pairs in one
     vectorised call; below 10 without ties the exact p depends on U alone, so it is computed
     once per distinct U; with ties every pair gets its own permutation test.
@@ -98,14 +102,20 @@ def rank_test_size(n_a: int, n_b: int, reps: int, seed: int = 0, alpha: float = 
             k = min(reps, BM_PAIRS)
             p_bm = np.array([stats.brunnermunzel(x, y).pvalue for x, y in zip(a[:k], b[:k])])
             bm = float(np.mean(np.isfinite(p_bm) & (p_bm < alpha)))
-    return {"rank_test": float(np.mean(p < alpha)), "brunner_munzel": bm}
+    out = {"rank_test": float(np.mean(p < alpha)), "brunner_munzel": bm}
+    if n_permutations:
+        idx, _ = splits(n_a, n_b, n_permutations, rng)
+        p_perm = permutation_p(np.concatenate([a, b], axis=1), n_a, idx, "brunner_munzel")
+        out["decision"] = float(np.mean(p_perm < alpha))
+    return out
 
 
 def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int = 0,
-                    alpha: float = 0.05) -> dict[str, float]:
+                    alpha: float = 0.05, n_permutations: int = 199) -> dict[str, float]:
     """What the report's procedure does at ``n`` seeds per arm when every P(A>B) is ``gamma``.
 
-    ``comparisons`` arms are compared with one shared baseline (Gaussian seeds), Holm over
+    ``comparisons`` arms are compared with one shared baseline (Gaussian seeds) by the
+    decision test (permutation Brunner-Munzel, ``n_permutations`` random splits), Holm over
     them, as :func:`analysis.compare_all` does. Returns the rate at which the first arm is
     called better (significant) and called meaningful (significant and P̂ ≥ γ).
     """
@@ -113,16 +123,12 @@ def procedure_power(n: int, gamma: float, comparisons: int, reps: int, seed: int
     shift = shift_for(gamma, "gaussian")
     base = rng.normal(0, 1, (reps, n))
     arms = rng.normal(shift, 1, (comparisons, reps, n))
-    if n >= EXACT_BELOW:  # rank_test's asymptotic branch, vectorised over the runs
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.mannwhitneyu(arms, base[None], axis=-1, alternative="two-sided",
-                                     method="asymptotic")
-        u, p = res.statistic, res.pvalue
-    else:
-        tests = [[rank_test(arms[j, i], base[i]) for i in range(reps)] for j in range(comparisons)]
-        u = np.array([[t[0] for t in row] for row in tests])
-        p = np.array([[t[1] for t in row] for row in tests])
+    idx, _ = splits(n, n, n_permutations, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        u = stats.mannwhitneyu(arms, base[None], axis=-1, method="asymptotic").statistic
+    p = np.array([permutation_p(np.concatenate([arm, base], axis=1), n, idx, "brunner_munzel")
+                  for arm in arms])
     sig = mean = 0
     for i in range(reps):
         p_adj = holm(p[:, i]) if comparisons > 1 else p[:, i]

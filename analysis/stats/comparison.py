@@ -1,10 +1,12 @@
 """Two-sample comparison of seed results: A against B, decided so it holds at 3 seeds as at 100.
 
-The tests are :mod:`analysis.stats.rank`'s (Mann-Whitney U deciding, exact below 10 seeds per
-arm, Holm over a family; P(A>B) with a CI inside [0, 1]); decided here:
+The tests are :mod:`analysis.stats.rank`'s (the studentized permutation Brunner-Munzel test
+deciding P(A>B) = ½, Holm over a family; P(A>B) with a CI inside [0, 1]; Mann-Whitney U and
+Welch's t for information); decided here:
 
-* **Not resolvable**: a design whose smallest attainable p (complete separation) cannot reach α,
-  after Holm, is reported as ``not_resolvable`` with that smallest p, never "within seed noise".
+* **Not resolvable**: a design whose smallest attainable p cannot reach α, after Holm, is
+  reported as ``not_resolvable`` with that smallest p, never "within seed noise"; so is a
+  comparison whose smaller arm is too small for its wider spread (``spread_refused``).
 * **Meaningful** (Bouthillier et al. 2021): significant, and max(P(A>B), 1 − P(A>B)) ≥ γ.
 * **Verdicts** come from a fixed vocabulary (:data:`VERDICTS`, :data:`TEST_SET_VERDICTS`).
 """
@@ -27,8 +29,8 @@ NAN = float("nan")
 
 
 #: The fields of a :class:`Comparison` that :func:`~analysis.stats.rank.two_sample_tests` gives, by name.
-TEST_FIELDS = ("welch_t", "welch_p", "mwu_u", "mwu_p", "mwu_method", "p_min", "p_a_gt_b", "pab_ci_low",
-               "pab_ci_high", "pab_p", "cohen_d")
+TEST_FIELDS = ("bm_p", "bm_method", "spread_refused", "welch_t", "welch_p", "mwu_u", "mwu_p",
+               "mwu_method", "p_min", "p_a_gt_b", "pab_ci_low", "pab_ci_high", "pab_p", "cohen_d")
 #: Seed-noise verdicts of a comparison, in report.json's ``verdict``.
 VERDICTS = ("a_better", "b_better", "within_seed_noise", "not_resolvable")
 #: What the test-set error bar adds (``test_set_verdict``): None when there are no predictions.
@@ -48,20 +50,23 @@ class Comparison:
     diff: float              # mean_a - mean_b
     diff_ci_low: float       # BCa bootstrap CI of the difference (over seeds)
     diff_ci_high: float
-    welch_t: float           # scipy.stats.ttest_ind(equal_var=False)
+    bm_p: float         # studentized permutation Brunner-Munzel p: the decision test
+    bm_method: str      # "all N splits" or "9,999 random splits"
+    spread_refused: bool     # smaller arm too small for its wider spread: no verdict
+    welch_t: float           # scipy.stats.ttest_ind(equal_var=False), information
     welch_p: float
-    mwu_u: float             # scipy.stats.mannwhitneyu, two-sided: the decision test
+    mwu_u: float             # scipy.stats.mannwhitneyu, two-sided, information
     mwu_p: float
     mwu_method: str          # "exact", "permutation (all N / 9,999 random)", "asymptotic"
-    p_min: float             # smallest p the rank test can give with these arm sizes
+    p_min: float             # smallest p the decision test can give with these arm sizes
     p_a_gt_b: float          # P(A>B) + 0.5 P(A=B), statsmodels rank_compare_2indep
-    pab_ci_low: float        # logit Brunner-Munzel CI of P(A>B), inside [0, 1]
+    pab_ci_low: float        # logit Brunner-Munzel CI of P(A>B), inside [0, 1] (NaN if refused)
     pab_ci_high: float
-    pab_p: float             # Brunner-Munzel p-value of P(A>B) = 0.5 (information only)
+    pab_p: float             # asymptotic Brunner-Munzel p of P(A>B) = 0.5 (information only)
     cohen_d: float           # pooled-std (ddof=1) standardised difference
     gamma: float
     confidence: float
-    p_decision: float        # the p that decides: mwu_p, Holm-adjusted in a family
+    p_decision: float        # the p that decides: bm_p, Holm-adjusted in a family
     p_min_decision: float    # the smallest p_decision this design can reach
     significant: bool        # p_decision < 1 - confidence
     meaningful: bool         # significant and max(P, 1-P) >= gamma (Bouthillier et al. 2021)
@@ -82,9 +87,10 @@ class Comparison:
 
 # --------------------------------------------------------------------------- verdict
 
-def _decide(p: float, p_decision: float, p_min_decision: float, gamma: float, alpha: float):
+def _decide(p: float, p_decision: float, p_min_decision: float, gamma: float, alpha: float,
+            refused: bool = False):
     """(verdict, significant, meaningful) from P(A>B) and the Holm-adjusted p-values."""
-    if math.isfinite(p_min_decision) and p_min_decision >= alpha:
+    if refused or (math.isfinite(p_min_decision) and p_min_decision >= alpha):
         return "not_resolvable", False, False
     significant = math.isfinite(p_decision) and p_decision < alpha
     if not significant:
@@ -120,10 +126,11 @@ def compare(
 ) -> Comparison:
     """Compare the seed results of A and B (arrays of the metric, one value per seed).
 
-    Mean difference with a BCa bootstrap CI, Welch's t, Mann-Whitney U (the decision test,
-    exact below 10 seeds per arm), P(A>B) with a CI inside [0, 1], and Cohen's d. ``verdict``
-    is ``a_better``/``b_better`` when the rank test rejects at 1 − ``confidence``,
-    ``not_resolvable`` when these arm sizes cannot reach it, else ``within_seed_noise``;
+    Mean difference with a BCa bootstrap CI, the studentized permutation Brunner-Munzel test
+    of P(A>B) = ½ (the decision test), P(A>B) with a CI inside [0, 1], Welch's t, Mann-Whitney
+    U and Cohen's d. ``verdict`` is ``a_better``/``b_better`` when the decision test rejects at
+    1 − ``confidence``, ``not_resolvable`` when these arm sizes cannot reach it or the smaller
+    arm is too small for its wider spread, else ``within_seed_noise``;
     *meaningful* (Bouthillier et al. 2021) adds max(P(A>B), 1−P(A>B)) ≥ ``gamma``.
     ``correct_a``/``correct_b``: optional (seeds × images) per-image correctness of A and B on
     the same images; they add the paired image-bootstrap CI of the difference
@@ -171,15 +178,15 @@ def comparison(x: np.ndarray, y: np.ndarray, *, ci: tuple[float, float], ci_note
     notes = list(notes)
     if ci_note:
         notes.insert(0, "difference CI: " + ci_note)
-    t["p_decision"] = t["mwu_p"] if p_decision is None else p_decision
+    t["p_decision"] = t["bm_p"] if p_decision is None else p_decision
     t["p_min_decision"] = t["p_min"] if p_min_decision is None else p_min_decision
     alpha = 1 - confidence
     verdict, significant, meaningful = _decide(t["p_a_gt_b"], t["p_decision"],
-                                               t["p_min_decision"], gamma, alpha)
+                                               t["p_min_decision"], gamma, alpha, t["spread_refused"])
     tv = image_noise_verdict(test_ci)
     if significant and t["pab_ci_low"] <= 0.5 <= t["pab_ci_high"]:
-        notes.append("the CI of P(A>B) includes 0.5 although the rank test rejects: the CI "
-                     "(Brunner-Munzel variance) is not the inversion of the exact test")
+        notes.append("the CI of P(A>B) includes 0.5 although the permutation test rejects: the "
+                     "CI (normal quantile, logit scale) is not the inversion of the permutation test")
     diff = float(x.mean() - y.mean())
     sentence = comparison_sentence(name_a, name_b, len(x), len(y), diff, t, verdict, meaningful, gamma,
                                    alpha, metric, m, test_ci, tv, n_val)

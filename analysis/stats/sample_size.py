@@ -1,4 +1,5 @@
-"""Sample sizes: seeds per arm for a mean difference (t-test) and for P(A>B) (Noether)."""
+"""Sample sizes: seeds per arm for a mean difference (t-test) and for P(A>B) (Noether, for the
+permutation Brunner-Munzel decision test)."""
 
 from __future__ import annotations
 
@@ -44,12 +45,14 @@ def seeds_needed(std: float, delta: float, alpha: float = 0.05, power: float = 0
 
 def seeds_needed_for_p(gamma: float = 0.75, alpha: float = 0.05, power: float = 0.95, *,
                        comparisons: int = 1, alternative: str = "two-sided") -> int:
-    """Seeds per arm for the rank test to show P(A>B) ≠ 0.5 when it truly is ``gamma`` (Noether 1987).
+    """Seeds per arm for the decision test to show P(A>B) ≠ 0.5 when it truly is ``gamma`` (Noether 1987).
 
     n = (z_{1−α'} + z_{power})² / (6 (γ − ½)²) per arm, equal arms, with α' = α / (2m) for the
     two-sided test over ``comparisons`` = m comparisons (Holm's first step is Bonferroni's, so
-    this is enough for every member) or α / m one-sided. This is the procedure the report
-    runs: two-sided Mann-Whitney, Holm over its comparisons; its power at this n is verified
+    this is enough for every member) or α / m one-sided. Noether's formula is the Wilcoxon-
+    Mann-Whitney test's; the permutation Brunner-Munzel test the report runs estimates the same
+    P(A>B) with the same null variance (1/12)(1/n_a + 1/n_b) at equal spreads, so the n is the
+    same to first order; its power at this n (two-sided, Holm over the comparisons) is verified
     by simulation (benchmarks/stats_calibration.py). With the defaults, 35 seeds per arm; the
     29 that Bouthillier et al. (2021) quote is the one-sided, single-comparison value
     (``alternative="one-sided"``). The n gives power to show P(A>B) > 0.5, not P(A>B) ≥ γ:

@@ -28,45 +28,60 @@ NAN = float("nan")
 
 def comparison_sentence(name_a, name_b, na, nb, diff, t, verdict, meaningful, gamma, alpha, metric,
                         m, test_ci, test_verdict, n_val) -> str:
-    """The sentence of one comparison of A with B (``t``: its tests; ``m``: the Holm family's size)."""
+    """The sentence of one comparison of A with B (``t``: its tests; ``m``: the Holm family's size).
+
+    The verdict is the permutation Brunner-Munzel test's, about P(A>B); the interval printed
+    is that of P(A>B), and "meaningful" (Bouthillier's γ) is said in the same sentence.
+    """
     mag = f"{abs(diff):.2f}-point"
     word = "gain" if diff > 0 else "loss" if diff < 0 else "difference"
     p, lo, hi = t["p_a_gt_b"], t["pab_ci_low"], t["pab_ci_high"]
     ci = f" [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) else ""
     pab = f"P(A>B)={p:.2f}{ci}"
     holm = f", Holm over {m}" if m > 1 else ""
-    test = f"Mann-Whitney p={fmt_p(t['p_decision'])}{holm}"
+    test = f"permutation Brunner-Munzel p={fmt_p(t['p_decision'])}{holm}"
     seeds = f"{na} vs {nb} seeds"
     what = f"{metric} " if metric != "top1" else ""
+    head = f"The {mag} {what}{word} of {name_a} over {name_b}"
+    if verdict == "not_resolvable" and t.get("spread_refused"):
+        small = name_a if na < nb else name_b
+        return (f"{head} is not resolvable with {seeds}: {small}, the smaller arm, has a std more "
+                f"than {t['refused_ratio']:g} times the other's, and with under {t['refused_below']} seeds "
+                f"in the smaller arm the tests measured do not hold α={alpha:g} at such spreads "
+                f"(benchmarks/results/stats_calibration_spread.md); {pab}.")
     if verdict == "not_resolvable":
         after = (f" ({fmt_p(t['p_min_decision'])} after Holm over {m} comparisons)"
                  if m > 1 and t["p_min_decision"] > t["p_min"] else "")
-        return (f"The {mag} {what}{word} of {name_a} over {name_b} is not resolvable with {seeds}: "
-                f"the smallest attainable p is {fmt_p(t['p_min'])}{after}, not below α={alpha:g}; "
-                f"{pab}.")
+        return (f"{head} is not resolvable with {seeds}: the smallest attainable p is "
+                f"{fmt_p(t['p_min'])}{after}, not below α={alpha:g}; {pab}.")
     if verdict == "within_seed_noise":
-        return (f"The {mag} {what}{word} of {name_a} over {name_b} is within seed noise: {pab} "
-                f"({test}; {seeds}).")
+        return f"{head} is within seed noise: {pab} ({test}; {seeds})."
     where = " on this validation set" if n_val or test_verdict else ""
-    if test_verdict == "clears_test_set_noise":
-        tail = (f"; it also clears test-set noise: the paired image-bootstrap CI of the "
-                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] excludes 0")
-    elif test_verdict == "below_test_set_noise":
-        tail = (f"; but it is below test-set noise: the paired image-bootstrap CI of the "
-                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] includes 0, so a new sample of "
-                "test images could reverse it")
-    elif n_val:
-        tail = ("; whether it survives a new sample of test images needs per-image predictions")
-    else:
-        tail = ""
+    tail = _test_set_tail(test_ci, test_verdict, n_val)
+    if (diff > 0) != (p > 0.5) and diff != 0:
+        tail += (f"; the verdict is about P(A>B): the mean of {name_a} is nevertheless "
+                 f"{'higher' if diff > 0 else 'lower'}")
     if meaningful:
         verb = "beats" if p > 0.5 else "is worse than"
         bound = f"≥ γ={gamma:g}" if p > 0.5 else f"≤ 1−γ={1 - gamma:g}"
         return (f"{name_a} {verb} {name_b}: the {mag} {what}{word} is beyond seed noise{where} "
                 f"and meaningful, {pab} {bound} ({test}; {seeds}){tail}.")
-    return (f"The {mag} {what}{word} of {name_a} over {name_b} is beyond seed noise{where} but not "
-            f"meaningful: {pab} differs from 0.5 but not by γ={gamma:g} ({test}; {seeds}){tail}.")
+    return (f"{head} is beyond seed noise{where} but not meaningful: {pab} differs from 0.5 but "
+            f"not by γ={gamma:g} ({test}; {seeds}){tail}.")
 
+
+def _test_set_tail(test_ci, test_verdict, n_val) -> str:
+    """What the paired image-bootstrap CI adds to a significant comparison."""
+    if test_verdict == "clears_test_set_noise":
+        return (f"; it also clears test-set noise: the paired image-bootstrap CI of the "
+                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] excludes 0")
+    if test_verdict == "below_test_set_noise":
+        return (f"; but it is below test-set noise: the paired image-bootstrap CI of the "
+                f"difference [{test_ci[0]:.2f}, {test_ci[1]:.2f}] includes 0, so a new sample of "
+                "test images could reverse it")
+    if n_val:
+        return "; whether it survives a new sample of test images needs per-image predictions"
+    return ""
 
 
 def not_compared_sentence(name_a: str, name_b: str, n_a: int, n_b: int) -> str:

@@ -227,7 +227,7 @@ def test_report_notebook_has_the_paired_section_figure4_and_table9_from_evaluati
     assert names == ["expected_max.png", "figure2_seed_distribution.png", "figure4_test_res.png", "vs_recipe.png"]
     assert (exp / "figures" / "figure4_test_res.pdf").is_file()
     rep = json.loads(paths.json.read_text())
-    assert rep["figures"]["figure4"][0].endswith("figure4_test_res.png")
+    assert rep["figures"]["figure4"]["files"][0].endswith("figure4_test_res.png")
     assert {"paired_comparisons", "paired_baseline", "figure4", "table9"} <= set(rep)
     assert rep["paired_baseline"] == {"crop_pct": {"value": 0.875, "chosen": "given"},
                                       "test_res": {"value": 32, "chosen": "the trials' own setting, as trained"}}

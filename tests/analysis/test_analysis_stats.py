@@ -231,15 +231,22 @@ def test_compare_matches_scipy_and_statsmodels(rng):
     assert (c.mwu_u, c.mwu_p) == (pytest.approx(u.statistic, abs=TOL), pytest.approx(u.pvalue, abs=TOL))
     rc = rank_compare_2indep(a, b)
     assert c.p_a_gt_b == pytest.approx(rc.prob1, abs=TOL)
-    # the CI is Brunner-Munzel's variance on the logit scale (inside [0, 1])
+    # the CI is Brunner-Munzel's variance on the logit scale (inside [0, 1]), t on its df
     se = math.sqrt(rc.var / rc.nobs) / (rc.prob1 * (1 - rc.prob1))
-    z = stats.norm.ppf(0.975)
+    z = stats.t.ppf(0.975, rc.df)
     logit = math.log(rc.prob1 / (1 - rc.prob1))
     assert c.pab_ci_low == pytest.approx(1 / (1 + math.exp(-(logit - z * se))), abs=TOL)
     assert c.pab_ci_high == pytest.approx(1 / (1 + math.exp(-(logit + z * se))), abs=TOL)
     assert c.mwu_method == "asymptotic" and c.verdict in A.VERDICTS
     # the Brunner-Munzel p-value, from scipy independently of statsmodels
     assert c.pab_p == pytest.approx(stats.brunnermunzel(a, b).pvalue, abs=1e-9)
+    # the decision: scipy's permutation_test of |Brunner-Munzel| over the same 9,999 random
+    # splits is not reproducible split by split, so compare within Monte-Carlo error (±0.015)
+    ref = stats.permutation_test((a, b), lambda x, y, axis: np.abs(stats.brunnermunzel(x, y, axis=axis).statistic),
+                                 permutation_type="independent", alternative="greater", vectorized=True,
+                                 n_resamples=9_999, rng=1)
+    assert c.bm_method == "9,999 random splits" and abs(c.bm_p - ref.pvalue) < 0.015
+    assert c.p_decision == c.bm_p and not c.spread_refused
     # P(A>B) by brute force over all pairs
     pairs = (a[:, None] > b[None, :]).mean() + 0.5 * (a[:, None] == b[None, :]).mean()
     assert c.p_a_gt_b == pytest.approx(pairs, abs=TOL)
@@ -280,11 +287,13 @@ def test_compare_sentence_quotes_the_numbers():
 
 def test_compare_complete_separation_and_all_equal():
     sep = A.compare([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10], n_resamples=B)
-    # separated 5 vs 5: CI from 5 disjoint pairs, exact p = 2 / C(10, 5)
+    # separated 5 vs 5: CI from 5 disjoint pairs, exact p = 2 / C(10, 5) (both tests)
     assert sep.p_a_gt_b == 0.0 and sep.pab_ci_low == 0.0
     assert sep.pab_ci_high == pytest.approx(1 - 0.025 ** (1 / 5))
     assert any("complete separation" in n for n in sep.notes)
     assert sep.mwu_p == pytest.approx(2 / math.comb(10, 5)) and sep.mwu_method == "exact"
+    assert sep.bm_p == pytest.approx(2 / math.comb(10, 5)) == sep.p_min
+    assert sep.bm_method == "all 252 splits"
     assert sep.significant and sep.meaningful and sep.better == "B" and sep.verdict == "b_better"
     same = A.compare([1.0, 1, 1], [1.0, 1, 1], n_resamples=B)
     assert same.p_a_gt_b == 0.5 and not same.significant and same.diff == 0

@@ -35,7 +35,7 @@ def _verdicts(rep):
 
 
 def test_three_vs_three_separated_is_not_resolvable(tmp_path):
-    # d ≈ 3: clearly separated, yet no rank test on 3 vs 3 seeds can reach p < 0.1
+    # d ≈ 3: clearly separated, yet no permutation test on 3 vs 3 seeds can reach p < 0.1 (2 of 20 splits)
     rep = _report(_two_arms([80.0, 80.1, 80.2], [79.5, 79.6, 79.7]), tmp_path, "lr=0.005")
     assert _verdicts(rep) == ["not_resolvable"]
     s = rep["conclusions"]["comparisons"][0]
@@ -55,6 +55,7 @@ def test_five_vs_five_separated_and_noise(tmp_path):
     c = sep["comparisons"][0]
     assert (c["name_a"], c["verdict"]) == ("lr=0.005", "a_better")
     assert c["mwu_method"] == "exact" and c["mwu_p"] == pytest.approx(2 / 252)
+    assert c["bm_method"] == "all 252 splits" and c["p_decision"] == pytest.approx(2 / 252)
     assert c["pab_ci_high"] == 1.0 and "beyond seed noise" in c["sentence"]
     rng = np.random.default_rng(3)
     noise = _report(_two_arms(80 + 0.2 * rng.standard_normal(5), 80 + 0.2 * rng.standard_normal(5)),
@@ -114,7 +115,7 @@ def test_lr_by_wd_grid_compares_within_slices(tmp_path):
         assert by[("weight_decay", lr)]["verdict"] == "within_seed_noise"
     # Holm within each factor's family of 2
     lr_rows = [c for c in rep["comparisons"] if c["factor"] == "lr"]
-    p = np.array([c["mwu_p"] for c in lr_rows])
+    p = np.array([c["bm_p"] for c in lr_rows])
     from statsmodels.stats.multitest import multipletests
     np.testing.assert_allclose([c["p_decision"] for c in lr_rows],
                                multipletests(p, method="holm")[1])

@@ -50,7 +50,7 @@ def describe_status(df: pd.DataFrame, status: str = TERMINATED) -> list[str]:
         return [f"All {used} trials finished ({status}) and are used in every statistic."]
     parts = ", ".join(f"{v} {k}" for k, v in sorted(other.items()))
     return [f"{used} of {len(df)} trials finished ({status}); {parts} trial(s) are excluded "
-            "from every statistic below."]
+            "from every statistic of this report."]
 
 
 def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:

@@ -241,7 +241,7 @@ def test_report_notebook_has_the_paired_section_figure4_and_table9_from_evaluati
         "comparison they touch.")
     assert rep["table9"]["source"] == "evaluations" and len(rep["table9"]["tables"]) == 3
     html = paths.html.read_text()
-    assert "8c. Crop ratio and test resolution, paired by trial" in html and "Δ vs 0.875 (paired)" in html
+    assert "6c. Crop ratio and test resolution, paired by trial" in html and "Δ vs 0.875 (paired)" in html
     # the notebook's numbers and sentences are what build_report computes without a kernel
     built = _built(results, exp, "recipe=a1,crop_pct=0.875")
     for key in ("paired_comparisons", "paired_baseline", "figure4", "table9"):

@@ -64,6 +64,9 @@ HEADERS = {
 
 #: Columns that hold a time in hours: shown in s, min or h, whichever fits.
 DURATION_COLUMNS = frozenset({"hours_total", "hours_per_trial", "worker_hours", "train_hours"})
+#: Columns that count (a float there is a whole number that NaN made a float).
+COUNT_COLUMNS = frozenset({"n", "n_a", "n_b", "n_val", "n_pairs", "n_unpaired", "n_excluded", "trials",
+                           "workers", "seeds_per_arm", "seed", "test_res", "train_res", "aug_repeats"})
 
 
 def header(column: str) -> str:
@@ -72,7 +75,8 @@ def header(column: str) -> str:
 
 
 def _is_p_value(column: str) -> bool:
-    return column.endswith("_p") or column.startswith("p_") or "_p_" in column
+    """A p-value column (mwu_p, p_holm, shapiro_p_lattice), not P(A > B)."""
+    return (column.endswith("_p") or column.startswith("p_") or "_p_" in column) and column != "p_a_gt_b"
 
 
 def cell(column: str, value: Any, digits: int = 3) -> str:
@@ -88,18 +92,15 @@ def cell(column: str, value: Any, digits: int = 3) -> str:
     if isinstance(value, float | np.floating):
         if column in DURATION_COLUMNS:
             return fmt_duration(value)
-        if _is_p_value(column) and column not in ("p_a_gt_b",):
+        if _is_p_value(column):
             return fmt_p(float(value))
-        if float(value).is_integer() and column in HEADERS and column in _COUNT_COLUMNS:
+        if column in COUNT_COLUMNS and float(value).is_integer():
             return str(int(value))
         return fmt_number(value, digits)
     if "verdict" in column and isinstance(value, str):
         return value.replace("_", " ")
     return fmt_value(value)
 
-
-_COUNT_COLUMNS = frozenset({"n", "n_a", "n_b", "n_val", "n_pairs", "n_unpaired", "n_excluded", "trials",
-                            "workers", "seeds_per_arm", "seed", "test_res", "train_res", "aug_repeats"})
 
 
 def readable(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:

@@ -129,6 +129,7 @@ def test_report_json_has_every_number(crop_report):
     for section in SECTIONS:
         if section != "provenance":
             assert rep["conclusions"][section] == built["conclusions"][section], section
+    assert rep["headline"] == built["headline"]  # the answer shown first, the same without a kernel
     assert rep["seeds_needed"]["for_p_a_gt_b"] == A.seeds_needed_for_p(comparisons=2) == 41
     assert rep["provenance"]["status_counts"] == {"TERMINATED": 39, "ERROR": 3, "RUNNING": 3}
     assert len(rep["provenance"]["excluded"]) == 6

@@ -10,6 +10,7 @@ says why; with CI=true or RSB_REQUIRE_BROWSER=1 it fails instead, so CI cannot p
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,9 @@ def open_page(driver, html: Path) -> Page:
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     found = driver.execute_script(
         "const h = document.querySelector('.rsb-headline');"
-        "return h ? [h.innerText, h.getBoundingClientRect().bottom] : ['', Infinity]")
-    return Page(images=images, errors=errors, headline=" ".join(found[0].split()), headline_bottom=float(found[1]))
+        "return h ? [h.innerText, h.getBoundingClientRect().bottom] : null")
+    text, bottom = found if found else ("", math.inf)  # no headline: nowhere in the view
+    return Page(images=images, errors=errors, headline=" ".join(text.split()), headline_bottom=float(bottom))
 
 
 @pytest.mark.timeout(900)

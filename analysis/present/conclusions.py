@@ -16,7 +16,7 @@ import pandas as pd
 from ..contract import TERMINATED
 from ..groups.frames import describe_exclusions
 from ..stats.gaussian import OUTLIER_MAX_EXPECTED, OUTLIER_MIN_N
-from ..text.formatting import fmt_value, label
+from ..text.formatting import fmt_seeds, fmt_value, label
 
 #: Groups a list of sentences names one by one; beyond it, a count.
 MAX_LISTED = 8
@@ -50,7 +50,7 @@ def describe_status(df: pd.DataFrame, status: str = TERMINATED) -> list[str]:
         return [f"All {used} trials finished ({status}) and are used in every statistic."]
     parts = ", ".join(f"{v} {k}" for k, v in sorted(other.items()))
     return [f"{used} of {len(df)} trials finished ({status}); {parts} trial(s) are excluded "
-            "from every statistic below."]
+            "from every statistic of this report."]
 
 
 def describe_summary(summary: pd.DataFrame, by: Sequence[str]) -> list[str]:
@@ -257,9 +257,8 @@ def describe_expected_max(table: pd.DataFrame, by: Sequence[str], over: str = "s
 
 def describe_provenance(prov: dict[str, Any], experiment: Path | str, metric: str = "top1") -> str:
     """:func:`analysis.groups.provenance.provenance` as a Markdown list: what ran, how many trials
-    the statistics use, the settings (each recipe's as its rows record them), seeds, hardware,
-    software and the sweep files in the experiment folder."""
-    exp = Path(experiment)
+    the statistics use, what varied, the seeds as typed, the hardware. The settings of every
+    trial, the stream seeds, the software and the sweep files: :func:`describe_provenance_details`."""
     excluded = pd.Series([r["reason"] for r in prov["excluded"]], dtype=object)
     status = ", ".join(f"{k}: {v}" for k, v in prov["status_counts"].items())
     lines = [
@@ -268,22 +267,37 @@ def describe_provenance(prov: dict[str, Any], experiment: Path | str, metric: st
         f"- **used for statistics**: {prov['n_used']} (TERMINATED with a finite {metric}); "
         f"excluded: {describe_exclusions(excluded) if len(excluded) else 'none'}",
     ]
-    if prov["constant_hyperparameters"]:
-        lines.append("- **hyper-parameters (all trials)**: "
-                     + ", ".join(f"{k}={v}" for k, v in prov["constant_hyperparameters"].items()))
     if prov["varied_hyperparameters"]:
         lines.append("- **varied**: " + "; ".join(f"{k} ∈ {{{', '.join(map(str, v))}}}"
                                                   for k, v in prov["varied_hyperparameters"].items()))
-    for rec, values in prov["recipes"].items():
-        txt = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in values.items())
-        lines.append(f"- **{rec.upper()} as run** (from the results rows): {txt}")
-    if prov["seeds"]:
-        lines.append("- **seeds**: " + "; ".join(
-            f"{k}: {v['distinct']} distinct ({v['min']:g}–{v['max']:g})" if v["distinct"] else
-            f"{k}: none" for k, v in prov["seeds"].items()))
+    seed = prov["seeds"].get("seed")
+    if seed:
+        lines.append(f"- **seeds**: {fmt_seeds(seed['distinct'], seed['min'], seed['max'])}"
+                     + ("; the init, data-order and augmentation streams each trial ran with are in the "
+                        "details" if len(prov["seeds"]) > 1 else ""))
     if prov["hardware"]:
         lines.append("- **hardware**: " + "; ".join(f"{k}: {', '.join(map(str, v))}"
                                                    for k, v in prov["hardware"].items()))
+    return "\n".join(lines)
+
+
+def describe_provenance_details(prov: dict[str, Any], experiment: Path | str) -> str:
+    """The rest of provenance as a Markdown list: the settings of all trials, each recipe's as its
+    rows record them, the stream seeds (derived from ``seed`` unless pinned), the software, the
+    sweep files in the experiment folder."""
+    exp = Path(experiment)
+    lines = []
+    if prov["constant_hyperparameters"]:
+        lines.append("- **hyper-parameters (all trials)**: "
+                     + ", ".join(f"{k}={v}" for k, v in prov["constant_hyperparameters"].items()))
+    for rec, values in prov["recipes"].items():
+        txt = ", ".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in values.items())
+        lines.append(f"- **{rec.upper()} as run** (from the results rows): {txt}")
+    streams = {k: v for k, v in prov["seeds"].items() if k != "seed"}
+    if streams:
+        lines.append("- **stream seeds** (derived from seed unless pinned): " + "; ".join(
+            f"{k}: {v['distinct']} distinct, {int(v['min'])}–{int(v['max'])}" if v["distinct"] else f"{k}: none"
+            for k, v in streams.items()))
     ver = prov["versions"]
     lines.append("- **software**: " + ", ".join(f"{k} {v}" for k, v in ver.items()
                                                if k not in ("executable", "platform"))

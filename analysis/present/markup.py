@@ -1,10 +1,11 @@
 """Rendering a table of strings: the :class:`Table` result (frame, Markdown, LaTeX), GitHub
-Markdown and booktabs LaTeX, without an external dependency."""
+Markdown, booktabs LaTeX and HTML (no index column), without an external dependency."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 
 import pandas as pd
 
@@ -31,6 +32,24 @@ def markdown(frame: pd.DataFrame) -> str:
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(_md_escape(str(v)) for v in row) + " |")
     return "\n".join(lines)
+
+
+def html(frame: pd.DataFrame) -> str:
+    """An HTML table for a DataFrame of strings: a header row, no index column, text escaped;
+    cells that read as numbers are right-aligned (class ``num``)."""
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.itertuples(index=False):
+        tds = "".join(f'<td class="num">{escape(v)}</td>' if _numeric(v) else f"<td>{escape(v)}</td>"
+                      for v in map(str, row))
+        rows.append(f"<tr>{tds}</tr>")
+    return (f'<table class="rsb-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _numeric(s: str) -> bool:
+    head = s.split(" ")[0].replace("−", "-").lstrip("+-")
+    return bool(head) and head.replace(".", "", 1).replace("e-", "", 1).replace("e+", "", 1).isdigit()
 
 
 def _md_escape(s: str) -> str:

@@ -3,7 +3,8 @@
 The notebook is generated with nbformat; its cells load the results table and call the public
 functions of :mod:`analysis`, so a reader can rerun or edit any step. It is executed with
 nbclient on a ``python3`` kernel that runs *this* interpreter (``sys.executable``) with this
-package importable, rendered to HTML with nbconvert (input cells hidden), and its last cell
+package importable, rendered to one self-contained HTML page with nbconvert (input cells hidden, nothing loaded from
+the network: :data:`HTML_TEMPLATE`), and its last cell
 writes report.json with every number the report shows.
 """
 
@@ -37,7 +38,37 @@ class ReportPaths:
     figures: tuple[Path, ...]
 
 
-# --------------------------------------------------------------------------- helpers used by cells
+#: nbconvert's lab template without what it loads from a CDN (require.js, MathJax, mermaid,
+#: widgets: the report uses none of them), with the report's table and headline style: the page
+#: is one file that opens offline; figures are embedded as data URIs by the notebook itself.
+HTML_TEMPLATE = """\
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+.rsb-headline { font-size: 1.15em; line-height: 1.5; }
+table.rsb-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.rsb-table th { text-align: left; }
+.jp-RenderedHTMLCommon details, .jp-RenderedMarkdown details { margin: 0.4em 0 0.8em 0; }
+.jp-RenderedHTMLCommon summary, .jp-RenderedMarkdown summary { cursor: pointer; color: #555; }
+</style>
+{%- endblock extra_css -%}
+"""
+
+
+def render_html(nb: Any) -> str:
+    """The executed notebook as one self-contained HTML page (:data:`HTML_TEMPLATE`; code hidden)."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_loaders=[DictLoader({"rsb_report.html.j2": HTML_TEMPLATE})],
+                            template_file="rsb_report.html.j2", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return body
 
 
 # --------------------------------------------------------------------------- the notebook
@@ -53,6 +84,7 @@ def build_notebook(results: PathLike, out: PathLike, baseline: Any = None,
                                  "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     exp = Path(experiment) if experiment is not None else Path(results).parent
+    nb.metadata["title"] = f"Seed-variance report: {exp.name}"
     for kind, src in cells(Path(results), exp, Path(out), baseline):
         cell = (nbformat.v4.new_markdown_cell(src) if kind == "md"
                 else nbformat.v4.new_code_cell(src))
@@ -108,7 +140,6 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     exp = Path(experiment_dir).resolve()
     results = table_file(exp, RESULTS_STEM)
@@ -140,11 +171,8 @@ def make_report(experiment_dir: PathLike, out: PathLike | None = None,
         km.cleanup_resources()
         shutil.rmtree(work, ignore_errors=True)
     nbformat.write(nb, nb_path)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
     html_path = out_dir / "report.html"
-    html_path.write_text(body, encoding="utf-8")
+    html_path.write_text(render_html(nb), encoding="utf-8")
     if not json_path.is_file():
         raise AnalysisError(f"the report notebook ran but did not write {json_path}.")
     figures = tuple(sorted((out_dir / FIGURES_FOLDER).glob("*.png")))

@@ -2,9 +2,11 @@
 the figures it draws, as typed fields (one dataclass per section, in :mod:`.sections` and
 :mod:`.sections_compare`), so that the notebook's cells read attributes, not dict keys.
 
-A section is shown in one order (:func:`analysis.report.output.show_section`): its Markdown
-``intro``, its table, its sentences, what it shows ``after`` them (Table 9, Table 6, a list of
-excluded trials), its figures, and its ``notes``.
+A section is shown in one order, the answer before the evidence
+(:func:`analysis.report.output.show_section`): its Markdown ``intro``, its sentences, what it shows
+``after`` them (Table 9, Table 6, a list of excluded trials), its figures, its ``notes``, then its
+table (folded when long). A :class:`Folded` item in ``intro``/``after``/``notes`` is shown
+folded (``<details>``): long diagnostics a reader opens on demand.
 """
 
 from __future__ import annotations
@@ -34,6 +36,14 @@ class FigurePlan:
 
 
 @dataclass(frozen=True)
+class Folded:
+    """Markdown shown folded under a one-line ``summary`` (HTML ``<details>``)."""
+
+    summary: str
+    markdown: str
+
+
+@dataclass(frozen=True)
 class TableText:
     """A rendered table as report.json keeps it: Markdown and LaTeX."""
 
@@ -59,15 +69,15 @@ class Section:
         """report.json's keys from this section besides its sentences (``conclusions[name]``)."""
         return {} if self.data is None else {self.name: self.data}
 
-    def intro(self) -> list[str]:
-        """Markdown shown before the table."""
+    def intro(self) -> list[str | Folded]:
+        """Markdown shown before the sentences."""
         return []
 
-    def after(self) -> list[str | pd.DataFrame]:
+    def after(self) -> list[str | Folded | pd.DataFrame]:
         """Markdown or tables shown after the sentences."""
         return []
 
-    def notes(self) -> list[str]:
+    def notes(self) -> list[str | Folded]:
         """Markdown shown after the figures."""
         return []
 

@@ -35,7 +35,7 @@ from ..present.figures import (
 from ..present.tables import format_table9
 from ..present.tables_paired import table9_tables
 from ..stats.sample_size import seeds_needed_for_p, seeds_needed_table
-from .section import FigurePlan, Section
+from .section import FigurePlan, Folded, Section
 
 
 @dataclass(kw_only=True)
@@ -46,9 +46,12 @@ class ProvenanceSection(Section):
     digits = 2
     markdown: str
     excluded: pd.DataFrame
+    #: The settings of every trial, stream seeds, software: shown folded (report presentation).
+    details: str = ""
 
-    def intro(self) -> list[str]:
-        return [self.markdown]
+    def intro(self) -> list[str | Folded]:
+        folded = [Folded("Settings of every trial, stream seeds, software", self.details)] if self.details else []
+        return [self.markdown, *folded]
 
     def after(self) -> list[str | pd.DataFrame]:
         return [self.excluded] if len(self.excluded) else []
@@ -137,9 +140,10 @@ class ExpectedMaxSection(Section):
 def provenance_section(df: pd.DataFrame, experiment: Path | str) -> ProvenanceSection:
     """What ran, with what, on what, at what cost; what the statistics exclude."""
     prov = provenance(df, experiment)
-    prov["markdown"] = C.describe_provenance(prov, experiment)
-    return ProvenanceSection(sentences=C.describe_status(df), table=prov["cost"], data=prov,
-                             markdown=prov["markdown"], excluded=pd.DataFrame(prov["excluded"]))
+    main, details = C.describe_provenance(prov, experiment), C.describe_provenance_details(prov, experiment)
+    prov["markdown"] = f"{main}\n{details}"
+    return ProvenanceSection(sentences=C.describe_status(df), table=prov["cost"], data=prov, markdown=main,
+                             details=details, excluded=pd.DataFrame(prov["excluded"]))
 
 
 def summary_section(df: pd.DataFrame, by: Sequence[str], evaluations: pd.DataFrame | None = None,

@@ -1,6 +1,9 @@
 """The report in order: one :class:`Step` per section, the one list that both the notebook's cells
 (:func:`analysis.report.cells.cells`) and :func:`build_report` (no kernel) follow.
 
+The order is a reader's: the answer first (what ran, the headline numbers, each section's verdict
+in one sentence: :func:`answer`; then Figure 2), the evidence section by section, provenance last.
+
 A step has the notebook's Markdown heading and code cell (a call of its section function on the
 variables the setup cell defines), the same call in Python (``build``), and the input it
 ``needs`` from the experiment folder (decision.json, evaluations.parquet, history.parquet), if any.
@@ -8,7 +11,7 @@ variables the setup cell defines), the same call in Python (``build``), and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from ..load.io import config_columns, evaluations_file, load_evaluations
 from ..load.predictions import load_predictions
 from . import sections as S
 from . import sections_compare as SC
+from .answer import AnswerSection, answer_section
 from .section import Section, record
 
 
@@ -48,52 +52,60 @@ class Step:
     key: str
     heading: str
     code: str
-    build: Callable[[ReportInputs, dict[str, Section]], Section]
+    #: None for the answer, which is made from every other section (:func:`answer`).
+    build: Callable[[ReportInputs, dict[str, Section]], Section] | None
     #: The ReportInputs field the step needs (it is left out without it).
     needs: str | None = None
     #: A figure without sentences: :func:`build_report` leaves it out (it draws nothing).
     figure_only: bool = False
+
+    @property
+    def title(self) -> str:
+        """The heading's title without its number: 'Normality'."""
+        first = self.heading.split("\n", 1)[0].lstrip("#").strip()
+        return first.split(". ", 1)[1] if ". " in first and first[0].isdigit() else first
 
 
 def _show(call: str) -> str:
     return f"show_section(REPORT, {call}, FIGURES)\n"
 
 
+#: The answer cell: every section computed (no figures), the answer shown, ``top1`` for Figure 2.
+_ANSWER_CODE = ("SECTIONS = S.report_sections(df, BY, EXPERIMENT, BASELINE, PREDICTIONS)  # every section, once\n"
+                "top1 = next(s for s in SECTIONS if s.name == 'summary').top1\n" + _show("answer(SECTIONS)"))
+
 STEPS: tuple[Step, ...] = (
-    Step(key="provenance", heading="## 1. Provenance\nWhat ran, with which software, on what hardware, at what cost "
-         "(the RSB paper's Table 3); recipe settings as the results rows record them.",
-         code=_show("S.provenance_section(df, EXPERIMENT)"),
-         build=lambda i, done: S.provenance_section(i.df, i.experiment)),
-    Step(key="summary", heading="## 2. Summary\nMean, std (ddof=1), 95 % CI of the mean (Student t below 30 "
+    Step(key="answer", heading="## The answer", code=_ANSWER_CODE, build=None),
+    Step(key="figure2", heading="### Figure 2: distribution over seeds\nHistogram of the seeds, the fitted "
+         "Gaussian scaled to it, the mean and ±1σ, and a normal Q-Q panel.",
+         code=_show("S.figure2_section(df, BY, top1)"), figure_only=True,
+         build=lambda i, done: S.figure2_section(i.df, i.by, done["summary"].top1)),
+    Step(key="summary", heading="## 1. Summary\nMean, std (ddof=1), 95 % CI of the mean (Student t below 30 "
          "seeds, BCa bootstrap from 30), range and the seed-0 value, per configuration and "
          "evaluation set; then the paper's Table 9 layout (from evaluations.parquet when the "
          "experiment has one: every crop ratio of each trained model, paired difference).",
          code="sec = S.summary_section(df, BY, EVALUATIONS, BASELINE)\ntop1 = sec.top1\n" + _show("sec"),
          build=lambda i, done: S.summary_section(i.df, i.by, i.evaluations, i.baseline)),
-    Step(key="figure2", heading="## 3. Figure 2: distribution over seeds\nHistogram of the seeds, the fitted "
-         "Gaussian scaled to it, the mean and ±1σ, and a normal Q-Q panel.",
-         code=_show("S.figure2_section(df, BY, top1)"), figure_only=True,
-         build=lambda i, done: S.figure2_section(i.df, i.by, done["summary"].top1)),
-    Step(key="normality", heading="## 4. Normality\nShapiro-Wilk (primary; calibrated against lattice-rounded "
+    Step(key="normality", heading="## 2. Normality\nShapiro-Wilk (primary; calibrated against lattice-rounded "
          "Gaussians when top-1's step of 100/n_val points is a sizeable fraction of the "
          "std), D'Agostino K² (n ≥ 8) and Kolmogorov-Smirnov; skewness, excess kurtosis.",
          code=_show("S.normality_section(df, BY)"), build=lambda i, done: S.normality_section(i.df, i.by)),
-    Step(key="outliers", heading="## 5. Outlier seeds\nCalled only from 10 seeds, when the robust z-score (median / "
+    Step(key="outliers", heading="## 3. Outlier seeds\nCalled only from 10 seeds, when the robust z-score (median / "
          "MAD) exceeds 3.5 *and* fewer than 0.05 such seeds are expected among n under a "
          "Gaussian fitted to the other seeds.",
          code=_show("S.outliers_section(df, BY)"), build=lambda i, done: S.outliers_section(i.df, i.by)),
-    Step(key="test_set_noise", heading="## 6. Test-set noise\nWith per-image predictions, the seed variance on this "
+    Step(key="test_set_noise", heading="## 4. Test-set noise\nWith per-image predictions, the seed variance on this "
          "fixed validation set split into its per-image part and the distribution-level part a new test set would "
          "not average away (Jordan 2023); without them, the binomial std p(1−p)/n_val, an upper bound on the "
          "per-image part.",
          code=_show("S.test_set_noise_section(df, BY, PREDICTIONS)"),
          build=lambda i, done: S.test_set_noise_section(i.df, i.by, i.predictions)),
-    Step(key="variance_components", heading="## 7. Sources of seed variance\nPer seed source (init, data order, "
+    Step(key="variance_components", heading="## 5. Sources of seed variance\nPer seed source (init, data order, "
          "augmentation) when the sweep varied them separately: shares of a crossed design; for one "
          "source at a time, each source's own (overlapping) variance.",
          code=_show("S.variance_section(df, BY, top1)"),
          build=lambda i, done: S.variance_section(i.df, i.by, done["summary"].top1)),
-    Step(key="comparisons", heading="## 8. Comparisons\nOne factor: every configuration against the baseline. A grid: "
+    Step(key="comparisons", heading="## 6. Comparisons\nOne factor: every configuration against the baseline. A grid: "
          "each factor within the levels of the others, one Holm family per factor. "
          "Decision: two-sided studentized permutation Brunner-Munzel test of P(A>B) = ½, Holm-adjusted; "
          "*not resolvable* when the design cannot reach α, or when the smaller arm has under 20 seeds and "
@@ -103,32 +115,44 @@ STEPS: tuple[Step, ...] = (
          code="cmp = S.comparisons_section(df, BY, top1, BASELINE, PREDICTIONS, EVALUATIONS)\n" + _show("cmp"),
          build=lambda i, done: SC.comparisons_section(i.df, i.by, done["summary"].top1, i.baseline,
                                                       i.predictions, i.evaluations)),
-    Step(key="stopping_path", heading="## 8b. Stopping path\nAn `rsb-sweep ab` comparison: the anytime-valid "
+    Step(key="stopping_path", heading="## 6b. Stopping path\nAn `rsb-sweep ab` comparison: the anytime-valid "
          "confidence sequence of A − B after each wave (Lindon et al. 2022), 0 and "
          "±δ marked, and the verdict of decision.json.",
          code=_show("S.stopping_path_section(DECISION)"), needs="decision",
          build=lambda i, done: SC.stopping_path_section(i.decision)),
-    Step(key="paired_comparisons", heading="## 8c. Crop ratio and test resolution, paired by trial\nFrom "
+    Step(key="paired_comparisons", heading="## 6c. Crop ratio and test resolution, paired by trial\nFrom "
          "evaluations.parquet (`rsb-sweep evaluate`): each trained model evaluated at every setting, each level "
          "compared with the baseline level on the same models (Wilcoxon signed-rank, exact "
          "up to 16 pairs, Holm over the levels; *not resolvable* when too few pairs can "
-         "reach α). Table 9 is in section 2; Figure 4 shows top-1 against test resolution, "
+         "reach α). Table 9 is in section 1; Figure 4 shows top-1 against test resolution, "
          "a thin line per seed, the mean, the train resolution dotted.",
          code=_show("S.paired_section(EVALUATIONS, BASELINE)"), needs="evaluations",
          build=lambda i, done: SC.paired_section(i.evaluations, i.baseline)),
-    Step(key="seeds_needed", heading="## 9. Seeds needed\nSeeds per arm to detect a 0.1 / 0.2 / 0.5-point difference "
+    Step(key="seeds_needed", heading="## 7. Seeds needed\nSeeds per arm to detect a 0.1 / 0.2 / 0.5-point difference "
          "at the observed (pooled) seed std, and for the rank test this report runs to show "
          "P(A>B) ≠ 0.5 when it is 0.75.",
          code=_show("S.seeds_needed_section(top1, cmp.family)"),
          build=lambda i, done: S.seeds_needed_section(done["summary"].top1, done["comparisons"].family)),
-    Step(key="expected_max", heading="## 10. Expected best-of-n\nExpected best result of n distinct seeds (unbiased, "
+    Step(key="expected_max", heading="## 8. Expected best-of-n\nExpected best result of n distinct seeds (unbiased, "
          "without replacement): what reporting the best seed instead of the mean adds.",
          code=_show("S.expected_max_section(df, BY, top1)"),
          build=lambda i, done: S.expected_max_section(i.df, i.by, done["summary"].top1)),
-    Step(key="history", heading="## 11. Training curves\nTop-1 per epoch, mean ± std over trials.",
+    Step(key="history", heading="## 9. Training curves\nTop-1 per epoch, mean ± std over trials.",
          code=_show("S.history_section(HISTORY, df, BY, top1)"), needs="history", figure_only=True,
          build=lambda i, done: S.history_section(i.history, i.df, i.by, done["summary"].top1)),
+    Step(key="provenance", heading="## 10. Provenance\nWhat ran, with which software, on what hardware, at what "
+         "cost (the RSB paper's Table 3); recipe settings as the results rows record them. Every statistic "
+         "above uses the TERMINATED trials with a finite metric; the excluded ones are counted here. "
+         "Generated by `analysis.make_report` (`rsb-sweep report <experiment dir>`): each section is one "
+         "function of `analysis.sections`, every number is in `report.json`.",
+         code=_show("S.provenance_section(df, EXPERIMENT)"),
+         build=lambda i, done: S.provenance_section(i.df, i.experiment)),
 )
+
+
+def answer(sections: Iterable[Section]) -> AnswerSection:
+    """The report's answer (shown first) from its sections, each verdict titled as its step."""
+    return answer_section(sections, {step.key: step.title for step in STEPS})
 
 
 def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline: Any = None,
@@ -141,10 +165,15 @@ def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline:
                           decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None)
     inputs.by = list(by)
     done: dict[str, Section] = {}
+    wanted: list[Step] = []
     for step in STEPS:
-        if (figures or not step.figure_only) and (step.needs is None or getattr(inputs, step.needs) is not None):
-            done[step.key] = step.build(inputs, done)
-    return list(done.values())
+        if step.build is not None and (figures or not step.figure_only) and (
+                step.needs is None or getattr(inputs, step.needs) is not None):
+            wanted.append(step)
+    # The figures last: they draw what the sections computed (Figure 2 reads the summary's top-1).
+    for step in sorted(wanted, key=lambda st: st.figure_only):
+        done[step.key] = step.build(inputs, done)
+    return [done[step.key] for step in wanted]
 
 
 def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
@@ -156,7 +185,10 @@ def build_report(df: pd.DataFrame, experiment: Path | str, baseline: Any = None,
     :func:`~analysis.report.sections_compare.paired_section`).
     """
     report: dict[str, Any] = {"conclusions": {}, "figures": {}}
-    for sec in report_sections(df, config_columns(df), experiment, baseline, predictions, figures=True):
+    sections = report_sections(df, config_columns(df), experiment, baseline, predictions, figures=True)
+    figure_only = {step.key for step in STEPS if step.figure_only}
+    record(report, answer(sec for sec in sections if sec.name not in figure_only))  # as the notebook's answer cell
+    for sec in sections:
         record(report, sec)
     return report
 

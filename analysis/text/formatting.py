@@ -44,6 +44,44 @@ def fmt_fixed(v: float, digits: int) -> str:
     return MISSING if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def fmt_number(v: Any, digits: int = 3) -> str:
+    """A table cell for a float: ``digits`` decimals, or 2 significant figures where those
+    decimals would print a non-zero as 0 (0.0046, not 0.000); :data:`MISSING` for None or NaN."""
+    if v is None or (isinstance(v, float | np.floating) and math.isnan(v)):
+        return MISSING
+    f = float(v)
+    if math.isinf(f):
+        return "∞" if f > 0 else "−∞"
+    if f != 0 and abs(f) < 0.5 * 10.0 ** -digits:
+        return f"{f:.2g}"
+    return f"{f:.{digits}f}"
+
+
+def fmt_duration(hours: Any) -> str:
+    """A time given in hours, in the unit that fits: 16.6 s, 2.4 min, 3.1 h (never 0.0 h)."""
+    if hours is None or (isinstance(hours, float | np.floating) and math.isnan(hours)):
+        return MISSING
+    seconds = float(hours) * 3600.0
+    for unit, size, limit in (("s", 1.0, 120.0), ("min", 60.0, 120.0 * 60.0), ("h", 3600.0, math.inf)):
+        if abs(seconds) < limit:
+            x = seconds / size
+            return f"{x:.{0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2}f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def fmt_seeds(distinct: int, low: Any, high: Any, name: str = "seed") -> str:
+    """Seeds as they were typed: ``seed 0–99`` when they run without a gap, else
+    ``12 seeds in 0–40``; integers in full (``2126850000``, never ``2.12685e+09``)."""
+    if not distinct or low is None or high is None:
+        return f"no {name}"
+    lo, hi = int(low), int(high)
+    if distinct == 1:
+        return f"{name} {lo}"
+    if distinct == hi - lo + 1:
+        return f"{name} {lo}–{hi}"
+    return f"{distinct} {name}s in {lo}–{hi}"
+
+
 def fmt_mean_std(mean: float, std: float, digits: int) -> str:
     """``mean (std)``, or the mean alone when the std is NaN (one seed)."""
     if isinstance(std, float) and math.isnan(std):

@@ -194,8 +194,9 @@ def test_comparisons_point_at_the_paired_section_and_old_folders_report_as_befor
     assert "paired_comparisons" not in rep and "figure4" not in rep and rep["table9"]["source"] == "results"
     summary = A.summarize(old_df, by=["crop_pct"], metric=["top1", "top1_real", "top1_v2"])
     assert rep["table9"]["markdown"] == A.format_table9(summary).markdown
-    assert [k for k in rep["conclusions"]] == ["provenance", "summary", "normality", "outliers", "test_set_noise",
-                                               "variance_components", "comparisons", "seeds_needed", "expected_max"]
+    assert [k for k in rep["conclusions"]] == ["summary", "normality", "outliers", "test_set_noise",
+                                               "variance_components", "comparisons", "seeds_needed", "expected_max",
+                                               "provenance"]
     # new folder: one row per trained model; the crop part of the baseline goes to the paired section
     results, ev = synthetic_evaluations(5, recipes=("a1", "a2", "a3"))
     new = _folder(tmp_path / "new", results, ev)
@@ -241,7 +242,7 @@ def test_report_notebook_has_the_paired_section_figure4_and_table9_from_evaluati
         "comparison they touch.")
     assert rep["table9"]["source"] == "evaluations" and len(rep["table9"]["tables"]) == 3
     html = paths.html.read_text()
-    assert "8c. Crop ratio and test resolution, paired by trial" in html and "Δ vs 0.875 (paired)" in html
+    assert "6c. Crop ratio and test resolution, paired by trial" in html and "Δ vs 0.875 (paired)" in html
     # the notebook's numbers and sentences are what build_report computes without a kernel
     built = _built(results, exp, "recipe=a1,crop_pct=0.875")
     for key in ("paired_comparisons", "paired_baseline", "figure4", "table9"):

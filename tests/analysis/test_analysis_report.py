@@ -69,12 +69,26 @@ def test_report_html_hides_code_and_embeds_figures(crop_report):
     html = paths.html.read_text()
     assert "import analysis" not in html and "A.summarize" not in html
     assert html.count("data:image/png;base64") >= 4
-    for title in ("1. Provenance", "Figure 2", "Normality", "Outlier seeds", "Test-set noise",
-                  "Comparisons", "Seeds needed", "Expected best-of-n", "Conclusions"):
-        assert title in html
     text = _page_text(html)
-    # the page shows every comparison's sentence as report.json records it ...
+    # a reader's order: the answer (headline, verdicts, Figure 2), the evidence, provenance last
+    order = ["The answer", "Verdicts", "Figure 2", "1. Summary", "2. Normality", "3. Outlier seeds",
+             "4. Test-set noise", "6. Comparisons", "7. Seeds needed", "8. Expected best-of-n",
+             "10. Provenance", "Conclusions"]
+    at = [text.find(t) for t in order]
+    assert -1 not in at and at == sorted(at), dict(zip(order, at))
     rep = json.loads(paths.json.read_text())
+    assert rep["headline"]["sentence"] in text and text.find(rep["headline"]["sentence"]) < at[1]
+    assert "lr_study: 45 trials of A2" in rep["headline"]["what_ran"]
+    assert rep["headline"]["answer"] == rep["conclusions"]["summary"]
+    # self-contained: no script or style loaded from elsewhere (nbconvert's default template loads
+    # require.js and MathJax from a CDN), every image a data URI
+    assert not re.findall(r"<script[^>]*\bsrc=|<link[^>]*\bhref=[\"']?https?:|@import", html)
+    assert not re.findall(r"<img(?![^>]*src=\"data:image/png;base64,)[^>]*>", html)
+    # tables for people: no pandas index column, no snake_case headers, times in a unit that fits
+    assert not re.search(r"<tr[^>]*>\s*<th>\d+</th>", html)  # pandas' index: a row header 0, 1, …
+    assert "hours_per_trial" not in html and "training time per trial" in html
+    assert re.search(r"<td class=\"num\">[0-9.]+ (s|min|h)</td>", html)
+    # the page shows every comparison's sentence as report.json records it ...
     assert len(rep["comparisons"]) == 2
     for row in rep["comparisons"]:
         assert " ".join(row["sentence"].split()) in text, row["sentence"]
@@ -115,6 +129,7 @@ def test_report_json_has_every_number(crop_report):
     for section in SECTIONS:
         if section != "provenance":
             assert rep["conclusions"][section] == built["conclusions"][section], section
+    assert rep["headline"] == built["headline"]  # the answer shown first, the same without a kernel
     assert rep["seeds_needed"]["for_p_a_gt_b"] == A.seeds_needed_for_p(comparisons=2) == 41
     assert rep["provenance"]["status_counts"] == {"TERMINATED": 39, "ERROR": 3, "RUNNING": 3}
     assert len(rep["provenance"]["excluded"]) == 6

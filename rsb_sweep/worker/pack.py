@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
@@ -101,7 +101,8 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if pointer > found_epoch:
         _log(local, rank, f"warning: Tune's checkpoint says epoch {pointer} but the trial folder has {found_epoch}; "
                           f"resuming from epoch {found_epoch}")
-    config = TrainConfig.from_dict(member.config)
+    # the trial's CPU share (the driver's Execution.torch_threads): pinned and recorded in its config.json
+    config = replace(TrainConfig.from_dict(member.config), threads=job.threads)
     if rank == 0:
         store.record_run(tid, {"pid": os.getpid(), "host": socket.gethostname(), "pack": job.pack,
                                "resumed_from_epoch": found_epoch, "n_workers": job.workers})

@@ -46,7 +46,7 @@ def thread_change_notice(stored: Optional[int], now: int, source: str) -> Option
     if stored == now:
         return None
     return (f"threads: {source} was run with {stored} intra-op thread(s), this run uses {now}: results will differ "
-            f"from the stored run's (leave --threads out to use the stored {stored})")
+            f"from the stored run's (its own count reproduces them)")
 
 
 @contextmanager

@@ -36,7 +36,7 @@ def test_a_resume_takes_the_stored_count_and_a_different_one_is_said(own_threads
     config, notices = resolve_threads(resolve_config("a2", threads=other + 1), stored=stored)
     assert config.threads == other + 1 and torch.get_num_threads() == other + 1
     assert notices == [f"threads: the checkpoint was run with {other} intra-op thread(s), this run uses {other + 1}: "
-                       f"results will differ from the stored run's (leave --threads out to use the stored {other})"]
+                       f"results will differ from the stored run's (its own count reproduces them)"]
     old = dataclasses.replace(stored, threads=None)  # written before the count was recorded
     assert "records no intra-op thread count" in resolve_threads(resolve_config("a2"), stored=old)[1][0]
     assert thread_change_notice(3, 3, "x") is None

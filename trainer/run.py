@@ -145,13 +145,11 @@ def _train(config: TrainConfig, out_dir: Optional[Path], report: Optional[Report
             with open(out / ckpt.HISTORY_FILE, "a") as fh:
                 fh.write(json.dumps(row) + "\n")
         log(progress_line(config, row))
-        if out is not None and progress.epoch == config.total_epochs:  # before the report that pushes the files
-            finish(out, config, ctx, data, parts, final, metrics)
         if report is not None:
             report(dict(metrics), state_dir)
 
     completed = len(progress.history) >= config.total_epochs
-    if out is not None and completed and not final:  # resumed after its last epoch: finish() has not run
+    if out is not None and completed:
         finish(out, config, ctx, data, parts, final, metrics)
     barrier(ctx)
     return RunResult(metrics=metrics, history=progress.history, completed=completed)

@@ -130,6 +130,7 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if rank == 0:
         _keep_final_checkpoint(local)
         store.push(tid, local)
+        _push_final_form(store, tid, local, config)
         _drop_scratch(store, local)
     reporter.event(tid, "done", _scalars(result.metrics) | {"epochs": config.total_epochs}, None)
 
@@ -142,6 +143,16 @@ def _keep_final_checkpoint(local: Path) -> None:
 
     for old in list_checkpoints(local / CHECKPOINTS_DIR)[:-1]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _push_final_form(store: TrialStore, tid: str, local: Path, config: Any) -> None:
+    """A URI store got the final checkpoint whole with the last epoch's push; once the trainer kept its
+    weights alone (``final_checkpoint='weights'``), that form replaces it there too."""
+    from trainer.checkpoint import CHECKPOINTS_DIR, STATE_FILE, find_checkpoint
+
+    final = find_checkpoint(local / CHECKPOINTS_DIR)
+    if store.remote and config.final_checkpoint == "weights" and final is not None:
+        store.write_file(tid, f"{CHECKPOINTS_DIR}/{final.name}/{STATE_FILE}", (final / STATE_FILE).read_bytes())
 
 
 def _drop_scratch(store: TrialStore, local: Path) -> None:

@@ -94,6 +94,7 @@ def test_every_name_a_benchmark_takes_from_the_packages_exists(script: Path):
 #: added here; ``None``: too long to run in the suite even at its smallest (only its names are checked).
 SMOKE = {
     "analysis_speed.py": ["--repeats", "1"],
+    "checkpoint_sizes.py": ["--models", "digits", "--out", "{tmp}/checkpoint_sizes.json"],
     "digits_profile.py": ["--label", "smoke", "--scratch", "{tmp}/profile", "epochs=2"],
     "digits_run.py": ["--seeds", "0", "--out", "{tmp}/digits_run.json", "--recipe", "a3"],
     "example_noise_coverage.py": ["--reps", "3", "--images", "40"],

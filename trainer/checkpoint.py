@@ -6,12 +6,18 @@ defined here only, with the names of the run folder's other files; the sweep dri
 it through :data:`CHECKPOINTS_DIR`, :data:`STATE_FILE`, the ``*_FILE`` names,
 :func:`checkpoint_name` and :func:`checkpoint_epoch`. torch is imported
 inside the functions that need it, so that the layout costs no torch import.
+
+A finished run's final checkpoint may be kept whole or as its weights alone (the config's
+``final_checkpoint``; :func:`keep_weights_only`): :func:`load_weights` reads the trained model
+from either, for evaluation and fine-tuning; only a whole one can be resumed.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,6 +27,20 @@ CHECKPOINTS_DIR = "checkpoints"  # inside a run folder
 #: The run folder's other files (trainer.run writes them; trainer.predictions the last one).
 CONFIG_FILE, HISTORY_FILE, METRICS_FILE = "config.json", "history.jsonl", "metrics.json"
 PREDICTIONS_FILE = "predictions.parquet"
+#: What a weights-only checkpoint keeps: the trained model and the record of the run that made it
+#: (no optimizer, LR schedule, gradient scaler or random streams: training cannot go on from it).
+WEIGHTS_KEYS = ("config", "epoch", "model", "history", "train_seconds", "restarts", "world_size")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Weights:
+    """A checkpoint's trained model, whichever way it was kept: what evaluation and fine-tuning read."""
+
+    folder: Path  # the checkpoint folder (epoch_XXXX)
+    epoch: int  # epochs trained
+    config: dict[str, Any]  # the config it was trained with
+    model: dict[str, Any]  # the model's state_dict (parameters and buffers)
+    weights_only: bool  # kept without the training state
 
 
 def checkpoint_name(epoch: int) -> str:
@@ -78,6 +98,37 @@ def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
     import torch
 
     return torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False, mmap=mmap)
+
+
+def is_weights_only(state: dict[str, Any]) -> bool:
+    """Whether a loaded checkpoint holds the weights alone (no training state to resume from)."""
+    return "optimizer" not in state
+
+
+def keep_weights_only(folder: Path) -> None:
+    """Rewrite checkpoint ``folder`` with :data:`WEIGHTS_KEYS` alone (atomically): for a finished run."""
+    import torch
+
+    from trainer.files import atomic_write_bytes
+
+    state = load_checkpoint(folder)
+    if is_weights_only(state):
+        return
+    buffer = io.BytesIO()
+    torch.save({k: state[k] for k in WEIGHTS_KEYS if k in state}, buffer)
+    del state
+    atomic_write_bytes(Path(folder) / STATE_FILE, buffer.getvalue())
+
+
+def load_weights(path: Path) -> Optional[Weights]:
+    """The trained model of the newest checkpoint at ``path`` (a run folder, its ``checkpoints/`` or one
+    checkpoint), whole or weights-only; None without a checkpoint. Tensors are read lazily (mmap)."""
+    found = find_checkpoint(path)
+    if found is None:
+        return None
+    state = load_checkpoint(found, mmap=True)
+    return Weights(folder=found, epoch=int(state["epoch"]), config=state["config"], model=state["model"],
+                   weights_only=is_weights_only(state))
 
 
 def run_folder(path: Path) -> Path:

@@ -84,6 +84,13 @@ class TrainConfig:
     eval_sets: tuple[tuple[str, str], ...] = ()  # extra ImageFolder evaluation sets (name, path)
     real_labels: Optional[str] = None  # ImageNet-ReaL real.json for the main validation set
     keep_checkpoints: int = 2
+    # Once the run has finished: keep its final checkpoint whole ("full": it can be resumed) or its
+    # weights alone ("weights": a third of the size with LAMB; evaluation and fine-tuning read nothing else).
+    final_checkpoint: str = "weights"
+    # CPU threads (trainer.threads): the intra-op count is part of what a CPU run reproduces. None =
+    # what the process has; resolved, pinned (torch.set_num_threads) and recorded before the run.
+    threads: Optional[int] = None
+    interop_threads: Optional[int] = None  # pinned while the process can still take it (at its start); recorded
 
     @property
     def total_epochs(self) -> int:
@@ -109,6 +116,12 @@ _HINTS = typing.get_type_hints(TrainConfig)
 
 #: Overrides that change what is computed are results-table columns; these may also be set.
 SEED_FIELDS = ("seed_init", "seed_data", "seed_aug")
+
+#: Fields that may differ between a stored run (its checkpoint, its config.json) and the run that
+#: resumes or repeats it: how it executes, not what it computes. ``threads`` is among them, though on
+#: CPU a run reproduces the bits only at its recorded count (a change is said, not refused).
+EXECUTION_FIELDS = ("cache_images", "workers", "device", "keep_checkpoints", "eval_sets", "real_labels", "data",
+                    "final_checkpoint", "threads", "interop_threads")
 
 
 def derive_seed(seed: int, *stream: int) -> int:
@@ -165,6 +178,12 @@ def resolve_runtime(config: TrainConfig, device_type: str) -> tuple[TrainConfig,
     channels_last = True if config.channels_last is None else config.channels_last
     resolved = dataclasses.replace(config, device=device_type, amp=amp, amp_dtype=dtype, channels_last=channels_last)
     return resolved, notices
+
+
+def config_differences(saved: dict[str, Any], now: dict[str, Any], source: str = "checkpoint") -> list[str]:
+    """``field: checkpoint X, given Y`` for every field outside :data:`EXECUTION_FIELDS` that differs."""
+    names = sorted((set(saved) | set(now)) - set(EXECUTION_FIELDS))
+    return [f"{k}: {source} {saved.get(k)!r}, given {now.get(k)!r}" for k in names if saved.get(k) != now.get(k)]
 
 
 def _dataset_name(data: str) -> str:
@@ -247,6 +266,9 @@ def validate(config: TrainConfig) -> None:
     need(config.amp_dtype in (None, "float16", "bfloat16"), "amp_dtype", "must be float16, bfloat16 or none (auto)")
     need(config.max_steps is None or config.max_steps >= 1, "max_steps", "must be >= 1 or none")
     need(config.keep_checkpoints >= 1, "keep_checkpoints", "must be >= 1")
+    need(config.final_checkpoint in ("full", "weights"), "final_checkpoint", "must be full or weights")
+    need(config.threads is None or config.threads >= 1, "threads", "must be >= 1 or none (what the process has)")
+    need(config.interop_threads is None or config.interop_threads >= 1, "interop_threads", "must be >= 1 or none")
     need(config.bce_target_thresh is None or 0 <= config.bce_target_thresh < 1, "bce_target_thresh", "must be in [0, 1) or none")
     need(config.interpolation in ("bicubic", "bilinear", "nearest"), "interpolation", "must be bicubic, bilinear or nearest")
     need(config.sched in ("cosine", "step", "multistep", "plateau", "tanh", "poly"), "sched", "must be a timm scheduler name (e.g. cosine)")

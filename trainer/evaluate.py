@@ -6,8 +6,9 @@ resolution) need one trained model per (recipe, seed), evaluated many times: thi
 that evaluation. It runs in any process (a Ray task, a notebook, ``python -m
 trainer.evaluate``) on one device, and:
 
-* reads the run folder's ``config.json`` and its final checkpoint (a run that has not
-  finished is refused: its weights are not the trial's result);
+* reads the run folder's ``config.json`` and its final checkpoint, whole or weights-only
+  (:func:`trainer.checkpoint.load_weights`; a run that has not finished is refused: its
+  weights are not the trial's result);
 * builds the evaluation sets with :func:`trainer.data.build_eval_datasets` and, per
   setting, :func:`trainer.data.eval_transform` / :func:`trainer.data.eval_loader` with the
   overridden ``crop_pct`` / ``test_res``: the very path the training run evaluated with, so
@@ -88,17 +89,17 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     return TrainConfig.from_dict(json.loads(path.read_text()))
 
 
-def final_state(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
-    """The state of the run's final checkpoint; an error if the run has not finished training."""
-    found = ckpt.find_checkpoint(Path(run_dir))
-    if found is None:
+def final_weights(run_dir: Path, config: TrainConfig) -> ckpt.Weights:
+    """The weights of the run's final checkpoint (kept whole or weights-only); an error if the run
+    has not finished training."""
+    weights = ckpt.load_weights(Path(run_dir))
+    if weights is None:
         raise ConfigError(f"{run_dir} holds no checkpoint (expected {run_dir}/checkpoints/epoch_XXXX/{ckpt.STATE_FILE}); "
                           "only a trained run can be evaluated")
-    state = ckpt.load_checkpoint(found)
-    if state["epoch"] < config.total_epochs:
-        raise ConfigError(f"{run_dir} stopped after epoch {state['epoch']} of {config.total_epochs}; finish it "
+    if weights.epoch < config.total_epochs:
+        raise ConfigError(f"{run_dir} stopped after epoch {weights.epoch} of {config.total_epochs}; finish it "
                           f"(python -m trainer --resume {run_dir}, or rsb-sweep resume) before evaluating it")
-    return state
+    return weights
 
 
 def evaluate_run(
@@ -123,7 +124,7 @@ def evaluate_run(
     """
     run_dir = Path(run_dir)
     config, settings = evaluation_settings(load_run_config(run_dir), crop_pct, test_res, eval_sets)
-    state = final_state(run_dir, config)
+    weights = final_weights(run_dir, config)
     ctx = Dist(1, 0, 0, pick_device(device or config.device, 0))
     runtime, _ = resolve_runtime(config, ctx.device.type)  # as training resolved it (idempotent)
     amp = runtime.amp_dtype if runtime.amp else None
@@ -136,7 +137,7 @@ def evaluate_run(
     out: list[Evaluation] = []
     with RngStream(0):  # private streams: model init and loader seeds touch nothing outside
         model = create_model(config, len(classes))
-        model.load_state_dict(state["model"])
+        model.load_state_dict(weights.model)
         model = model.to(ctx.device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)

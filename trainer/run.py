@@ -22,7 +22,7 @@ from timm.utils import distribute_bn
 
 from trainer import checkpoint as ckpt
 from trainer import data as data_mod
-from trainer.config import TrainConfig, derive_seed, resolve_runtime
+from trainer.config import TrainConfig, config_differences, derive_seed, resolve_runtime
 from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
 from trainer.files import atomic_write_json, atomic_write_text
@@ -32,13 +32,11 @@ from trainer.model import create_model
 from trainer.optim import create_loss, create_mixup, create_optimizer, create_scheduler
 from trainer.predictions import MAIN_SET, SetPredictions, prediction_table, write_predictions
 from trainer.rng import RngStream, global_state, seed_globals, set_deterministic, set_global_state
+from trainer.threads import resolve_threads, threads_restored
 
 #: ``report(metrics, checkpoint_dir)``: called on every worker after every epoch; the
 #: checkpoint folder is given on rank 0 only (None elsewhere).
 ReportFn = Callable[[dict[str, Any], Optional[Path]], None]
-
-#: Fields that may differ between a checkpoint and the run resuming it.
-EXECUTION_FIELDS = ("cache_images", "workers", "device", "keep_checkpoints", "eval_sets", "real_labels", "data")
 
 
 @dataclass
@@ -104,11 +102,19 @@ def train(
     last epoch is done, predictions.parquet (:mod:`trainer.predictions`). With
     ``resume_from`` (a checkpoint folder, or a run folder holding checkpoints/) the run
     continues exactly where that checkpoint left off; ``config`` must equal the checkpoint's
-    except for :data:`EXECUTION_FIELDS` (checked before anything is written).
+    except for :data:`trainer.config.EXECUTION_FIELDS` (checked before anything is written).
     Under DDP the BN running statistics are averaged over ranks before every evaluation
     (and so before every checkpoint), as timm's train.py does with ``--dist-bn reduce``.
-    The stages run in this order, which the random streams depend on (bit-exact resume).
+    The stages run in this order, which the random streams depend on (bit-exact resume). The
+    intra-op thread count is pinned for the run (:mod:`trainer.threads`) and given back after it.
     """
+    with threads_restored():
+        return _train(config, out_dir, report, resume_from, stop_after, log)
+
+
+def _train(config: TrainConfig, out_dir: Optional[Path], report: Optional[ReportFn], resume_from: Optional[Path],
+           stop_after: Optional[int], log: Callable[[str], None]) -> RunResult:
+    """:func:`train`, one named stage a line."""
     wall_start = time.perf_counter()
     ctx = setup(config.device)
     config, state = resolve_run(config, ctx, resume_from, log)
@@ -155,13 +161,15 @@ def train(
 
 def resolve_run(config: TrainConfig, ctx: Dist, resume_from: Optional[Path],
                 log: Callable[[str], None]) -> tuple[TrainConfig, Optional[dict[str, Any]]]:
-    """The config as it runs on this device (what config.json records), and the checkpoint state
-    to resume from, checked against that config before anything is written; torch's
-    deterministic mode set as the config says."""
+    """The config as it runs on this device and thread count (what config.json records), and the
+    checkpoint state to resume from, checked against that config before anything is written; the
+    thread count pinned (the stored one on a resume, unless given) and torch's deterministic mode
+    set as the config says."""
     config, notices = resolve_runtime(config, ctx.device.type)
     state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
+    config, thread_notices = resolve_threads(config, TrainConfig.from_dict(state["config"]) if state else None)
     set_deterministic(config.deterministic)
-    for line in notices:
+    for line in notices + thread_notices:
         log(line)
     return config, state
 
@@ -269,14 +277,18 @@ def save_state(out: Optional[Path], config: TrainConfig, ctx: Dist, parts: RunPa
 def finish(out: Path, config: TrainConfig, ctx: Dist, data: RunData, parts: RunParts,
            final: dict[str, EvalStats], metrics: dict[str, Any]) -> None:
     """A finished run writes its per-image predictions, then metrics.json (so that a finished run
-    always has its predictions). Resumed after its last epoch, it evaluates the final weights
-    again, which give the same predictions."""
+    always has its predictions), then keeps its final checkpoint as ``final_checkpoint`` says
+    (whole, or its weights alone: a process that dies before that leaves it whole). Resumed after
+    its last epoch, it evaluates the final weights again, which give the same predictions."""
     if not final:
         final = {name: _evaluate_set(parts, ctx, data, loader, per_image=True)[0]
                  for name, loader in [(MAIN_SET, data.val), *data.extra]}
     if ctx.is_main:
         _write_predictions(out, config, final)
         atomic_write_json(out / ckpt.METRICS_FILE, metrics)
+        last = ckpt.find_checkpoint(out / ckpt.CHECKPOINTS_DIR)
+        if config.final_checkpoint == "weights" and last and ckpt.checkpoint_epoch(last) == config.total_epochs:
+            ckpt.keep_weights_only(last)
 
 
 # ------------------------------------------------------------------------------------------
@@ -307,6 +319,13 @@ def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
     if found is None:
         raise ConfigError(f"no checkpoint found in {path}; expected {path}/checkpoints/epoch_XXXX/state.pt")
     state = ckpt.load_checkpoint(found)
+    if ckpt.is_weights_only(state):
+        raise ConfigError(
+            f"checkpoint {found} holds the final weights only (final_checkpoint='weights': the optimizer, LR "
+            f"schedule and random streams were dropped once the run finished), so training cannot continue "
+            f"from it. The run is done (its metrics.json); evaluate it with python -m trainer.evaluate, or train "
+            f"with --final-checkpoint full to keep final checkpoints that can be resumed"
+        )
     # a field added since the checkpoint was written counts as its default (what that run did)
     diff = config_differences(TrainConfig.from_dict(state["config"]).to_dict(), config.to_dict())
     if diff:
@@ -315,12 +334,6 @@ def _load_resume_state(path: Path, config: TrainConfig) -> dict[str, Any]:
             f"stored settings (python -m trainer --resume DIR alone uses them), or start a new run"
         )
     return state
-
-
-def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """``field: checkpoint X, given Y`` for every field outside :data:`EXECUTION_FIELDS` that differs."""
-    names = sorted((set(saved) | set(now)) - set(EXECUTION_FIELDS))
-    return [f"{k}: checkpoint {saved.get(k)!r}, given {now.get(k)!r}" for k in names if saved.get(k) != now.get(k)]
 
 
 def _evaluate_set(parts: RunParts, ctx: Dist, data: RunData, loader: Iterable, per_image: bool,

@@ -14,8 +14,9 @@ from trainer.config import FIELD_NAMES, TrainConfig, parse_value
 from trainer.errors import ConfigError
 
 #: Fields a sweep sets in its own way: recipe (top level or grid), data (top level),
-#: dataset (derived from data), seed (the seed axis).
-SPECIAL_FIELDS = ("recipe", "data", "dataset", "seed")
+#: dataset (derived from data), seed (the seed axis), the thread counts (each trial's CPU share,
+#: ``--cpus-per-trial``: the worker pins it and the trial's config.json records it).
+SPECIAL_FIELDS = ("recipe", "data", "dataset", "seed", "threads", "interop_threads")
 
 #: Fields that may be overridden (fixed, or as a grid axis).
 OVERRIDABLE = tuple(f for f in FIELD_NAMES if f not in SPECIAL_FIELDS)

@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
@@ -101,7 +101,8 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if pointer > found_epoch:
         _log(local, rank, f"warning: Tune's checkpoint says epoch {pointer} but the trial folder has {found_epoch}; "
                           f"resuming from epoch {found_epoch}")
-    config = TrainConfig.from_dict(member.config)
+    # the trial's CPU share (the driver's Execution.torch_threads): pinned and recorded in its config.json
+    config = replace(TrainConfig.from_dict(member.config), threads=job.threads)
     if rank == 0:
         store.record_run(tid, {"pid": os.getpid(), "host": socket.gethostname(), "pack": job.pack,
                                "resumed_from_epoch": found_epoch, "n_workers": job.workers})
@@ -129,6 +130,7 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
     if rank == 0:
         _keep_final_checkpoint(local)
         store.push(tid, local)
+        _push_final_form(store, tid, local, config)
         _drop_scratch(store, local)
     reporter.event(tid, "done", _scalars(result.metrics) | {"epochs": config.total_epochs}, None)
 
@@ -141,6 +143,16 @@ def _keep_final_checkpoint(local: Path) -> None:
 
     for old in list_checkpoints(local / CHECKPOINTS_DIR)[:-1]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _push_final_form(store: TrialStore, tid: str, local: Path, config: Any) -> None:
+    """A URI store got the final checkpoint whole with the last epoch's push; once the trainer kept its
+    weights alone (``final_checkpoint='weights'``), that form replaces it there too."""
+    from trainer.checkpoint import CHECKPOINTS_DIR, STATE_FILE, find_checkpoint
+
+    final = find_checkpoint(local / CHECKPOINTS_DIR)
+    if store.remote and config.final_checkpoint == "weights" and final is not None:
+        store.write_file(tid, f"{CHECKPOINTS_DIR}/{final.name}/{STATE_FILE}", (final / STATE_FILE).read_bytes())
 
 
 def _drop_scratch(store: TrialStore, local: Path) -> None:

@@ -103,7 +103,7 @@ def test_decoded_image_cache_changes_nothing():
 
 
 def test_resuming_a_finished_run_reports_full_metrics(tmp_path):
-    config = tiny_config(seed=2, epochs=2)
+    config = tiny_config(seed=2, epochs=2, final_checkpoint="full")  # a whole final checkpoint can be resumed
     full = run(config, tmp_path)
     again = run(config, tmp_path, resume_from=tmp_path)
     assert again.completed and again.metrics["top1"] == full.metrics["top1"]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
 from analysis.contract import ENDED
+from rsb_sweep.experiment.faults import is_refused_write
 from rsb_sweep.experiment.store import LOG, TrialStore
 
 
@@ -120,6 +121,8 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
         _fail(job, store, reporter, rank, tid, local, str(exc), type(exc).__name__, last_epoch[0])
         return
     except Exception as exc:  # a bug or an environment problem: record it, keep the sweep going
+        if is_refused_write(exc):  # a full disk is not the trial's failure: it stays to resume (issue 23)
+            raise
         if job.workers > 1:
             raise  # a rank-local exception would desynchronise the group; Ray Train handles it
         text = f"{type(exc).__name__}: {exc}"

@@ -145,20 +145,14 @@ def run_command(body: Callable[[CommandRun], Optional[int]], err: Callable[[str]
 
 def operational_fault(exc: BaseException, root: Optional[Path]) -> Optional[str]:
     """The one line for a fault of the machine, not of rsb-sweep (exit 3), or None: a full disk or a
-    store that refuses writes (anywhere in the exception's chain), or :class:`~rsb_sweep.errors.Unfinished`."""
+    store that refuses writes, or :class:`~rsb_sweep.errors.Unfinished`, anywhere in the exception's chain."""
     from rsb_sweep.errors import Unfinished
-    from rsb_sweep.experiment.faults import refused_write
+    from rsb_sweep.experiment.faults import chain, refused_write
 
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, Unfinished):
-            return str(exc)
-        refused = refused_write(exc, f"rsb-sweep resume {root if root is not None else 'DIR'}")
-        if refused is not None:
-            return refused
-        exc = exc.__cause__ or exc.__context__
-    return None
+    unfinished = [e for e in chain(exc) if isinstance(e, Unfinished)]
+    if unfinished:
+        return str(unfinished[0])
+    return refused_write(exc, f"rsb-sweep resume {root if root is not None else 'DIR'}", root)
 
 
 def _handle_interrupts(run: CommandRun) -> dict[int, Any]:

@@ -12,6 +12,7 @@ from analysis.contract import ERROR, TERMINATED
 from rsb_sweep.driver.progress import LiveView, Progress
 from rsb_sweep.driver.stall import StallWatch
 from rsb_sweep.driver.trackers import TrackerHub
+from rsb_sweep.experiment.faults import REFUSED_EVENT, from_event
 from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.experiment.tables import write_tables
 
@@ -36,6 +37,7 @@ class SweepCallback(_callback_base()):
                  trackers: Optional[TrackerHub] = None, stall: Optional[StallWatch] = None):
         self.exp, self.progress, self.view, self.lock, self.trackers = exp, progress, view, lock, trackers
         self.stall = stall or StallWatch()
+        self.refused: Optional[OSError] = None
         self.dirty = False
         self.last_write = self.last_beat = time.monotonic()
 
@@ -49,6 +51,9 @@ class SweepCallback(_callback_base()):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         if self.exp is None:
             return
+        if result.get("rsb_event") == REFUSED_EVENT:  # a full disk: stop now, the trial stays to resume
+            self.refused = from_event(result)
+            raise self.refused
         ended = self.progress.update(result)
         if ended:
             self.dirty = True

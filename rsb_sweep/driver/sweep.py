@@ -40,7 +40,7 @@ from rsb_sweep.driver.stall import DEFAULT_RESOURCE_TIMEOUT_S, StallWatch
 from rsb_sweep.driver.tracker_clients import open_hub
 from rsb_sweep.driver.trackers import TENSORBOARD, TrackerHub
 from rsb_sweep.errors import Unfinished, one_line
-from rsb_sweep.experiment.faults import as_os_error, is_refused_write
+from rsb_sweep.experiment.faults import as_os_error, is_refused_write, refused_write
 from rsb_sweep.experiment.folder import DriverLock, Experiment
 from rsb_sweep.experiment.store import ERROR_FILE, TrialFiles
 from rsb_sweep.experiment.tables import write_tables
@@ -91,8 +91,9 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
                 with command_ray(ray, options.address, options.dashboard, options.num_cpus, say) as ray:
                     files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch,
                                                          ray.session())
-            except BaseException:  # Ctrl-C, SIGTERM, a crash: keep the table current, then let the caller report it
+            except BaseException as exc:  # Ctrl-C, SIGTERM, a crash: keep the table current, let the caller report it
                 _write_tables_if_possible(exp)
+                _raise_if_refused(exp, exc)
                 raise
         results = write_tables(exp, files)
     counts = results["status"].value_counts().to_dict()
@@ -142,6 +143,17 @@ def _write_tables_if_possible(exp: Experiment) -> None:
     except OSError as exc:
         if not is_refused_write(exc):
             raise
+
+
+def _raise_if_refused(exp: Experiment, exc: BaseException) -> None:
+    """A full disk or a store that refuses writes: :class:`Unfinished` (exit 3), naming the folder and the
+    trials it stopped mid-way (RUNNING in the tables; each resumes from its newest checkpoint)."""
+    line = refused_write(exc, f"rsb-sweep resume {exp.root}", exp.root)
+    if line is None:
+        return
+    stopped = [tid for tid, f in exp.store.read_all(exp.trial_ids).items() if f.status == RUNNING]
+    more = f" (stopped mid-trial, left RUNNING to resume from their checkpoints: {', '.join(stopped)})" if stopped else ""
+    raise Unfinished(line + more) from exc
 
 
 @contextmanager
@@ -199,6 +211,8 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
     try:
         grid = tuner.fit()
     except Exception:
+        if callback.refused is not None:
+            raise callback.refused from None
         if stall.message:
             raise Unfinished(f"{stall.message}; `rsb-sweep resume {exp.root}` continues once they are back") from None
         raise

@@ -13,6 +13,7 @@ sweep goes on: the parquet tables stay the source of truth.
 from __future__ import annotations
 
 import struct
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Protocol
@@ -179,7 +180,8 @@ class TensorBoardTracker:
 
             folder = self.root / trial.trial_id
             fresh = not any(folder.glob("events.out.tfevents.*"))
-            writer = SummaryWriter(logdir=str(folder), flush_secs=5)
+            # a file of its own per writer: two drivers within one second would otherwise share a name
+            writer = SummaryWriter(logdir=str(folder), flush_secs=5, filename_suffix=f".{uuid.uuid4().hex[:8]}")
             if fresh:
                 for summary in hparams(trial.tags, {"top1": 0.0}):
                     writer.file_writer.add_summary(summary)

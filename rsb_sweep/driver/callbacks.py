@@ -65,7 +65,7 @@ class SweepCallback(_callback_base()):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.dirty = True
 
-    def on_step(self, iteration: int, trials: list, **info: Any) -> None:
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         if self.exp is not None:
             self._tick()
             if self.stall.check(trials):  # Tune would wait for ever: stop it (the driver says why, exit 3)

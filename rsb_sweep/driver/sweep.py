@@ -22,6 +22,7 @@ Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.drive
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
@@ -223,6 +224,7 @@ def _run_round(exp: Experiment, execution: Execution, slots: int, todo: list[dic
         if result.error is not None:
             if is_refused_write(result.error):  # a full disk: stop with exit 3, the trial stays to resume
                 raise as_os_error(result.error)
-            pack = int(result.config["pack"])
+            # a pack whose actor never started has no config: its folder (trial_dirname_creator) names it
+            pack = int(result.config["pack"]) if result.config else int(Path(result.path).name[len("pack"):])
             failed[pack] = (packs[pack], one_line(result.error))
     return failed

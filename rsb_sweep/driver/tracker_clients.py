@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -55,6 +56,9 @@ class MlflowTracker:
     name = MLFLOW
 
     def __init__(self, uri: str, experiment: str, artifacts: Optional[Path] = None):
+        # an unreachable server fails in seconds, not after MLflow's default minutes of retries
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient(tracking_uri=uri)

@@ -94,3 +94,19 @@ def test_parse_log():
     with pytest.raises(SweepError, match="--log 'neptune': expected tensorboard, mlflow, wandb"):
         parse_log(["neptune"])
     assert json.loads(json.dumps(list(parse_log(["mlflow"])))) == ["tensorboard", "mlflow"]
+
+
+def test_a_wandb_that_is_not_logged_in_is_dropped_with_one_line(tmp_path, monkeypatch):
+    from rsb_sweep.driver.tracker_clients import open_hub
+
+    for key in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DISABLED"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc, no saved login
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
+    lines: list[str] = []
+    trials = [{"trial_id": "0000-seed0", "params": {"seed": 0}, "config": {"seed": 0}}]
+    hub = open_hub(tmp_path / "exp", "sweep", trials, ["tensorboard", "wandb"], lambda tid: _rows(2), lines.append)
+    hub.update("0000-seed0", ended="TERMINATED")
+    assert [t.name for t in hub.trackers] == ["tensorboard"]
+    assert len(lines) == 1 and lines[0].startswith("tracker wandb failed (") and "the sweep goes on" in lines[0]
+    assert sorted(s for s, t, _ in read_scalars(tmp_path / "exp" / "tensorboard" / "0000-seed0") if t == "top1") == [1, 2]

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from analysis.contract import TERMINATED
-from rsb_sweep.driver.trackers import (MLFLOW, TENSORBOARD, TENSORBOARD_DIR, WANDB, TensorBoardTracker, TrackerHub,
-                                       TrialInfo, log_specs, scalars)
+from rsb_sweep.driver.tb_events import TensorBoardTracker
+from rsb_sweep.driver.trackers import (MLFLOW, TENSORBOARD, TENSORBOARD_DIR, WANDB, TrackerHub, TrialInfo, log_specs,
+                                       scalars)
 from rsb_sweep.errors import one_line
 from trainer.files import atomic_write_bytes
 
@@ -59,6 +61,7 @@ class MlflowTracker:
         # an unreachable server fails in seconds, not after MLflow's default minutes of retries
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+        logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its "Creating initial MLflow database tables"
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient(tracking_uri=uri)

@@ -1,5 +1,6 @@
 """Experiment trackers, one run per trial, written by the driver: TensorBoard (always, unless
-``--log none``), MLflow (``--log mlflow[=URI]``) and W&B (``--log wandb[=PROJECT]``).
+``--log none``; :mod:`rsb_sweep.driver.tb_events`), MLflow (``--log mlflow[=URI]``) and W&B
+(``--log wandb[=PROJECT]``; both :mod:`rsb_sweep.driver.tracker_clients`).
 
 The driver is the only writer of each tracker's store (no SQLite locking, no worker that must
 reach the driver's disk). What a run receives is the trial folder's ``history.jsonl``: on every
@@ -12,8 +13,6 @@ sweep goes on: the parquet tables stay the source of truth.
 
 from __future__ import annotations
 
-import struct
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Protocol
@@ -156,72 +155,3 @@ class TrackerHub:
             except Exception as exc:
                 self.say(f"tracker {tracker.name}: closing failed ({one_line(exc)})")
         self.trackers = []
-
-
-class TensorBoardTracker:
-    """``<root>/<trial_id>/events.out.tfevents…``: one TensorBoard run per trial, its hparams and a
-    text summary naming the varying configuration and the seeds (written once, when the run starts)."""
-
-    name = TENSORBOARD
-
-    def __init__(self, root: Path):
-        from tensorboardX import SummaryWriter  # noqa: F401  (a missing package fails here, at start)
-
-        self.root = Path(root)
-        self.writers: dict[str, Any] = {}
-
-    def logged_step(self, trial: TrialInfo) -> int:
-        return max((step for step, _, _ in read_scalars(self.root / trial.trial_id)), default=0)
-
-    def _writer(self, trial: TrialInfo) -> Any:
-        if trial.trial_id not in self.writers:
-            from tensorboardX import SummaryWriter
-            from tensorboardX.summary import hparams
-
-            folder = self.root / trial.trial_id
-            fresh = not any(folder.glob("events.out.tfevents.*"))
-            # a file of its own per writer: two drivers within one second would otherwise share a name
-            writer = SummaryWriter(logdir=str(folder), flush_secs=5, filename_suffix=f".{uuid.uuid4().hex[:8]}")
-            if fresh:
-                for summary in hparams(trial.tags, {"top1": 0.0}):
-                    writer.file_writer.add_summary(summary)
-                lines = [f"| {k} | {v} |" for k, v in trial.tags.items()]
-                writer.add_text("trial", "| field | value |\n|---|---|\n" + "\n".join(lines), 0)
-            self.writers[trial.trial_id] = writer
-        return self.writers[trial.trial_id]
-
-    def log(self, trial: TrialInfo, rows: list[dict[str, Any]]) -> None:
-        writer = self._writer(trial)
-        for row in rows:
-            for key, value in scalars(row).items():
-                writer.add_scalar(key, value, int(row["epoch"]))
-        writer.flush()
-
-    def finish(self, trial_id: str, status: str) -> None:
-        writer = self.writers.pop(trial_id, None)
-        if writer is not None:
-            writer.close()
-
-    def close(self) -> None:
-        for trial_id in list(self.writers):
-            self.finish(trial_id, "")
-
-
-def read_scalars(folder: Path) -> list[tuple[int, str, float]]:
-    """(step, tag, value) of every scalar in a TensorBoard run folder's event files (a torn last record,
-    from a killed writer, is left out): what the run already holds."""
-    from tensorboardX.proto.event_pb2 import Event
-
-    out = []
-    for path in sorted(Path(folder).glob("events.out.tfevents.*")):
-        data, pos = path.read_bytes(), 0
-        while pos + 12 <= len(data):
-            (length,) = struct.unpack("<Q", data[pos:pos + 8])
-            end = pos + 12 + length + 4
-            if end > len(data):
-                break
-            event = Event.FromString(data[pos + 12:pos + 12 + length])
-            pos = end
-            out.extend((int(event.step), v.tag, float(v.simple_value))
-                       for v in event.summary.value if v.HasField("simple_value"))
-    return out

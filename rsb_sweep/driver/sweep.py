@@ -22,9 +22,9 @@ Before anything is dispatched the trials' data is checked (:mod:`rsb_sweep.drive
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pandas as pd

@@ -48,7 +48,7 @@ def test_a_lost_node_moves_its_trial_and_a_node_that_never_returns_stops_with_ex
     env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}  # cluster_utils starts it without tokens
     exp, log = tmp_path / "exp", tmp_path / "sweep.log"
     start = time.time()
-    proc = cli_background("seeds", "--n", "3", *TRIAL, "--address", made.address, "--out", str(exp), "--no-live",
+    proc = cli_background("seeds", "--n", "2", *TRIAL, "--address", made.address, "--out", str(exp), "--no-live",
                           log=log, env=env)
     try:
         wait_for(lambda: len(_started(exp, 2)) == 2, 240, "two trials mid-run, one on each node", proc, log)
@@ -109,7 +109,7 @@ def small_disk(tmp_path):
 def test_a_full_disk_is_exit_3_with_one_line_and_resume_finishes_once_there_is_space(small_disk):
     exp = small_disk / "exp"
     args = ["--epochs", "2", "--max-steps", "2", "--num-cpus", "2"]
-    full = cli("seeds", "--n", "5", *args, "--out", str(exp), "--no-live", check=False)
+    full = cli("seeds", "--n", "4", *args, "--out", str(exp), "--no-live", check=False)
     assert full.returncode == 3, full.stdout[-2000:] + full.stderr[-3000:]
     last = full.stderr.strip().splitlines()[-1]
     assert last.startswith(f"{small_disk} is full (No space left on device"), full.stderr[-3000:]

@@ -21,7 +21,7 @@ from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import assert_same_run, cli, cli_background, manifest, reference_runs, results, wait_for
 
 BUCKET = "rsb-bucket"
-EPOCHS = 4
+EPOCHS = 3
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_s3_store_killed_driver_resume_evaluate_report_and_trackers(tmp_path, s3
     env, client = s3_endpoint
     exp, log = tmp_path / "exp", tmp_path / "sweep.log"
     lab = f"lab-{uuid.uuid4().hex[:8]}"  # the local scratch copies are keyed by the store's URI: a fresh one
-    args = ["seeds", "--n", "2", "--epochs", str(EPOCHS), "--max-steps", "8", "--num-cpus", "2",
+    args = ["seeds", "--n", "2", "--epochs", str(EPOCHS), "--max-steps", "6", "--num-cpus", "2",
             "--storage", f"s3://{BUCKET}/{lab}", "--name", "s3kill", "--out", str(exp), "--no-live",
             "--log", "mlflow", "--log", "wandb"]
     proc = cli_background(*args, log=log, env=env)

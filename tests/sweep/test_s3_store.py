@@ -72,6 +72,7 @@ def test_s3_store_killed_driver_resume_evaluate_report_and_trackers(tmp_path, s3
     args = ["seeds", "--n", "2", "--epochs", str(EPOCHS), "--max-steps", "6", "--num-cpus", "2",
             "--storage", f"s3://{BUCKET}/{lab}", "--name", "s3kill", "--out", str(exp), "--no-live",
             "--log", "mlflow", "--log", "wandb"]
+    started = time.time()
     proc = cli_background(*args, log=log, env=env)
     try:
         wait_for(lambda: (exp / "sweep.json").exists(), 120, "the manifest", proc, log)
@@ -87,9 +88,13 @@ def test_s3_store_killed_driver_resume_evaluate_report_and_trackers(tmp_path, s3
     logged_before = _tb_steps(exp, first)
     assert 1 <= len(logged_before) < EPOCHS  # the first driver wrote part of the run
     assert not (tmp_path / "exp" / "trials").exists()  # the trial folders live in the bucket
-    cli("resume", str(exp), "--num-cpus", "2", "--no-live", env=env)
-    cli("evaluate", str(exp), "--crop-pct", "0.9", "--num-cpus", "2", env=env)
-    cli("report", str(exp), env=env)
+    took = {"until the kill": time.time() - started}
+    for name, command in (("resume", ["resume", str(exp), "--num-cpus", "2", "--no-live"]),
+                          ("evaluate", ["evaluate", str(exp), "--crop-pct", "0.9", "--num-cpus", "2"]),
+                          ("report", ["report", str(exp)])):
+        mark = time.time()
+        cli(*command, env=env)
+        took[name] = time.time() - mark
 
     df = results(exp)
     assert set(df["status"]) == {"TERMINATED"} and df.set_index("trial_id").loc[first, "restarts"] >= 1
@@ -125,4 +130,4 @@ def test_s3_store_killed_driver_resume_evaluate_report_and_trackers(tmp_path, s3
     assert all(any(p.endswith(f"-s3kill-{tid}") for p in offline) for tid in top1)  # run id = sweep + trial id
     print(f"\nS3 kill/resume: killed at epoch {killed['epoch']}; TensorBoard runs "
           f"{sorted(p.name for p in (exp / 'tensorboard').iterdir())}; MLflow runs "
-          f"{ {k: r.info.status for k, r in found.items()} }")
+          f"{ {k: r.info.status for k, r in found.items()} }; seconds: { {k: round(v) for k, v in took.items()} }")

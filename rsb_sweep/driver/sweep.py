@@ -93,8 +93,7 @@ def run_experiment(exp: Experiment, options: LaunchOptions = LaunchOptions(), co
                     files, unstarted_error = _run_rounds(exp, execution, options, console, lock, files, on_dispatch,
                                                          ray.session())
             except BaseException as exc:  # Ctrl-C, SIGTERM, a crash: keep the table current, let the caller report it
-                _write_tables_if_possible(exp)
-                _raise_if_refused(exp, exc)
+                _raise_if_refused(exp, exc, _write_tables_if_possible(exp))
                 raise
         results = write_tables(exp, files)
     counts = results["status"].value_counts().to_dict()
@@ -137,22 +136,25 @@ def _run_rounds(exp: Experiment, execution: Execution, options: LaunchOptions, c
     return files, unstarted_error
 
 
-def _write_tables_if_possible(exp: Experiment) -> None:
-    """The tables, unless the disk refuses them too (the fault that stopped the sweep is reported, not this)."""
+def _write_tables_if_possible(exp: Experiment) -> dict[str, TrialFiles]:
+    """The tables, unless the disk refuses them too (the fault that stopped the sweep is reported, not this);
+    returns the trial folders they were written from."""
+    files = exp.store.read_all(exp.trial_ids)
     try:
-        write_tables(exp)
+        write_tables(exp, files)
     except OSError as exc:
         if not is_refused_write(exc):
             raise
+    return files
 
 
-def _raise_if_refused(exp: Experiment, exc: BaseException) -> None:
+def _raise_if_refused(exp: Experiment, exc: BaseException, files: dict[str, TrialFiles]) -> None:
     """A full disk or a store that refuses writes: :class:`Unfinished` (exit 3), naming the folder and the
-    trials it stopped mid-way (RUNNING in the tables; each resumes from its newest checkpoint)."""
+    trials it stopped mid-way (RUNNING in the tables written from ``files``; each resumes from its checkpoint)."""
     line = refused_write(exc, f"rsb-sweep resume {exp.root}", exp.root)
     if line is None:
         return
-    stopped = [tid for tid, f in exp.store.read_all(exp.trial_ids).items() if f.status == RUNNING]
+    stopped = [tid for tid, f in files.items() if f.status == RUNNING]
     more = f" (stopped mid-trial, left RUNNING to resume from their checkpoints: {', '.join(stopped)})" if stopped else ""
     raise Unfinished(line + more) from exc
 

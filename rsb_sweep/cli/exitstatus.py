@@ -8,7 +8,9 @@ can tell what happened:
  0    every trial finished
  1    some trial failed (the summary lists each, with its error file)
  2    usage or configuration error; nothing was started
- 3    returned with trials unfinished; ``rsb-sweep resume DIR`` continues them
+ 3    returned with trials unfinished; ``rsb-sweep resume DIR`` continues them (also after an
+      operational fault: a full disk or a store that refuses writes, a cluster that cannot place
+      a trial for ``--resource-timeout`` seconds; one line says which)
  4    internal error (a crash of the driver or of Ray); the traceback is saved in the
       experiment folder and its path printed
 130   interrupted (Ctrl-C, SIGTERM) at any point; state saved, ``resume`` continues
@@ -126,7 +128,11 @@ def run_command(body: Callable[[CommandRun], Optional[int]], err: Callable[[str]
     except SystemExit:
         raise
     except Exception as exc:
-        if isinstance(exc, user_error_types()) and not run.dispatched:
+        fault = operational_fault(exc, run.experiment_root)
+        if fault is not None:
+            err(fault)
+            code = ExitStatus.UNFINISHED
+        elif isinstance(exc, user_error_types()) and not run.dispatched:
             err(f"error: {exc}")
             code = ExitStatus.USAGE
         else:
@@ -135,6 +141,18 @@ def run_command(body: Callable[[CommandRun], Optional[int]], err: Callable[[str]
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     sys.exit(int(code))
+
+
+def operational_fault(exc: BaseException, root: Optional[Path]) -> Optional[str]:
+    """The one line for a fault of the machine, not of rsb-sweep (exit 3), or None: a full disk or a
+    store that refuses writes, or :class:`~rsb_sweep.errors.Unfinished`, anywhere in the exception's chain."""
+    from rsb_sweep.errors import Unfinished
+    from rsb_sweep.experiment.faults import chain, refused_write
+
+    unfinished = [e for e in chain(exc) if isinstance(e, Unfinished)]
+    if unfinished:
+        return str(unfinished[0])
+    return refused_write(exc, f"rsb-sweep resume {root if root is not None else 'DIR'}", root)
 
 
 def _handle_interrupts(run: CommandRun) -> dict[int, Any]:

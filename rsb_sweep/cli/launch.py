@@ -158,7 +158,9 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
         from rsb_sweep.driver.preflight import check_data_here
         from rsb_sweep.spec.expand import expand, move_eval_only
         from rsb_sweep.spec.model import EvalPlan
+        from rsb_sweep.driver.trackers import parse_log
 
+        log = parse_log(kwargs.get("log") or ())
         for key in ("data", "out", "storage"):
             if kwargs.get(key):
                 kwargs[key] = absolute_path(kwargs[key])
@@ -181,7 +183,7 @@ def _launch(build: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any], extr
             return ExitStatus.OK
         root = Path(kwargs["out"]) if kwargs["out"] else Path(absolute_path(Path("experiments") / spec.name))
         return execute(lambda: Experiment.create(root, spec, execution, trials, storage=kwargs["storage"],
-                                                          extra=more), kwargs, run,
+                                                          extra={**(more or {}), "log": list(log)}), kwargs, run,
                         data_checked=not kwargs.get("address"))
 
     guard(go)
@@ -199,5 +201,8 @@ def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandR
     run.experiment(exp.root)
     if not kwargs.get("quiet"):
         console.print(f"experiment folder: {exp.root}")
-    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked)
+    from rsb_sweep.driver.trackers import parse_log
+
+    log = parse_log(kwargs["log"]) if kwargs.get("log") else None  # None: the trackers the manifest names
+    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked, log=log)
     return print_outcome(exp, run_sweep_command(exp, options, console, on_dispatch=run.dispatching))

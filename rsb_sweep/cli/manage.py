@@ -17,8 +17,9 @@ from rsb_sweep.cli.printing import print_status, report_evaluations
 
 @main.command(epilog=EPILOG)
 @click.argument("experiment_dir", type=click.Path(file_okay=False, path_type=Path))
-@launch_options("retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "pack", "dashboard", "live",
-                 "quiet", address="join a Ray cluster (default: start one here)",
+@launch_options("retry_failed", "address", "num_cpus", "max_concurrent", "max_failures", "pack", "dashboard", "log",
+                 "resource_timeout", "live", "quiet", log="trackers for this launch (default: those the sweep started with)",
+                 address="join a Ray cluster (default: start one here)",
                  max_concurrent="at most this many trials at once", max_failures="restarts of a trial whose process died",
                  pack="trials per Tune trial process (default: automatic)")
 def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:

@@ -72,6 +72,12 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
                                      help="join a Ray cluster: auto, host:port or ray://… (default: start one here)")),
     "num_cpus": (("--num-cpus",), dict(type=int, default=None, help="CPUs of the local Ray instance (default: all)")),
     "dashboard": (("--dashboard",), dict(is_flag=True, help="start Ray's dashboard on 127.0.0.1 and print its URL")),
+    "log": (("--log",), dict(multiple=True, metavar="TRACKER", help="trackers, a run per trial, besides TensorBoard "
+                             "(always, in DIR/tensorboard): mlflow[=URI] (default: DIR/mlflow.db), wandb[=PROJECT]; "
+                             "`none` for no tracker; repeatable")),
+    "resource_timeout": (("--resource-timeout",), dict(type=float, default=None, metavar="SECONDS",
+                                                       help="stop (exit 3) when no trial could be placed for this long "
+                                                            "(a lost node; default 600)")),
     "live": (("--live/--no-live",), dict(default=None, help="live progress table (default: on a terminal)")),
     "quiet": (("--quiet",), dict(is_flag=True, help="no progress output")),
     "dry_run": (("--dry-run",), dict(is_flag=True, help="validate and list the trials, run nothing")),
@@ -83,7 +89,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 
 #: The launch options of seeds, grid, run and ab, in their --help order.
 LAUNCH = ("data", "name", "out", "storage", "workers_per_trial", "cpus_per_trial", "gpus_per_worker", "max_concurrent",
-           "max_failures", "pack", "address", "num_cpus", "dashboard", "live", "quiet", "dry_run")
+           "max_failures", "pack", "address", "num_cpus", "dashboard", "log", "resource_timeout", "live", "quiet", "dry_run")
 
 
 def launch_options(*names: str, **helps: str) -> Callable[[Callable], Callable]:

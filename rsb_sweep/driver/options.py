@@ -20,6 +20,8 @@ class LaunchOptions:
     retry_failed: bool = False
     live: Optional[bool] = None  # None: live table when the console is a terminal
     quiet: bool = False
+    log: Optional[tuple[str, ...]] = None  # trackers for this launch (rsb_sweep.driver.trackers); None: the manifest's
+    resource_timeout: Optional[float] = None  # seconds without progress while a trial cannot be placed
     data_checked: bool = False  # the caller already checked the data on this machine (local runs)
 
     @classmethod

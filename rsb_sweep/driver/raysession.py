@@ -163,6 +163,9 @@ def _tune_environment() -> None:
     # Ctrl-C raises KeyboardInterrupt (we tell the user to `rsb-sweep resume`) instead of Tune's
     # graceful stop, which would suggest Tuner.restore and let the driver start another round.
     os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
+    # Tune's own loggers see a pack as one trial: its CSV/JSON stay (passed explicitly, Tune's analysis
+    # reads them), its pack-level TensorBoard files go; the trackers log per trial (rsb_sweep.driver.trackers).
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 
 def _describe(ray, started_here: bool, dashboard_url: Optional[str]) -> RaySession:

@@ -130,6 +130,10 @@ class TrialStore:
                     out[Path(info.path).stem] = doc
         return out
 
+    def read_history(self, trial_id: str) -> list[dict[str, Any]]:
+        """The trial's ``history.jsonl`` rows (one per epoch done; none when it has not started)."""
+        return self._jsonl(self.path(trial_id, HISTORY))
+
     def read_all(self, trial_ids: Iterable[str]) -> dict[str, TrialFiles]:
         return {t: self.read(t) for t in trial_ids}
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
 from analysis.contract import ENDED
+from rsb_sweep.experiment.faults import REFUSED_EVENT, is_refused_write, refused_error
 from rsb_sweep.experiment.store import LOG, TrialStore
 
 
@@ -78,7 +79,14 @@ def run_pack(job: PackJob, reporter: Reporter, rank: int = 0,
     for member in job.members:
         runnable = agree(_runnable(store, member.trial_id) if rank == 0 else None)
         if runnable:
-            run_member(job, member, store, reporter, rank)
+            try:
+                run_member(job, member, store, reporter, rank)
+            except Exception as exc:
+                if is_refused_write(exc):  # a full disk (issue 23): the driver stops, the trial stays to resume
+                    reporter.event(member.trial_id, REFUSED_EVENT, {
+                        "error": str(exc), "errno": getattr(exc, "errno", None),
+                        "path": getattr(exc, "filename", None) or str(store.local_dir(member.trial_id))}, None)
+                raise
 
 
 def _runnable(store: TrialStore, trial_id: str) -> bool:
@@ -121,6 +129,9 @@ def run_member(job: PackJob, member: Member, store: TrialStore, reporter: Report
         _fail(job, store, reporter, rank, tid, local, str(exc), type(exc).__name__, last_epoch[0])
         return
     except Exception as exc:  # a bug or an environment problem: record it, keep the sweep going
+        refused = refused_error(exc, local)
+        if refused is not None:  # a full disk is not the trial's failure: it stays to resume (run_pack)
+            raise refused from exc
         if job.workers > 1:
             raise  # a rank-local exception would desynchronise the group; Ray Train handles it
         text = f"{type(exc).__name__}: {exc}"

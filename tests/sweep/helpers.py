@@ -36,12 +36,12 @@ def cli(*args: str, timeout: float = 300, check: bool = True, env: Optional[dict
     return proc
 
 
-def cli_background(*args: str, log: Path) -> subprocess.Popen:
+def cli_background(*args: str, log: Path, env: Optional[dict[str, str]] = None) -> subprocess.Popen:
     """The CLI in the background, in its own session (so that a test can stop all it started, Ray
     included, after a kill)."""
     fh = open(log, "w")
     return subprocess.Popen([sys.executable, "-m", "rsb_sweep", *args], stdout=fh, stderr=subprocess.STDOUT,
-                            start_new_session=True, env=os.environ.copy())
+                            start_new_session=True, env=dict(env or os.environ))
 
 
 def manifest(exp: Path) -> dict[str, Any]:

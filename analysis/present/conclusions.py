@@ -201,8 +201,9 @@ def describe_example_noise(tab: pd.DataFrame, by: Sequence[str]) -> list[str]:
                 "no test set averages away (Jordan 2023)")
         need = images_for_share(r)
         if d <= 0 or lo <= 0:
-            tail = ("; the distribution-level part's CI reaches 0, so the seed spread may be all "
-                    "per-image noise and no test-set size can be named")
+            tail = ("; the distribution-level part's CI includes 0 (it is a difference of two variances, "
+                    "unbiased, so its CI may go below 0), so the seed spread may be all per-image noise and "
+                    "no test-set size can be named")
         elif ind <= NEGLIGIBLE_SHARE * d:
             tail = f"; the per-image part is already ≤ {100 * NEGLIGIBLE_SHARE:.0f}% of it"
         else:

@@ -156,3 +156,15 @@ def test_from_100_seeds_the_decision_is_the_asymptotic_brunner_munzel_test():
     assert c.bm_method.startswith("asymptotic") and c.p_min == 0
     assert c.bm_p == pytest.approx(stats.brunnermunzel(a, b).pvalue, abs=1e-12) == c.p_decision
     assert not A.compare(a[:99], b, n_resamples=199).bm_method.startswith("asymptotic")
+
+
+def test_a_distribution_part_whose_ci_includes_zero_names_no_test_set_size():
+    from analysis.present.conclusions import describe_example_noise
+
+    row = {"n_trials": 4, "n_images": 360, "observed_var": 5.16, "independent_example_var": 2.90,
+           "distribution_var": 2.26, "distribution_var_ci_low": -1.25, "distribution_var_ci_high": 69.07, "note": ""}
+    (s,) = describe_example_noise(pd.DataFrame([row]), [])
+    assert "2.26 [-1.25, 69.07] is distribution-level" in s and "CI includes 0" in s
+    assert "no test-set size can be named" in s and "test images would" not in s
+    (s,) = describe_example_noise(pd.DataFrame([{**row, "distribution_var_ci_low": 0.5}]), [])
+    assert "CI includes 0" not in s and "test images would bring the per-image part" in s

@@ -232,7 +232,7 @@ def describe_seeds_needed(table: pd.DataFrame, std: float, n_for_p: int, gamma: 
     a = table["alpha"].iloc[0]
     pw = table["power"].iloc[0]
     return [
-        f"At the observed seed std of {std:.3f} points, a two-sided t-test (α={a:g}, power "
+        f"At the observed seed std of {std:.2f} points, a two-sided t-test (α={a:g}, power "
         f"{pw:g}) needs per arm: {parts} seeds.",
         _cap(noether_sentence(n_for_p, gamma, alpha, power_p, comparisons)),
     ]

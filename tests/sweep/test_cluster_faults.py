@@ -15,7 +15,9 @@ from tests.sweep.conftest import stop_session
 from tests.sweep.helpers import (assert_same_run, cli, cli_background, history_lines, history_rows, manifest,
                                  reference_runs, results, runs, trial_dir, wait_for)
 
-EPOCHS = 4
+#: Long enough that both trials are mid-run at once on a loaded machine (at 4 epochs one trial had finished
+#: before the other had its first epoch, and the node was never lost mid-trial).
+EPOCHS = 10
 TRIAL = ["--epochs", str(EPOCHS), "--max-steps", "3", "--warmup-epochs", "1"]
 
 

@@ -103,6 +103,8 @@ SMOKE = {
     "levers.py": ["--steps", "2", "--rounds", "1", "--out", "{tmp}/levers.json"],
     "main_job.py": ["--n", "1", "--", "--epochs", "2"],
     "preset_calibration.py": ["--seeds", "0", "--candidate", "epochs=2"],
+    "race_sim.py": ["--sims", "20", "--ks", "4", "--sigmas", "0.15", "--phis", "--means", "79.85,79.73,79.0,78.2",
+                    "--fixed-max", "30", "--out", "{tmp}/race_sim"],
     "ray_sessions.py": None,  # runs the full-length seeds command twice per tree (old and new code)
     "sequential_sim.py": ["--sims", "20", "--out", "{tmp}/sequential_sim", "--figure", "{tmp}/sequential_sim.png"],
     "stats_calibration.py": None,  # --quick still runs the calibration simulations for minutes

@@ -120,7 +120,7 @@ def race(values: Any, *, looks: Sequence[int], alpha: float = 0.05, delta: float
                    higher_is_better=higher_is_better)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _State:
     """What the replay carries from look to look (mutable; private to :func:`race`)."""
 

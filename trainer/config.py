@@ -29,7 +29,8 @@ class TrainConfig:
     model: str = "resnet50"
     dataset: str = DIGITS
     data: Optional[str] = None  # ImageFolder root with train/ and val/; None = embedded digits
-    width_mult: float = 1.0  # scales the ResNet stage widths; the digits preset shrinks it
+    width_mult: float = 1.0  # scales the ResNet stage widths; the digits preset shrinks it (ResNets only)
+    model_args: str = ""  # extra timm.create_model kwargs, canonical "key=value,…" (trainer.model_args)
     # seeds: `seed` derives the three streams unless one is pinned
     seed: int = 0
     seed_init: Optional[int] = None  # weights, drop-path
@@ -144,6 +145,7 @@ def resolve_config(recipe: str = "a2", data: Optional[str] = None, **overrides: 
         values["data"] = str(data)
         values["dataset"] = _dataset_name(data)
     values.update({k: v for k, v in overrides.items()})
+    _fit_model_fields(values, preset=data is None, overrides=overrides)
     if "eval_sets" in values:
         values["eval_sets"] = tuple(tuple(x) for x in values["eval_sets"])
     seed = int(values.get("seed", 0))
@@ -153,6 +155,16 @@ def resolve_config(recipe: str = "a2", data: Optional[str] = None, **overrides: 
     config = TrainConfig(**values)
     validate(config)
     return config
+
+
+def _fit_model_fields(values: dict[str, Any], preset: bool, overrides: Mapping[str, Any]) -> None:
+    """The preset's width applies to ResNets only (another model runs at width 1 unless a width is
+    given); ``model_args`` in its canonical text."""
+    from trainer.model_args import format_model_args, takes_width
+
+    if preset and "width_mult" not in overrides and not takes_width(str(values["model"])):
+        values["width_mult"] = 1.0
+    values["model_args"] = format_model_args(values.get("model_args"))
 
 
 def resolve_runtime(config: TrainConfig, device_type: str) -> tuple[TrainConfig, list[str]]:
@@ -278,6 +290,7 @@ def validate(config: TrainConfig) -> None:
         close = timm.list_models(f"*{config.model.split('_')[0][:6]}*")[:8]
         hint = f"; similar names: {', '.join(close)}" if close else ""
         raise ConfigError(f"unknown model {config.model!r}: not a timm model name{hint}")
+    _check_model_fields(config)
     _check_optimizer(config.opt)
     _check_auto_augment(config.auto_augment)
     _check_eval_set_names([name for name, _ in config.eval_sets])
@@ -290,6 +303,15 @@ def _check_eval_set_names(names: list[str]) -> None:
     if clash:
         raise ConfigError(f"evaluation set name(s) {', '.join(clash)} repeat or are reserved (val, real); "
                           "give each --eval-set its own NAME")
+
+
+def _check_model_fields(config: TrainConfig) -> None:
+    from trainer.model_args import parse_model_args, takes_width
+
+    parse_model_args(config.model_args)
+    if config.width_mult != 1.0 and not takes_width(config.model):
+        raise ConfigError(f"width_mult={config.width_mult} only applies to timm ResNets, not {config.model!r}: "
+                          "size another model with model_args (e.g. embed_dim=48,depth=4 for a ViT)")
 
 
 def _check_optimizer(name: str) -> None:

@@ -89,6 +89,9 @@ def describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, An
     first = trials[0].config
     if first.data is None:
         console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))))
+        stand_ins = getattr(spec, "describe_stand_ins", lambda: "")()
+        if stand_ins:
+            console.print(stand_ins, highlight=False, markup=False)
 
 
 def print_status(report: "StatusReport", exp: "Experiment", console: "Console") -> None:

@@ -46,7 +46,7 @@ def expand(spec: SweepSpec) -> list[TrialSpec]:
         values = dict(zip(keys, point))
         recipe = str(values.pop("recipe", spec.recipe))
         for seed_values in seeds:
-            fixed = {**spec.overrides, **values}
+            fixed = spec.stand_in({**spec.overrides, **values})
             seed_fields = {k: v for k, v in seed_values.items() if not k.endswith("_level")}
             overrides = {**fixed, **_unpinned(seed_fields, fixed)}
             config = resolve_config(recipe, data=spec.data, **overrides)

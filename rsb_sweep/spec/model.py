@@ -140,6 +140,22 @@ class SweepSpec:
     description: str = ""
     source: str = "command line"
     evaluate: EvalPlan = EvalPlan()
+    #: Digits stand-ins (a sweep file's ``digits_models:``): model name -> the fields that replace
+    #: it on the embedded digits (``model``, ``width_mult``, ``model_args``); unused with a data folder.
+    digits_models: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def stand_in(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A trial's overrides with its model replaced by its digits stand-in (on digits only)."""
+        entry = self.digits_models.get(values.get("model")) if self.data is None else None
+        return {**values, **{k: v for k, v in (entry or {}).items() if k != "paper"}}
+
+    def describe_stand_ins(self) -> str:
+        """The start-up line naming every stand-in the sweep uses on digits ('' when none)."""
+        if self.data is not None or not self.digits_models:
+            return ""
+        parts = [f"{entry['paper'] + ' ' if entry.get('paper') else ''}{name} → {describe_stand_in(entry)}"
+                 for name, entry in self.digits_models.items()]
+        return "digits stand-ins (digits_models): " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the whole spec, stored in the manifest (:meth:`from_dict` reads it back)."""
@@ -149,6 +165,7 @@ class SweepSpec:
             "seeds": {"n": self.seeds.n, "start": self.seeds.start, "vary": list(self.seeds.vary),
                       "cross": dict(self.seeds.cross)},
             "description": self.description, "source": self.source, "evaluate": self.evaluate.to_dict(),
+            "digits_models": {k: dict(v) for k, v in self.digits_models.items()},
         }
 
     @classmethod
@@ -164,7 +181,15 @@ class SweepSpec:
                    seeds=SeedAxis(n=seeds["n"], start=seeds["start"], vary=tuple(seeds["vary"]),
                                   cross=tuple((str(k), int(c)) for k, c in (seeds.get("cross") or {}).items())),
                    description=doc.get("description", ""), source=doc.get("source", "command line"),
-                   evaluate=EvalPlan.from_dict(doc.get("evaluate")))
+                   evaluate=EvalPlan.from_dict(doc.get("evaluate")),
+                   digits_models={str(k): dict(v) for k, v in (doc.get("digits_models") or {}).items()})
+
+
+def describe_stand_in(entry: Mapping[str, Any]) -> str:
+    """``resnet18 ×0.125`` / ``vit_tiny_patch16_224 (img_size=24,patch_size=4)``: one stand-in, as printed."""
+    width = f" ×{entry['width_mult']:g}" if entry.get("width_mult", 1.0) != 1.0 else ""
+    args = f" ({entry['model_args']})" if entry.get("model_args") else ""
+    return f"{entry['model']}{width}{args}"
 
 
 @dataclass(frozen=True)

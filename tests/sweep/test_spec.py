@@ -116,10 +116,18 @@ def test_yaml_scientific_notation_and_aliases(tmp_path):
     assert {t.config.weight_decay for t in trials} == {0.01}
 
 
-@pytest.mark.parametrize("name, n_trials", [
+SHIPPED = [
     ("fig2_seeds_a2", 100), ("table6_ablation_a2", 4 * 3 * 2 * 2), ("table9_crop_ratio", 10 * 3), ("fig4_test_res", 10 * 3),
-    ("recipes_a1_a2_a3", None), ("seed_sources_a2", None), ("demo", None),
-])
+    ("recipes_a1_a2_a3", None), ("seed_sources_a2", None), ("demo", None), ("table1_recipes", 3 * 10),
+    ("drop_path", 3 * 3 * 10), ("smoothing", 3 * 2 * 10), ("table3_architectures", 18 * 3 * 3),
+]
+
+
+def test_every_sweep_file_in_sweeps_is_loaded_by_the_test_below():
+    assert sorted(p.stem for p in SWEEPS.glob("*.yaml")) == sorted(name for name, _ in SHIPPED)
+
+
+@pytest.mark.parametrize("name, n_trials", SHIPPED)
 def test_shipped_sweeps_expand_on_digits_and_on_a_data_folder(tmp_path, name, n_trials):
     spec, _ = load_spec_file(SWEEPS / f"{name}.yaml")
     trials = expand(spec)

@@ -5,6 +5,7 @@ Each stand-in runs the digits preset of one recipe at one seed, as a sweep trial
 thread); results go to benchmarks/results/table3_stand_ins.json.
 
     python benchmarks/table3_stand_ins.py --recipe a2 --seed 0
+    python benchmarks/table3_stand_ins.py --only regnety_040,regnety_080   # again for these; other rows kept
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 OUT = Path("benchmarks/results/table3_stand_ins.json")
 
 
-def measure(recipe: str, seed: int) -> list[dict]:
+def measure(recipe: str, seed: int, only: frozenset = frozenset()) -> list[dict]:
     """One run per stand-in of the Table 3 sweep file; a row per stand-in."""
     from rsb_sweep.spec.sweepfile import load_spec_file
     from trainer import resolve_config, train
@@ -28,6 +29,8 @@ def measure(recipe: str, seed: int) -> list[dict]:
     spec, _ = load_spec_file(Path("sweeps/table3_architectures.yaml"))
     rows = []
     for name, entry in spec.digits_models.items():
+        if only and name not in only:
+            continue
         fields = {k: v for k, v in entry.items() if k != "paper"}
         config = resolve_config(recipe, seed=seed, threads=1, **fields)
         params = sum(p.numel() for p in create_model(config, num_classes=10).parameters())
@@ -46,9 +49,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="a2")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", default="", help="comma-separated grid model names (default: every stand-in)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows = measure(args.recipe, args.seed)
+    only = frozenset(n for n in args.only.split(",") if n)
+    rows = measure(args.recipe, args.seed, only)
+    if only and OUT.exists():  # the other stand-ins' rows stay, in the file's order
+        old = json.loads(OUT.read_text())
+        fresh = {r["paper_model"]: r for r in rows}
+        rows = [fresh.pop(r["paper_model"], r) for r in old["rows"]] + list(fresh.values())
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"recipe": args.recipe, "seed": args.seed, "threads": 1, "rows": rows}, indent=1) + "\n")
 

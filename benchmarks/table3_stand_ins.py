@@ -20,19 +20,21 @@ import torch
 OUT = Path("benchmarks/results/table3_stand_ins.json")
 
 
-def measure(recipe: str, seed: int, only: frozenset = frozenset()) -> list[dict]:
+def measure(recipe: str, seed: int, only: frozenset = frozenset(), **overrides: int) -> list[dict]:
     """One run per stand-in of the Table 3 sweep file; a row per stand-in."""
     from rsb_sweep.spec.sweepfile import load_spec_file
     from trainer import resolve_config, train
     from trainer.model import create_model
 
-    spec, _ = load_spec_file(Path("sweeps/table3_architectures.yaml"))
+    import rsb_sweep
+
+    spec, _ = load_spec_file(Path(rsb_sweep.__file__).resolve().parents[1] / "sweeps" / "table3_architectures.yaml")
     rows = []
     for name, entry in spec.digits_models.items():
         if only and name not in only:
             continue
         fields = {k: v for k, v in entry.items() if k != "paper"}
-        config = resolve_config(recipe, seed=seed, threads=1, **fields)
+        config = resolve_config(recipe, seed=seed, threads=1, **fields, **overrides)
         params = sum(p.numel() for p in create_model(config, num_classes=10).parameters())
         start = time.perf_counter()
         result = train(config, log=lambda _: None)
@@ -50,16 +52,20 @@ def main() -> None:
     parser.add_argument("--recipe", default="a2")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default="", help="comma-separated grid model names (default: every stand-in)")
+    parser.add_argument("--epochs", type=int, default=None, help="fewer epochs (a smoke run; default: the preset's)")
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
     only = frozenset(n for n in args.only.split(",") if n)
-    rows = measure(args.recipe, args.seed, only)
-    if only and OUT.exists():  # the other stand-ins' rows stay, in the file's order
-        old = json.loads(OUT.read_text())
+    short = {"epochs": args.epochs, "warmup_epochs": 0} if args.epochs else {}
+    rows = measure(args.recipe, args.seed, only, **short)
+    out = args.out
+    if only and out.exists():  # the other stand-ins' rows stay, in the file's order
+        old = json.loads(out.read_text())
         fresh = {r["paper_model"]: r for r in rows}
         rows = [fresh.pop(r["paper_model"], r) for r in old["rows"]] + list(fresh.values())
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"recipe": args.recipe, "seed": args.seed, "threads": 1, "rows": rows}, indent=1) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"recipe": args.recipe, "seed": args.seed, "threads": 1, "rows": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

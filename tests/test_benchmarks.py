@@ -109,6 +109,7 @@ SMOKE = {
     "sequential_sim.py": ["--sims", "20", "--out", "{tmp}/sequential_sim", "--figure", "{tmp}/sequential_sim.png"],
     "stats_calibration.py": None,  # --quick still runs the calibration simulations for minutes
     "sweep_overhead.py": ["--n", "2", "--out", "{tmp}/sweep_overhead.json"],
+    "table3_stand_ins.py": ["--only", "resnet50,vit_tiny_patch16_224", "--epochs", "1", "--out", "{tmp}/t3.json"],
     "table9_paired.py": ["--seeds", "2", "--epochs", "2", "--work", "{tmp}/t9p", "--out", "{tmp}/table9_paired"],
     "table9_study.py": None,  # trains the whole Table 9 sweep twice (A1 at 54 epochs) even at --seeds 1
     "trainer_throughput.py": ["--steps", "2", "--rounds", "1", "--out", "{tmp}/trainer_throughput.json"],

@@ -33,3 +33,7 @@ __all__ = ["METRIC", "PAIRED_SHOWN", "FigurePlan", "Section", "TableText", "buil
            "find_predictions", "history_section", "normality_section", "outliers_section", "paired_section",
            "provenance_section", "record", "report_sections", "seeds_needed_section", "stopping_path_section",
            "summary_section", "test_set_noise_section", "variance_section"]
+
+from .report.sections_transfer import TransferSection, is_transfer, transfer_section  # noqa: E402,F401 (issue 20)
+
+__all__ += ["TransferSection", "is_transfer", "transfer_section"]

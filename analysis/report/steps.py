@@ -25,6 +25,7 @@ from . import sections as S
 from . import sections_compare as SC
 from .answer import AnswerSection, answer_section
 from .section import Section, record
+from .sections_transfer import is_transfer, transfer_section
 
 
 @dataclass(kw_only=True)
@@ -43,6 +44,11 @@ class ReportInputs:
 
     def __post_init__(self) -> None:
         self.by = config_columns(self.df)
+
+    @property
+    def transfer(self) -> bool | None:
+        """True for a transfer study's table (``pretrain_recipe``; issue 20), else None."""
+        return is_transfer(self.df)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +153,15 @@ STEPS: tuple[Step, ...] = (
          "function of `analysis.sections`, every number is in `report.json`.",
          code=_show("S.provenance_section(df, EXPERIMENT)"),
          build=lambda i, done: S.provenance_section(i.df, i.experiment)),
+    Step(key="transfer", heading="## Transfer\nA transfer study (`rsb-sweep transfer`, the RSB paper's Table 5): "
+         "each target's fine-tuned top-1 per pretraining recipe, mean (std) over all fine-tunings; the variance "
+         "split into between pretrained models and between fine-tuning seeds of one model (one-way random-effects "
+         "ANOVA, generalized CIs), with the part that is test-set noise when per-image predictions exist; the "
+         "recipes compared on each target on the pretrained models' means (one Holm family), and across targets "
+         "rliable's probability of improvement (each target weighs the same; stratified bootstrap). The figure: "
+         "per target, every fine-tuning, coloured by its pretrained model.",
+         code=_show("S.transfer_section(df, PREDICTIONS, BASELINE)"), needs="transfer",
+         build=lambda i, done: transfer_section(i.df, i.predictions, i.baseline)),
 )
 
 

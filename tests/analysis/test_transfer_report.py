@@ -1,0 +1,99 @@
+"""Transfer (issue 20): Table 5, the comparisons on pretrained models, the figure, and the report's
+Transfer section in a real executed notebook, on a synthetic table with the contract's columns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.collections import PathCollection
+
+import analysis as A
+from analysis.errors import AnalysisError
+from analysis.report.sections_transfer import is_transfer
+from analysis.sections import build_report
+from analysis.synthetic import synthetic_results, synthetic_transfer
+
+
+@pytest.fixture(scope="module")
+def transfer_table():
+    return synthetic_transfer(seed=3)
+
+
+def test_table5_cells_are_mean_std_over_fine_tunings(transfer_table):
+    df = transfer_table
+    src = synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=())
+    t5 = A.format_table5(df, source=src, baseline={"cars": 92.5}, baseline_name="torchvision")
+    frame = t5.table.frame
+    assert list(frame.columns) == ["", "a1", "a2", "a3", "torchvision"]
+    assert frame.iloc[0, 0] == "imagenet (source val)"
+    g = df[(df["dataset"] == "cars") & (df["pretrain_recipe"] == "a2")]["top1"]
+    cell = frame.loc[frame[""] == "cars", "a2"].item()
+    assert cell == f"{g.mean():.2f} ({g.std(ddof=1):.2f})"
+    assert frame.loc[frame[""] == "cars", "torchvision"].item() == "92.50"
+    assert frame.loc[frame[""] == "flowers", "torchvision"].item() == "–"
+    num = t5.numbers.set_index(["row", "column"])
+    assert num.loc[("cars", "a2"), "n"] == 9 and num.loc[("cars", "a2"), "n_models"] == 3
+
+
+def test_comparisons_use_pretrained_models_as_units(transfer_table):
+    cmp = A.transfer_comparisons(transfer_table, baseline="a2")
+    assert set(cmp["name_b"]) == {"a2 on cars", "a2 on cifar100", "a2 on flowers"}
+    assert (cmp["n_a"] == 3).all() and (cmp["n_b"] == 3).all()  # 3 models, not 9 fine-tunings
+    means = A.model_means(transfer_table)
+    row = cmp[cmp["name_a"] == "a1 on cars"].iloc[0]
+    direct = (means.query("dataset == 'cars' and pretrain_recipe == 'a1'")["top1"].mean()
+              - means.query("dataset == 'cars' and pretrain_recipe == 'a2'")["top1"].mean())
+    assert row["diff"] == pytest.approx(direct)
+    with pytest.raises(AnalysisError, match="not in the table"):
+        A.transfer_comparisons(transfer_table, baseline="a9")
+    poi = A.transfer_improvement(transfer_table, "a1", "a3")
+    assert poi.tasks == ("cars", "cifar100", "flowers") and poi.n_x == (3, 3, 3)
+
+
+def test_transfer_variance_unbalanced_and_per_recipe():
+    rng_sizes = iter([2, 3, 4, 5] * 30)
+    df = synthetic_transfer(n_finetunes=lambda rng: next(rng_sizes), seed=4)
+    df.loc[df.index[:2], "status"] = "ERROR"
+    var = A.transfer_variance(df, n_draws=2000)
+    pooled = var[var["pretrain_recipe"] == "all"]
+    assert list(pooled["dataset"]) == ["cars", "cifar100", "flowers"]
+    assert (~pooled["balanced"]).all() and pooled["notes"].str.contains("unbalanced").all()
+    assert len(var) == 3 * 4 and "ERROR: 2" in var.attrs["excluded"]
+    one = var[var["pretrain_recipe"] == "a1"].iloc[0]
+    assert one["n_models"] == 3 and one["between_ci_low"] <= one["between"] + 1e-12
+
+
+def test_plot_transfer_draws_a_panel_per_target(transfer_table):
+    fig = A.plot_transfer(transfer_table)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["cars", "cifar100", "flowers"]
+    points = [c for c in axes[0].collections if isinstance(c, PathCollection)]
+    assert len(points) == 9 and sum(len(c.get_offsets()) for c in points) == 27  # a colour per model
+
+
+def test_build_report_has_transfer_only_for_transfer_tables(tmp_path, transfer_table):
+    rep = build_report(transfer_table, tmp_path)
+    assert rep["conclusions"]["transfer"] and "table5" in rep and rep["figures"]["transfer"]["annotations"]
+    assert any("unit of replication" in s for s in rep["conclusions"]["transfer"])
+    plain = build_report(synthetic_results(5, [{}, {"lr": 3e-3}], extra_sets=()), tmp_path)
+    assert "transfer" not in plain["conclusions"] and "table5" not in plain
+    assert is_transfer(transfer_table) and is_transfer(synthetic_results(2)) is None
+
+
+@pytest.mark.slow
+def test_transfer_section_in_executed_report(tmp_path, transfer_table):
+    """A real notebook on a real kernel: 36 s on the shared 2-core machine."""
+    exp = tmp_path / "transfer"
+    exp.mkdir()
+    transfer_table.to_parquet(exp / "results.parquet")
+    paths = A.make_report(exp)
+    rep = json.loads(paths.json.read_text())
+    said = rep["conclusions"]["transfer"]
+    assert sum(s.startswith("On ") for s in said) == 3
+    assert any("probability" in s for s in said)
+    html = paths.html.read_text()
+    assert "<h2" in html and "Transfer</h2>" in html or "Transfer" in html.split("Provenance")[-1]
+    assert (paths.json.parent / "figures" / "transfer_per_target.png").is_file()
+    assert np.isfinite([r["share_between"] for r in rep["transfer"]["variance"]]).all()

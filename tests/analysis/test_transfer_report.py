@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
 import analysis as A
 from analysis.errors import AnalysisError
-from analysis.report.sections_transfer import is_transfer
-from analysis.sections import build_report
+from analysis.report.sections_transfer import is_transfer, transfer_section
 from analysis.synthetic import synthetic_results, synthetic_transfer
 
 
@@ -73,13 +73,41 @@ def test_plot_transfer_draws_a_panel_per_target(transfer_table):
     assert len(points) == 9 and sum(len(c.get_offsets()) for c in points) == 27  # a colour per model
 
 
-def test_build_report_has_transfer_only_for_transfer_tables(tmp_path, transfer_table):
-    rep = build_report(transfer_table, tmp_path)
-    assert rep["conclusions"]["transfer"] and "table5" in rep and rep["figures"]["transfer"]["annotations"]
-    assert any("unit of replication" in s for s in rep["conclusions"]["transfer"])
-    plain = build_report(synthetic_results(5, [{}, {"lr": 3e-3}], extra_sets=()), tmp_path)
-    assert "transfer" not in plain["conclusions"] and "table5" not in plain
+def test_transfer_step_only_for_transfer_tables(tmp_path, transfer_table):
+    """The notebook gets the Transfer heading and cell for a table with pretrain_recipe, not otherwise."""
+    from analysis.report.cells import cells
+
+    for name, df, want in (("t", transfer_table, True), ("p", synthetic_results(3, extra_sets=()), False)):
+        exp = tmp_path / name
+        exp.mkdir()
+        df.to_parquet(exp / "results.parquet")
+        sources = [src for _, src in cells(exp / "results.parquet", exp, exp, None)]
+        assert any(src.startswith("## Transfer") for src in sources) is want
+        assert any("S.transfer_section(" in src for src in sources) is want
     assert is_transfer(transfer_table) and is_transfer(synthetic_results(2)) is None
+    assert is_transfer(tmp_path / "t") and is_transfer(tmp_path / "p") is None
+
+
+def test_transfer_section_with_predictions(transfer_table):
+    """Sentences and report.json entries; per-image predictions add the test-set-noise parts."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for tid in transfer_table["trial_id"].astype(str):
+        correct = rng.random(200) < 0.9
+        rows.append(pd.DataFrame({"trial_id": tid, "eval_set": "val", "crop_pct": 0.95, "test_res": 224,
+                                  "image": np.arange(200), "target": 0, "pred": np.where(correct, 0, 1),
+                                  "correct": correct}))
+    preds = pd.concat(rows, ignore_index=True)
+    sec = transfer_section(transfer_table, preds, baseline="pretrain_recipe=a3")
+    said = sec.sentences
+    assert sum(s.startswith("On ") and "validation images" not in s for s in said) == 3
+    assert sum("200 validation images" in s for s in said) == 3
+    assert any("unit of replication" in s for s in said)
+    assert all("vs 3 pretrained models" in s for s in said if "not resolvable" in s)
+    assert {r["name_b"] for r in sec.data["comparisons"]} == {f"a3 on {t}" for t in ("cars", "cifar100", "flowers")}
+    pooled = sec.table[sec.table["pretrain_recipe"] == "all"]
+    assert np.isfinite(pooled["within_example_share"]).all()
+    assert "table5" in sec.json() and sec.after() == [sec.table5.markdown]
 
 
 @pytest.mark.slow

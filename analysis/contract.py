@@ -52,6 +52,9 @@ PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET = (
 PRETRAIN_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET)
 PRETRAIN_CONFIG_COLUMNS = (PRETRAIN_RECIPE, PRETRAIN_DATASET)
 PRETRAIN_SEED_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_SEED)
+#: A transfer experiment's manifest (the driver's ``sweep.json``) names its source experiment
+#: folder under ``["transfer"]["source"]``: the report reads the source's results from there.
+SWEEP_MANIFEST, TRANSFER_KEY, TRANSFER_SOURCE_KEY = "sweep.json", "transfer", "source"
 
 #: Columns that define a *configuration*: what a study compares.
 CONFIG_COLUMNS = IDENTITY_COLUMNS[3:] + HYPER_COLUMNS + PRETRAIN_CONFIG_COLUMNS

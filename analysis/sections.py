@@ -34,6 +34,11 @@ __all__ = ["METRIC", "PAIRED_SHOWN", "FigurePlan", "Section", "TableText", "buil
            "provenance_section", "record", "report_sections", "seeds_needed_section", "stopping_path_section",
            "summary_section", "test_set_noise_section", "variance_section"]
 
-from .report.sections_transfer import TransferSection, is_transfer, transfer_section  # noqa: E402,F401 (issue 20)
+from .report.sections_transfer import (  # noqa: E402,F401 (issue 20)
+    TransferSection,
+    find_transfer_source,
+    is_transfer,
+    transfer_section,
+)
 
-__all__ += ["TransferSection", "is_transfer", "transfer_section"]
+__all__ += ["TransferSection", "find_transfer_source", "is_transfer", "transfer_section"]

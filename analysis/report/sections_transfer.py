@@ -3,14 +3,16 @@ is a transfer study's (it has ``pretrain_recipe``, :func:`is_transfer`)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..contract import MAIN_METRIC, PRETRAIN_RECIPE, RESULTS_STEM
+from ..contract import MAIN_METRIC, PRETRAIN_RECIPE, RESULTS_STEM, SWEEP_MANIFEST, TRANSFER_KEY, TRANSFER_SOURCE_KEY
 from ..errors import AnalysisError
+from ..load.io import load_results
 from ..groups.baseline import is_spec, parse_baseline
 from ..groups.transfer import recipe_pairs, transfer_comparisons, transfer_improvement, transfer_variance
 from ..present.figures_transfer import plot_transfer
@@ -38,6 +40,23 @@ def is_transfer(results: Any) -> bool | None:
         if f.suffix == ".csv" and f.is_file():
             return True if PRETRAIN_RECIPE in f.open().readline().strip().split(",") else None
     return None
+
+
+def find_transfer_source(experiment: Path | str) -> pd.DataFrame | None:
+    """The source experiment's results of a transfer experiment (its manifest's
+    ``transfer.source``), or None: no manifest, not a transfer, or the source folder gone. A
+    source folder that is there but has no readable results raises AnalysisError naming it."""
+    manifest = Path(experiment) / SWEEP_MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        doc = json.loads(manifest.read_text())
+    except (OSError, ValueError) as e:
+        raise AnalysisError(f"{manifest} is not readable JSON ({e}); restore it or report the results file.") from e
+    source = (doc.get(TRANSFER_KEY) or {}).get(TRANSFER_SOURCE_KEY) if isinstance(doc, dict) else None
+    if not source or not Path(source).is_dir():
+        return None
+    return load_results(source)
 
 
 @dataclass(kw_only=True)

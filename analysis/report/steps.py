@@ -25,7 +25,7 @@ from . import sections as S
 from . import sections_compare as SC
 from .answer import AnswerSection, answer_section
 from .section import Section, record
-from .sections_transfer import is_transfer, transfer_section
+from .sections_transfer import find_transfer_source, is_transfer, transfer_section
 
 
 @dataclass(kw_only=True)
@@ -160,8 +160,9 @@ STEPS: tuple[Step, ...] = (
          "recipes compared on each target on the pretrained models' means (one Holm family), and across targets "
          "rliable's probability of improvement (each target weighs the same; stratified bootstrap). The figure: "
          "per target, every fine-tuning, coloured by its pretrained model.",
-         code=_show("S.transfer_section(df, PREDICTIONS, BASELINE)"), needs="transfer",
-         build=lambda i, done: transfer_section(i.df, i.predictions, i.baseline)),
+         code=_show("S.transfer_section(df, PREDICTIONS, BASELINE, S.find_transfer_source(EXPERIMENT))"),
+         needs="transfer",
+         build=lambda i, done: transfer_section(i.df, i.predictions, i.baseline, find_transfer_source(i.experiment))),
 )
 
 

@@ -135,12 +135,12 @@ def _mean_squares(y: np.ndarray, d: _Design) -> tuple[np.ndarray, np.ndarray, np
     np.add.at(sums, d.model, y)
     means = sums / d.counts[:, None]
     r = d.recipe_of_model
-    n_r = np.bincount(r, weights=d.counts)
-    recipe_mean = np.stack([np.bincount(r, weights=d.counts * means[:, j]) for j in range(y.shape[1])], 1) / n_r[:, None]
+    member = np.eye(d.n_recipes)[r]                      # models × recipes, one-hot
+    n_r, k_r = member.T @ d.counts, member.sum(axis=0)
+    recipe_mean = (member.T @ (d.counts[:, None] * means)) / n_r[:, None]
     ms_b = np.sum(d.counts[:, None] * (means - recipe_mean[r]) ** 2, axis=0) / d.df_between
     ms_w = np.sum((y - means[d.model]) ** 2, axis=0) / d.df_within
-    k_r = np.bincount(r).astype(float)
-    unweighted = np.stack([np.bincount(r, weights=means[:, j]) for j in range(y.shape[1])], 1) / k_r[:, None]
+    unweighted = (member.T @ means) / k_r[:, None]
     s2u = np.sum((means - unweighted[r]) ** 2, axis=0) / d.df_between
     return ms_b, ms_w, s2u
 

@@ -88,6 +88,21 @@ def test_transfer_step_only_for_transfer_tables(tmp_path, transfer_table):
     assert is_transfer(tmp_path / "t") and is_transfer(tmp_path / "p") is None
 
 
+def test_find_transfer_source(tmp_path):
+    from analysis.sections import find_transfer_source
+
+    assert find_transfer_source(tmp_path) is None  # no manifest
+    (tmp_path / "sweep.json").write_text(json.dumps({"trials": []}))
+    assert find_transfer_source(tmp_path) is None  # not a transfer
+    src = tmp_path / "src"
+    src.mkdir()
+    (tmp_path / "sweep.json").write_text(json.dumps({"transfer": {"source": str(src)}}))
+    with pytest.raises(AnalysisError, match="results"):
+        find_transfer_source(tmp_path)
+    synthetic_results(2, extra_sets=()).to_parquet(src / "results.parquet")
+    assert len(find_transfer_source(tmp_path)) == 2
+
+
 def test_transfer_section_with_predictions(transfer_table):
     """Sentences and report.json entries; per-image predictions add the test-set-noise parts."""
     rng = np.random.default_rng(0)
@@ -113,9 +128,12 @@ def test_transfer_section_with_predictions(transfer_table):
 @pytest.mark.slow
 def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     """A real notebook on a real kernel: 36 s on the shared 2-core machine."""
-    exp = tmp_path / "transfer"
+    exp, src = tmp_path / "transfer", tmp_path / "source"
     exp.mkdir()
+    src.mkdir()
     transfer_table.to_parquet(exp / "results.parquet")
+    synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=()).to_parquet(src / "results.parquet")
+    (exp / "sweep.json").write_text(json.dumps({"trials": [], "transfer": {"source": str(src)}}))
     paths = A.make_report(exp)
     rep = json.loads(paths.json.read_text())
     said = rep["conclusions"]["transfer"]
@@ -125,3 +143,4 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     assert "<h2" in html and "Transfer</h2>" in html or "Transfer" in html.split("Provenance")[-1]
     assert (paths.json.parent / "figures" / "transfer_per_target.png").is_file()
     assert np.isfinite([r["share_between"] for r in rep["transfer"]["variance"]]).all()
+    assert "imagenet (source val)" in rep["table5"]["markdown"]

@@ -12,8 +12,9 @@ project's pandas; the tests use it as an oracle where it imports. Unlike rliable
 tasks with different numbers of runs.
 
 A percentile bootstrap of few runs is too narrow (a task with 3 runs per side has few distinct
-resamples): :attr:`ProbabilityOfImprovement.few_runs` says when a task has fewer than
-:data:`FEW_RUNS`.
+resamples). Simulated (3 tasks, Gaussian runs, 400 studies each; docs/analysis/README.md,
+"Transfer"): coverage of the 95 % interval 0.86 with 3 runs per side, 0.91 with 5, 0.96 with 10.
+:attr:`ProbabilityOfImprovement.few_runs` says when a task has fewer than :data:`FEW_RUNS`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import numpy as np
 from ..errors import AnalysisError
 from .image_noise import Interval
 
-#: Below this many runs per side in a task, the percentile interval under-covers.
-FEW_RUNS = 5
+#: Below this many runs per side in a task, the percentile interval under-covers (module note).
+FEW_RUNS = 10
 #: Resamples processed at once (bounds memory: batch × m × k booleans).
 _BATCH = 500
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import MAIN_METRIC, PRETRAIN_RECIPE, RESULTS_STEM, SWEEP_MANIFEST, TRANSFER_KEY, TRANSFER_SOURCE_KEY
+from ..contract import (MAIN_METRIC, PRETRAIN_RECIPE, PRETRAIN_TRIAL, RESULTS_STEM, SWEEP_MANIFEST, TRANSFER_KEY,
+                        TRANSFER_SOURCE_KEY)
 from ..errors import AnalysisError
-from ..load.io import load_results
 from ..groups.baseline import is_spec, parse_baseline
-from ..groups.transfer import recipe_pairs, transfer_comparisons, transfer_improvement, transfer_variance
+from ..groups.transfer import (recipe_pairs, transfer_comparisons, transfer_improvement, transfer_rows,
+                               transfer_variance)
+from ..load.io import load_results
 from ..present.figures_transfer import plot_transfer
 from ..present.tables_transfer import Table5, format_table5
 from ..text import transfer as T
@@ -38,7 +40,8 @@ def is_transfer(results: Any) -> bool | None:
 
             return True if PRETRAIN_RECIPE in pq.read_schema(f).names else None
         if f.suffix == ".csv" and f.is_file():
-            return True if PRETRAIN_RECIPE in f.open().readline().strip().split(",") else None
+            with f.open() as fh:
+                return True if PRETRAIN_RECIPE in fh.readline().strip().split(",") else None
     return None
 
 
@@ -106,6 +109,15 @@ def _comparisons(df: pd.DataFrame, baseline: Any) -> tuple[list[str], list[dict[
     return said, cmp.to_dict(orient="records"), improvements
 
 
+def _overview(df: pd.DataFrame, pooled: pd.DataFrame) -> str:
+    """The section's first sentence, from the usable fine-tunings."""
+    usable, _ = transfer_rows(df, MAIN_METRIC)
+    runs = usable.groupby(["dataset", PRETRAIN_TRIAL]).size()
+    shares = pooled["share_between"].tolist() if "share_between" in pooled.columns else []
+    return T.overview_sentence(sorted(usable["dataset"].unique()), sorted(usable[PRETRAIN_RECIPE].unique()),
+                               int(usable[PRETRAIN_TRIAL].nunique()), (int(runs.min()), int(runs.max())), shares)
+
+
 def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, baseline: Any = None,
                      source: pd.DataFrame | None = None) -> TransferSection:
     """Table 5, the nested variance split per target (with its test-set-noise parts when
@@ -115,7 +127,7 @@ def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, 
     table5 = format_table5(df, source=source)
     var = transfer_variance(df, MAIN_METRIC, predictions=predictions)
     pooled = var[var[PRETRAIN_RECIPE] == "all"]
-    said = [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
+    said = [_overview(df, pooled)] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
     said += [s for r in pooled.to_dict(orient="records") if (s := T.noise_sentence(r))]
     more, rows, improvements = _comparisons(df, baseline)
     plan = FigurePlan(key="transfer", file="transfer_per_target", width=900, plot=plot_transfer,

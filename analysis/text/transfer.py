@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .formatting import fmt_fixed
@@ -21,6 +21,22 @@ UNIT = ("Recipes are compared on each pretrained model's mean over its fine-tuni
 
 def _pct(x: float) -> str:
     return "NaN" if not math.isfinite(x) else f"{100 * x:.0f} %"
+
+
+def overview_sentence(targets: Sequence[str], recipes: Sequence[str], n_models: int, runs: tuple[int, int],
+                      shares: Sequence[float]) -> str:
+    """The section's first sentence (the report's answer shows it): what was fine-tuned on what,
+    and the range of the between-model share over the targets."""
+    fine = f"{runs[0]}" if runs[0] == runs[1] else f"{runs[0]}–{runs[1]}"
+    s = (f"{n_models} pretrained models ({', '.join(recipes)}) fine-tuned {fine} times on each of "
+         f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets)}), Table 5 below")
+    finite = [x for x in shares if math.isfinite(x)]
+    if finite:
+        lo, hi = min(finite), max(finite)
+        where = f"{_pct(lo)}" if len(finite) == 1 else f"{_pct(lo)} to {_pct(hi)} over the targets"
+        s += (f"; the share of the fine-tuned top-1's variance that is between pretrained models is {where} "
+              "(each with its interval below)")
+    return s + "."
 
 
 def variance_sentence(row: Mapping[str, Any]) -> str:

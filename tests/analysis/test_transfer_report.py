@@ -115,6 +115,7 @@ def test_transfer_section_with_predictions(transfer_table):
     preds = pd.concat(rows, ignore_index=True)
     sec = transfer_section(transfer_table, preds, baseline="pretrain_recipe=a3")
     said = sec.sentences
+    assert said[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned 3 times on each of 3 targets")
     assert sum(s.startswith("On ") and "validation images" not in s for s in said) == 3
     assert sum("200 validation images" in s for s in said) == 3
     assert any("unit of replication" in s for s in said)

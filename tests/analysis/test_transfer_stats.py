@@ -127,8 +127,11 @@ def test_probability_of_improvement_against_rliable():
     rly = pytest.importorskip("rliable.metrics")
     rng = np.random.default_rng(1)
     x, y = rng.normal(0.3, 1, (5, 4)), rng.normal(0, 1, (5, 4))
-    res = probability_of_improvement(list(x.T), list(y.T), n_resamples=200)
+    res = probability_of_improvement(list(x.T), list(y.T), n_resamples=4000)
     assert res.statistic == pytest.approx(rly.probability_of_improvement(x, y))
+    library = pytest.importorskip("rliable.library")
+    _, ci = library.get_interval_estimates({"xy": [x, y]}, rly.probability_of_improvement, reps=4000)
+    assert np.asarray(res.confidence_interval) == pytest.approx(np.ravel(ci["xy"]), abs=0.03)
 
 
 def test_transfer_config_columns_and_dtypes():

@@ -27,8 +27,10 @@ def overview_sentence(targets: Sequence[str], recipes: Sequence[str], n_models: 
                       shares: Sequence[float]) -> str:
     """The section's first sentence (the report's answer shows it): what was fine-tuned on what,
     and the range of the between-model share over the targets."""
-    fine = f"{runs[0]}" if runs[0] == runs[1] else f"{runs[0]}–{runs[1]}"
-    s = (f"{n_models} pretrained models ({', '.join(recipes)}) fine-tuned {fine} times on each of "
+    fine = ("once" if runs == (1, 1) else f"{runs[0]} times" if runs[0] == runs[1]
+            else f"{runs[0]}–{runs[1]} times")
+    models = f"{n_models} pretrained model{'s' if n_models != 1 else ''}"
+    s = (f"{models} ({', '.join(recipes)}) fine-tuned {fine} on each of "
          f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets)}), Table 5 below")
     finite = [x for x in shares if math.isfinite(x)]
     if finite:
@@ -44,7 +46,7 @@ def variance_sentence(row: Mapping[str, Any]) -> str:
     t, recipe = row["dataset"], row["pretrain_recipe"]
     where = f"On {t}" + ("" if recipe == "all" else f", {recipe}")
     if not math.isfinite(float(row.get("within", float("nan")))):
-        return f"{where}: the variance split is not estimated: {row.get('notes', '')}."
+        return f"{where}: the variance split is not estimated: {str(row.get('notes', '')).rstrip('.')}."
     lo, hi = row["share_between_ci_low"], row["share_between_ci_high"]
     head = (f"{where}, {_pct(row['share_between'])} of the fine-tuned top-1's variance is between pretrained "
             f"models (95 % CI {_pct(lo)}–{_pct(hi)}; std {fmt_fixed(row['between_std'], 2)} points between "
@@ -75,11 +77,16 @@ def noise_sentence(row: Mapping[str, Any]) -> str | None:
 def improvement_sentence(a: str, b: str, poi: Mapping[str, Any]) -> str:
     """rliable's probability of improvement across targets (a :class:`ProbabilityOfImprovement` dict)."""
     lo, hi = poi["ci_low"], poi["ci_high"]
-    n_tasks = len(poi["per_task"])
-    s = (f"Across the {n_tasks} target{'s' if n_tasks != 1 else ''}, each weighing the same, a model pretrained "
-         f"with {a} beats one pretrained with {b} after fine-tuning with probability "
-         f"{fmt_fixed(poi['statistic'], 2)} (95 % CI {fmt_fixed(lo, 2)}–{fmt_fixed(hi, 2)}, rliable's "
-         "stratified bootstrap over each target's pretrained models)")
+    tasks = list(poi["per_task"])
+    where = (f"On {tasks[0]}" if len(tasks) == 1
+             else f"Across the {len(tasks)} targets, each weighing the same")
+    s = (f"{where}, a model pretrained with {a} beats one pretrained with {b} after fine-tuning with "
+         f"probability {fmt_fixed(poi['statistic'], 2)}")
+    if min([*poi["n_x"], *poi["n_y"]]) < 2:
+        return s + (" (no interval: a target has a single pretrained model of one of them, which a bootstrap "
+                    "cannot resample).")
+    s += (f" (95 % CI {fmt_fixed(lo, 2)}–{fmt_fixed(hi, 2)}, rliable's stratified bootstrap over each target's "
+          "pretrained models)")
     s += (": ½ (no difference) is inside the interval." if lo <= 0.5 <= hi
           else f": {a if lo > 0.5 else b} is the more likely to come out ahead.")
     if poi.get("few_runs"):
@@ -96,4 +103,5 @@ def not_compared(reason: str) -> str:
 def per_model(sentence: str) -> str:
     """A comparison sentence of :func:`analysis.compare_all`'s engine with its counts named as what
     they are here: "3 vs 3 seeds" becomes "3 vs 3 pretrained models"."""
-    return re.sub(r"(\d+) vs (\d+) seeds", r"\1 vs \2 pretrained models", sentence)
+    sentence = re.sub(r"(\d+) vs (\d+) seeds", r"\1 vs \2 pretrained models", sentence)
+    return re.sub(r"(\d+) usable seed\(s\)", r"\1 pretrained model(s)", sentence)

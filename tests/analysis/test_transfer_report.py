@@ -108,16 +108,16 @@ def test_transfer_section_with_predictions(transfer_table):
     rng = np.random.default_rng(0)
     rows = []
     for tid in transfer_table["trial_id"].astype(str):
-        correct = rng.random(200) < 0.9
+        correct = rng.random(100) < 0.9
         rows.append(pd.DataFrame({"trial_id": tid, "eval_set": "val", "crop_pct": 0.95, "test_res": 224,
-                                  "image": np.arange(200), "target": 0, "pred": np.where(correct, 0, 1),
+                                  "image": np.arange(100), "target": 0, "pred": np.where(correct, 0, 1),
                                   "correct": correct}))
     preds = pd.concat(rows, ignore_index=True)
     sec = transfer_section(transfer_table, preds, baseline="pretrain_recipe=a3")
     said = sec.sentences
     assert said[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned 3 times on each of 3 targets")
     assert sum(s.startswith("On ") and "validation images" not in s for s in said) == 3
-    assert sum("200 validation images" in s for s in said) == 3
+    assert sum("100 validation images" in s for s in said) == 3
     assert any("unit of replication" in s for s in said)
     assert all("vs 3 pretrained models" in s for s in said if "not resolvable" in s)
     assert {r["name_b"] for r in sec.data["comparisons"]} == {f"a3 on {t}" for t in ("cars", "cifar100", "flowers")}
@@ -145,3 +145,14 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     assert (paths.json.parent / "figures" / "transfer_per_target.png").is_file()
     assert np.isfinite([r["share_between"] for r in rep["transfer"]["variance"]]).all()
     assert "imagenet (source val)" in rep["table5"]["markdown"]
+
+
+def test_transfer_section_says_what_a_thin_design_cannot_give():
+    """One fine-tuning per model: no split; one model of a recipe: no comparison, no interval."""
+    once = transfer_section(synthetic_transfer(n_finetunes=1, targets={"x": (500, 90.0)}))
+    assert once.sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned once on each of 1 target (x)")
+    assert "not estimated" in once.sentences[1] and "2 fine-tunings" in once.sentences[1]
+    thin = transfer_section(synthetic_transfer(n_models={"a1": 1, "a2": 3, "a3": 2}, n_finetunes=2))
+    assert any("a1 on cars has 1 pretrained model(s)" in s for s in thin.sentences)
+    poi = [s for s in thin.sentences if s.startswith("Across the 3 targets") and "with a1 " in s]
+    assert poi and all("no interval" in s for s in poi)

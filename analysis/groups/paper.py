@@ -167,13 +167,23 @@ def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | N
         if table is None:
             continue
         g = groups.setdefault((table, factor, str(row.get("within", "") or "")),
-                              {"recipe": str(ca.get("recipe", "")), "levels": {}, "tests": []})
+                              {"recipe": str(ca.get("recipe", "")), "levels": {}, "tests": [], "order": {}})
+        g["order"].update({row["name_a"]: ca.get(factor), row["name_b"]: cb.get(factor)})
         g["levels"][row["name_a"]] = Level(name=row["name_a"], paper=paper_value(table, ca), run=row["mean_a"])
         g["levels"][row["name_b"]] = Level(name=row["name_b"], paper=paper_value(table, cb), run=row["mean_b"])
         g["tests"].append(Test(a=row["name_a"], b=row["name_b"], diff=row["diff"], verdict=row["verdict"],
                                p=row.get("p_decision"), n=int(min(row["n_a"], row["n_b"]))))
     return [Family(table=t, factor=f, within=w, recipe=g["recipe"], test_name=UNPAIRED_TEST,
-                   levels=tuple(g["levels"].values()), tests=tuple(g["tests"])) for (t, f, w), g in groups.items()]
+                   levels=tuple(sorted(g["levels"].values(), key=lambda lv: _sort_key(g["order"][lv.name]))),
+                   tests=tuple(g["tests"])) for (t, f, w), g in groups.items()]
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    """Levels in order: numbers by value, text (recipes, losses) alphabetically after them."""
+    try:
+        return (0, float(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
 
 
 def _level_name(factor: str, value: Any) -> str:

@@ -21,7 +21,7 @@ WHY = {"not_resolvable": "the design cannot reach α after Holm (not resolvable)
        "not_compared": "the arms have too few seeds to compare",
        "untested": "the report does not compare it with every other level (each level is compared with the "
                    "baseline only)",
-       "not_decided": "its tests do not decide it above every other level",
+       "not_decided": "they do not put one level above every other",
        "paper_tie": "the paper prints the same value for both, so there is no direction to agree with"}
 #: The paper's own test resolution, for Figure 4's sentences.
 PAPER_TEST_RES = 224
@@ -55,9 +55,11 @@ def _test_text(row: Any) -> str:
 
 
 def _decision_clause(row: Any, what: str) -> str:
+    tests, verb = ("tests", "decide") if row.kind == "peak" else ("test", "decides")
     if row.decided:
-        return f"and its own test decides {what} ({_test_text(row)})"
-    return f"but its own test does not decide {what}: {WHY.get(row.why, row.why)} ({_test_text(row)})"
+        return f"and its own {tests} {verb} {what} ({_test_text(row)})"
+    return (f"but its own {tests} {'do' if row.kind == 'peak' else 'does'} not decide {what}: "
+            f"{WHY.get(row.why, row.why)} ({_test_text(row)})")
 
 
 def _lean(a: str, b: str, x: float, y: float, lean: str | None) -> str:
@@ -95,7 +97,8 @@ def gain_sentence(row: Any) -> str:
     best = max(row.tests, key=lambda t: t.diff)
     paper = "gain" if row.paper_pick == "gains" else "do not gain"
     return (f"Figure 4{_where(row.within)}: the paper says models trained this way {paper} from a test "
-            f"resolution above the one they are tested at ({PAPER_TEST_RES} px; here {own}, the trials' own); "
+            f"resolution above the one they are tested at ({PAPER_TEST_RES} px; here {own}, the paired comparisons' "
+            f"baseline); "
             f"this run's best resolution above it is {best.a}, {best.diff:+.2f} points, "
             f"{_decision_clause(row, 'whether it gains')}: {_verdict_text(row)}.")
 
@@ -115,8 +118,8 @@ def count_sentence(rows: Sequence[Any], tables: Sequence[str]) -> str:
     return (f"Beside the paper ({where}): of {len(rows)} comparison{'s' if len(rows) != 1 else ''} with the "
             f"paper's values, {n['agree']} agree in direction and are decided by this run's own tests, "
             f"{n['disagree']} disagree and are decided, and {n['undecided']} are undecided (this run's tests do "
-            "not decide them). Absolute numbers on another data set differ; direction and decision are what "
-            "compare.")
+            "not decide them). Only directions are compared: on another data set or budget the absolute numbers "
+            "differ from the paper's.")
 
 
 def no_mapping_sentence(by: Sequence[str], recipes_known: bool) -> str:

@@ -137,3 +137,14 @@ def test_the_section_in_a_real_report(real_seed_sweep):
     assert "| A2 | 4 |" in report["beside_paper_table1"]["markdown"]
     html = (real_seed_sweep / "report.html").read_text()
     assert "Beside the paper" in html and "79.80 /" in html
+
+
+def test_table6_where_the_best_lr_is():
+    # A2's LR: the paper's best of 3e-3 / 5e-3 / 8e-3 (BCE, wd 0.02, RA on) is 5e-3; here 5e-3 is the
+    # baseline and decided above both others, so the peak is decided and agrees
+    df = synthetic_results(6, [dict(lr=3e-3, shift=-0.7), dict(lr=5e-3), dict(lr=8e-3, shift=-0.6)], seed=4)
+    sec = _section(df, "lr=0.005")
+    assert sec.tables == ["table6"]
+    peak = next(r for r in sec.data if r["kind"] == "peak")
+    assert (peak["table"], peak["direction"], peak["decided"]) == ("table6", "agree", True)
+    assert "highest of lr=0.003/lr=0.005/lr=0.008 is lr=0.005 (79.85 %)" in peak["sentence"]

@@ -66,6 +66,13 @@ def test_the_packaged_values_are_the_shared_file():
                                   "aug_repeats": 3}) is None  # Table 6 is A2's
 
 
+def test_a_non_editable_install_ships_the_values():
+    import tomllib
+
+    project = tomllib.loads((PACKAGED.parents[2] / "pyproject.toml").read_text())
+    assert PACKAGED.name in project["tool"]["setuptools"]["package-data"]["analysis.load"]
+
+
 def test_table1_agree_disagree_and_undecided():
     agree = _section(_recipes({"a1": 0.6, "a2": 0.0, "a3": -1.7}, 6), "recipe=a1")
     assert [(r["direction"], r["decided"]) for r in agree.data] == [("agree", True)] * 3  # 2 pairs + the peak

@@ -96,9 +96,8 @@ def table3_layout(df: pd.DataFrame) -> Table | None:
             gr = g[g["recipe"].astype(str).str.lower() == r]
             top1 = paper_number("table3", str(name), f"top1_{r}")
             hours = paper_number("table3", str(name), f"{r}_hours")
-            line[f"top-1 {r.upper()} % (paper / run)"] = _cell(_num(top1), _num(_mean(gr, "top1")) if len(gr) else MISSING)
-            line[f"time {r.upper()} (paper / run)"] = _cell(fmt_duration(hours),
-                                                            fmt_duration(_mean(gr, "train_hours")) if len(gr) else MISSING)
+            line[f"top-1 {r.upper()} % (paper / run)"] = _cell(_num(top1), _num(_mean(gr, "top1")))
+            line[f"time {r.upper()} (paper / run)"] = _cell(fmt_duration(hours), fmt_duration(_mean(gr, "train_hours")))
         out.append(line)
     frame = pd.DataFrame(out)
     return Table(frame, markdown(frame), latex(frame, caption="Table 3 of the paper beside this run (paper / run)."))

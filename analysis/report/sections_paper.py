@@ -100,10 +100,11 @@ def beside_paper_section(df: pd.DataFrame, by: Sequence[str],
     if not tables:
         known = "recipe" in df.columns and bool(set(df["recipe"].astype(str).str.lower()) & set(PAPER_RECIPES))
         return BesidePaperSection(sentences=[T.no_mapping_sentence(by, known), *unnamed], data=[], rows=[], tables=[])
-    sentences = [T.count_sentence(rows, tables)] + [T.comparison_sentence(r) for r in rows] + unnamed
-    data = [row_json(r) for r in rows]
     t1 = table1_layout(df) if "table1" in tables else None
     t3 = table3_layout(df) if "table3" in tables else None
+    layouts = [name for name, t in (("Table 1", t1), ("Table 3", t3)) if t is not None]
+    sentences = [T.count_sentence(rows, tables, layouts)] + [T.comparison_sentence(r) for r in rows] + unnamed
+    data = [row_json(r) for r in rows]
     return BesidePaperSection(sentences=sentences, data=data, rows=rows, tables=tables,
                               table=beside_frame(data) if data else None,
                               table1=TableText(t1.markdown, t1.latex) if t1 else None,

@@ -16,11 +16,10 @@ from ..text.formatting import fmt_p
 TABLE_NAMES = {"table1": "Table 1", "table3": "Table 3", "table6": "Table 6", "table9": "Table 9",
                "drop_path": "the drop-path ablation", "smoothing": "the smoothing ablation", "figure4": "Figure 4"}
 #: What an undecided row's ``why`` reads as.
-WHY = {"not_resolvable": "the design cannot reach α after Holm (not resolvable)",
+WHY = {"not_resolvable": "not resolvable, as the design cannot reach α after Holm",
        "within_seed_noise": "the difference is within the seed noise",
        "not_compared": "the arms have too few seeds to compare",
-       "untested": "the report does not compare it with every other level (each level is compared with the "
-                   "baseline only)",
+       "untested": "the report does not compare it with every other level, only each level with the baseline",
        "not_decided": "they do not put one level above every other",
        "paper_tie": "the paper prints the same value for both, so there is no direction to agree with"}
 #: The paper's own test resolution, for Figure 4's sentences.
@@ -105,21 +104,26 @@ def gain_sentence(row: Any) -> str:
 
 def comparison_sentence(row: Any) -> str:
     """The sentence of one row, by its kind."""
-    return {"pair": pair_sentence, "peak": peak_sentence, "gain": gain_sentence}[row.kind](row)
+    text = {"pair": pair_sentence, "peak": peak_sentence, "gain": gain_sentence}[row.kind](row)
+    return text[:1].upper() + text[1:]
 
 
-def count_sentence(rows: Sequence[Any], tables: Sequence[str]) -> str:
-    """The section's first sentence: which paper tables, and how many rows agree, disagree, are undecided."""
+def count_sentence(rows: Sequence[Any], tables: Sequence[str], layouts: Sequence[str] = ()) -> str:
+    """The section's first sentence: which paper tables, and how many rows agree, disagree, are
+    undecided; ``layouts``: the paper layouts shown below (``Table 1``, ``Table 3``)."""
     where = ", ".join(table_name(t) for t in tables)
     if not rows:
-        return (f"This run maps onto {where}, but makes no comparison with a paper value on both sides; the "
-                "table below puts its numbers beside the paper's.")
+        verb = "puts" if len(layouts) == 1 else "put"
+        shown = f"; {' and '.join(layouts)} below {verb} its numbers beside the paper's" if layouts else ""
+        return (f"This run maps onto {where}, but none of the report's comparisons has a paper value on both "
+                f"sides{shown}.")
     n = {d: sum(r.direction == d for r in rows) for d in ("agree", "disagree", "undecided")}
+    undecided = f"{n['undecided']} {'is' if n['undecided'] == 1 else 'are'} undecided"
     return (f"Beside the paper ({where}): of {len(rows)} comparison{'s' if len(rows) != 1 else ''} with the "
             f"paper's values, {n['agree']} agree in direction and are decided by this run's own tests, "
-            f"{n['disagree']} disagree and are decided, and {n['undecided']} are undecided (this run's tests do "
-            "not decide them). Only directions are compared: on another data set or budget the absolute numbers "
-            "differ from the paper's.")
+            f"{n['disagree']} disagree and are decided, and {undecided} (this run's tests do not decide them, or "
+            "the paper prints no difference). Only directions are compared: on another data set or budget the "
+            "absolute numbers differ from the paper's.")
 
 
 def no_mapping_sentence(by: Sequence[str], recipes_known: bool) -> str:

@@ -90,6 +90,9 @@ _EXPORTS = {
     "verdict_sentence": "text.verdicts",
     "confidence_sequence": "stats.sequential",
     "ConfidenceSequence": "stats.sequential",
+    "paper_values": "load.paper",
+    "beside_paper": "groups.paper",
+    "PaperComparison": "groups.paper",
     # transfer (issue 20, Table 5)
     "NestedVariance": "stats.nested",
     "NestedNoise": "stats.nested",

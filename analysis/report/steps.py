@@ -23,6 +23,7 @@ from ..load.io import config_columns, evaluations_file, load_evaluations
 from ..load.predictions import load_predictions
 from . import sections as S
 from . import sections_compare as SC
+from . import sections_paper as SP
 from .answer import AnswerSection, answer_section
 from .section import Section, record
 from .sections_transfer import find_transfer_source, is_transfer, transfer_section
@@ -163,6 +164,16 @@ STEPS: tuple[Step, ...] = (
          code=_show("S.transfer_section(df, PREDICTIONS, BASELINE, S.find_transfer_source(EXPERIMENT))"),
          needs="transfer",
          build=lambda i, done: transfer_section(i.df, i.predictions, i.baseline, find_transfer_source(i.experiment))),
+)
+#: Beside the paper (issue 19): the comparisons above next to the RSB paper's values, after them all.
+STEPS += (
+    Step(key="beside_paper", heading="## Beside the paper\nWherever this sweep maps onto a table of the RSB paper "
+         "(Table 1, 3, 6, 9, Figure 4, the drop-path and smoothing ablations), the paper's values beside this run's, "
+         "and whether the run agrees in direction (which arm is higher, where the peak is) as decided by the "
+         "report's own tests above (no new test): *agree* / *disagree* when they decide, else *undecided*.",
+         code="from analysis.report.sections_paper import beside_paper_section\n"
+              + _show("beside_paper_section(df, BY, SECTIONS, EVALUATIONS)"),
+         build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations)),
 )
 
 

@@ -98,3 +98,29 @@ def format_table5(
            + (f"; {baseline_name}: as given, one number" if base else "") + ".")
     return Table5(numbers=numbers, table=Table(frame, markdown(frame), latex(frame, (), cap)),
                   baseline_name=baseline_name if base else None)
+
+
+def paper_table5(digits: int = 1) -> Table:
+    """The RSB paper's own Table 5 (ImageNet-pretrained ResNet-50s, torchvision's and A1/A2/A3,
+    fine-tuned on full-size targets), from the packaged paper values, for reference beside a run's:
+    one row per target with its train / test sizes, one column per set of weights."""
+    from ..load.paper import paper_values
+
+    v = paper_values("table5")
+    rows = list(dict.fromkeys(v["row"]))
+    cols = [c for c in dict.fromkeys(v["column"]) if c.startswith("top1_")]
+    num = v.set_index(["row", "column"])["number"]
+    frame = pd.DataFrame([{"": r, "train / test images": _sizes(num, r),
+                           **{c.removeprefix("top1_"): _paper_cell(num, r, c, digits) for c in cols}} for r in rows])
+    cap = "The RSB paper's Table 5: top-1 (%) after fine-tuning ImageNet-pretrained ResNet-50s, as printed (no spread given)."
+    return Table(frame, markdown(frame), latex(frame, (), cap))
+
+
+def _paper_cell(num: pd.Series, row: str, col: str, digits: int) -> str:
+    x = num.get((row, col))
+    return MISSING if x is None or pd.isna(x) else fmt_fixed(float(x), digits)
+
+
+def _sizes(num: pd.Series, row: str) -> str:
+    a, b = num.get((row, "train_size")), num.get((row, "test_size"))
+    return MISSING if a is None or b is None or pd.isna(a) or pd.isna(b) else f"{int(a):,} / {int(b):,}"

@@ -18,9 +18,9 @@ from ..groups.transfer import (recipe_pairs, transfer_comparisons, transfer_impr
                                transfer_variance)
 from ..load.io import load_results
 from ..present.figures_transfer import plot_transfer
-from ..present.tables_transfer import Table5, format_table5
+from ..present.tables_transfer import Table5, format_table5, paper_table5
 from ..text import transfer as T
-from .section import FigurePlan, Section
+from .section import FigurePlan, Folded, Section
 
 #: The variance table's columns as the section shows them.
 SHOWN = ("dataset", PRETRAIN_RECIPE, "n_models", "n", "between_std", "within_std", "share_between",
@@ -78,8 +78,10 @@ class TransferSection(Section):
                              "numbers": self.table5.numbers}
         return out
 
-    def after(self) -> list[str | pd.DataFrame]:
-        return [self.table5.markdown] if self.table5 is not None else []
+    def after(self) -> list[str | Folded | pd.DataFrame]:
+        paper = Folded("The RSB paper's Table 5, for reference (ImageNet-pretrained ResNet-50s, full-size "
+                       "targets, as printed, no spread given)", paper_table5().markdown)
+        return ([self.table5.markdown] if self.table5 is not None else []) + [paper]
 
 
 def _baseline_recipe(baseline: Any) -> str | None:

@@ -112,7 +112,8 @@ def paper_table5(digits: int = 1) -> Table:
     num = v.set_index(["row", "column"])["number"]
     frame = pd.DataFrame([{"": r, "train / test images": _sizes(num, r),
                            **{c.removeprefix("top1_"): _paper_cell(num, r, c, digits) for c in cols}} for r in rows])
-    cap = "The RSB paper's Table 5: top-1 (%) after fine-tuning ImageNet-pretrained ResNet-50s, as printed (no spread given)."
+    cap = ("The RSB paper's Table 5: top-1 (%) after fine-tuning ImageNet-pretrained ResNet-50s, as printed "
+           "(no spread given).")
     return Table(frame, markdown(frame), latex(frame, (), cap))
 
 

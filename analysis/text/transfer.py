@@ -74,6 +74,11 @@ def noise_sentence(row: Mapping[str, Any]) -> str | None:
             "would average away (estimates, not floored: noise can put them below 0 or above 100 %).")
 
 
+#: Said once when the fine-tunings have no per-image predictions.
+NO_PREDICTIONS = ("Without per-image predictions (predictions.parquet) the test-set-noise part of each component "
+                  "is not estimated.")
+
+
 def improvement_sentence(a: str, b: str, poi: Mapping[str, Any]) -> str:
     """rliable's probability of improvement across targets (a :class:`ProbabilityOfImprovement` dict)."""
     lo, hi = poi["ci_low"], poi["ci_high"]

@@ -118,6 +118,7 @@ def test_transfer_section_with_predictions(transfer_table):
     assert said[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned 3 times on each of 3 targets")
     assert sum(s.startswith("On ") and "validation images" not in s for s in said) == 3
     assert sum("100 validation images" in s for s in said) == 3
+    assert not any("Without per-image predictions" in s for s in said)
     assert any("unit of replication" in s for s in said)
     assert all("vs 3 pretrained models" in s for s in said if "not resolvable" in s)
     assert {r["name_b"] for r in sec.data["comparisons"]} == {f"a3 on {t}" for t in ("cars", "cifar100", "flowers")}
@@ -154,6 +155,7 @@ def test_transfer_section_says_what_a_thin_design_cannot_give():
     once = transfer_section(synthetic_transfer(n_finetunes=1, targets={"x": (500, 90.0)}))
     assert once.sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned once on each of 1 target (x)")
     assert "not estimated" in once.sentences[1] and "2 fine-tunings" in once.sentences[1]
+    assert "Without per-image predictions" in " ".join(once.sentences)
     thin = transfer_section(synthetic_transfer(n_models={"a1": 1, "a2": 3, "a3": 2}, n_finetunes=2))
     assert any("a1 on cars has 1 pretrained model(s)" in s for s in thin.sentences)
     poi = [s for s in thin.sentences if s.startswith("Across the 3 targets") and "with a1 " in s]

@@ -131,7 +131,7 @@ def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, 
     pooled = var[var[PRETRAIN_RECIPE] == "all"]
     said = [_overview(df, pooled)] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
     noise = [s for r in pooled.to_dict(orient="records") if (s := T.noise_sentence(r))]
-    said += noise or ([T.NO_PREDICTIONS] if len(pooled) and "within_example" not in pooled.columns else [])
+    said += noise or ([T.NO_PREDICTIONS] if predictions is None or not len(predictions) else [])
     more, rows, improvements = _comparisons(df, baseline)
     plan = FigurePlan(key="transfer", file="transfer_per_target", width=900, plot=plot_transfer,
                       kwargs={"df": df, "metric": MAIN_METRIC},

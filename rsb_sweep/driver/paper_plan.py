@@ -1,0 +1,184 @@
+"""The paper as one plan: a :class:`Study` per table or figure of "ResNet strikes back", and the
+union of their trainings, each distinct (configuration, seed) once.
+
+Table 1, Table 9, Figure 4 and the default arms of the drop-path and smoothing ablations are the
+same A1/A2/A3 models, and Figure 2's first seeds are Table 9's A2 seeds: every study's sweep file
+is expanded as ``rsb-sweep run`` would expand it, and two trials whose resolved trainer configs
+are equal (every field, the seeds included) are one training in ``PARENT/models``
+(:func:`build_plan`). Evaluation-only settings (crop ratio, test resolution) are never part of
+a trial's config (:func:`rsb_sweep.spec.expand.move_eval_only`), so Table 9's and Figure 4's
+models are Table 1's. Pure: nothing is written here (:mod:`rsb_sweep.driver.paper` writes).
+
+Default seeds (:data:`STUDIES`) are the fewest with which every comparison of the study can reach
+α = 0.05 after Holm over its family (``family``), never ``not_resolvable`` by design:
+
+* paired (Table 9, Figure 4: evaluation-only levels against the trial's own, Wilcoxon
+  signed-rank): n ≥ ``seeds_to_resolve(m, α)`` = ⌊1 + log2(m / α)⌋ + 1: 7 for Table 9's 3
+  crop ratios, 8 for Figure 4's 5 resolutions;
+* unpaired (trained arms, permutation Brunner-Munzel): m · 2 / C(2n, n) < α: n = 5 for up to
+  6 comparisons, 6 for up to 23.
+
+The A1/A2/A3 studies share their models, so they all take Figure 4's 8 (more seeds of the same
+models cost nothing once trained); the ablations take 8 too (their non-default arms are new
+models). Figure 2 takes 40 A2 seeds (its first 8 are Table 9's). Table 5 (transfer) joins as one
+more :class:`Study` with ``evaluation_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from rsb_sweep.errors import SweepError
+from rsb_sweep.spec.model import SweepSpec, TrialSpec
+
+#: The repository's sweep files (the paper's studies are written there, ``units: paper``).
+SWEEPS_DIR = Path(__file__).resolve().parents[2] / "sweeps"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Study:
+    """One table or figure of the paper, as a sweep file run under the paper's parent folder."""
+
+    key: str  # the --only name and the study's folder under PARENT
+    title: str
+    sweep_file: str  # a file of SWEEPS_DIR
+    seeds: int  # default seeds per configuration (module note: why these)
+    default: bool = True  # in the default run; the others by --only
+    evaluation_only: bool = False  # evaluates models other studies train; trains none of its own
+    family: int = 1  # comparisons in one Holm family
+    paired: bool = False  # paired by trial (evaluation-only factor) or unpaired (trained arms)
+
+
+#: Every study, in the order they run and the index lists them.
+STUDIES: tuple[Study, ...] = (
+    Study(key="table1", title="Table 1: A1 / A2 / A3, resources and top-1", sweep_file="table1_recipes.yaml",
+          seeds=8, family=3),
+    Study(key="fig2", title="Figure 2: the distribution of A2 over seeds", sweep_file="fig2_seeds_a2.yaml", seeds=40),
+    Study(key="table9", title="Table 9: test crop ratio x recipe", sweep_file="table9_crop_ratio.yaml", seeds=8,
+          family=3, paired=True),
+    Study(key="fig4", title="Figure 4: test resolution x recipe", sweep_file="fig4_test_res.yaml", seeds=8,
+          family=5, paired=True),
+    Study(key="drop_path", title="Ablation: stochastic depth 0 / 0.05 / 0.1 x recipe", sweep_file="drop_path.yaml",
+          seeds=8, family=6),
+    Study(key="smoothing", title="Ablation: label smoothing off / on x recipe", sweep_file="smoothing.yaml",
+          seeds=8, family=3),
+    Study(key="table6", title="Table 6: LR x WD x loss x repeated augmentation (A2)",
+          sweep_file="table6_ablation_a2.yaml", seeds=1, default=False, family=47),
+    Study(key="table3", title="Table 3: other architectures x recipe", sweep_file="table3_architectures.yaml",
+          seeds=1, default=False),
+)
+
+#: Estimated seconds of one trial on one slot of the 2-core machine, per recipe: an estimate until measured
+#: (A2 ≈ 18 s per trial per slot; A1 trains twice its epochs; A3 is taken at 2/3 of A2).
+TRIAL_SECONDS = {"a1": 36.0, "a2": 18.0, "a3": 12.0}
+
+
+def parse_only(text: Optional[str], studies: Sequence[Study] = STUDIES) -> tuple[Study, ...]:
+    """The studies ``--only`` names (comma list, any order; they run in :data:`STUDIES` order), or the
+    default ones when ``text`` is None. A usage error naming the valid keys otherwise."""
+    if text is None:
+        return tuple(s for s in studies if s.default)
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    keys = [s.key for s in studies]
+    bad = [n for n in names if n not in keys]
+    if bad or not names:
+        what = f"unknown stud{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)}" if bad else "no study named"
+        raise SweepError(f"--only {text!r}: {what}; choose from {', '.join(keys)}")
+    return tuple(s for s in studies if s.key in names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyPlan:
+    """One study expanded: its spec and trials, and which training of the union each trial is."""
+
+    study: Study
+    spec: SweepSpec
+    trials: tuple[TrialSpec, ...]
+    links: Mapping[str, str]  # this study's trial id -> the models' trial id
+    new: int  # trainings this study adds to the union (0 for an evaluation-only study)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperPlan:
+    """Every study of one ``rsb-sweep paper`` and the union of their trainings."""
+
+    studies: tuple[StudyPlan, ...]
+    models: tuple[TrialSpec, ...]
+
+    @property
+    def trial_count(self) -> int:
+        """Trials over all studies, shared ones counted in each."""
+        return sum(len(s.trials) for s in self.studies)
+
+    def estimated_seconds(self, slots: int = 2) -> float:
+        """Training wall time estimated from :data:`TRIAL_SECONDS` (scaled by epochs against the preset's
+        own), on ``slots`` trials at once; evaluations and reports not included."""
+        return sum(TRIAL_SECONDS.get(t.config.recipe, TRIAL_SECONDS["a2"]) * _epoch_scale(t) for t in self.models) / slots
+
+
+def _epoch_scale(trial: TrialSpec) -> float:
+    from trainer.config import resolve_config
+
+    own = resolve_config(trial.config.recipe, data=trial.config.data).epochs
+    return trial.config.epochs / own if own else 1.0
+
+
+def study_spec(study: Study, seeds: Optional[int], overrides: Mapping[str, Any], data: Optional[str],
+               sweeps_dir: Path = SWEEPS_DIR) -> SweepSpec:
+    """The study's sweep file as ``rsb-sweep run FILE --seeds K --<field> V`` would read it (its seeds
+    ``seeds`` or the study's default); usage errors name the study and the file."""
+    from rsb_sweep.spec.expand import move_eval_only
+    from rsb_sweep.spec.sweepfile import load_spec_file
+
+    path = Path(sweeps_dir) / study.sweep_file
+    if not path.is_file():
+        raise SweepError(f"{study.key}: its sweep file {path} does not exist; leave it out with --only "
+                         f"(e.g. --only {','.join(s.key for s in STUDIES if s.key != study.key and s.default)})")
+    spec, _ = load_spec_file(path, data=data)
+    clash = sorted(set(overrides) & set(spec.grid))
+    if clash:
+        raise SweepError(f"{study.key}: --{clash[0].replace('_', '-')} is a grid axis of {path.name}; "
+                         "leave that study out with --only, or run its file with `rsb-sweep run`")
+    n = seeds if seeds is not None else study.seeds
+    if spec.seeds.cross:
+        raise SweepError(f"{study.key}: {path.name} has a crossed seed design, which the paper plan cannot size")
+    spec = replace(spec, overrides={**spec.overrides, **overrides}, seeds=replace(spec.seeds, n=n))
+    spec, moved = move_eval_only(spec)
+    return replace(spec, source=f"{spec.source}; {moved}") if moved else spec
+
+
+def build_plan(studies: Sequence[Study], seeds: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
+               data: Optional[str] = None, sweeps_dir: Path = SWEEPS_DIR) -> PaperPlan:
+    """Expand every study and merge their trainings: a trial whose resolved config equals an earlier
+    study's is that study's training, linked, not trained again. Raises :class:`SweepError` (usage)
+    for a missing file, a clash, or an evaluation-only study whose models no training study provides."""
+    from rsb_sweep.spec.expand import expand
+
+    if seeds is not None and seeds < 1:
+        raise SweepError(f"--seeds {seeds}: must be at least 1")
+    union: dict[str, TrialSpec] = {}
+    plans = []
+    for study in studies:
+        spec = study_spec(study, seeds, overrides or {}, data, sweeps_dir)
+        trials = expand(spec)
+        links, before = {}, len(union)
+        for trial in trials:
+            key = config_key(trial)
+            if key not in union:
+                if study.evaluation_only:
+                    raise SweepError(f"{study.key} evaluates models no training study of this run provides "
+                                     f"({trial.trial_id}); add the study that trains them to --only")
+                index = len(union)
+                union[key] = replace(trial, trial_id=f"{index:04d}-{study.key}-{trial.trial_id.split('-', 1)[-1]}"[:96],
+                                     index=index)
+            links[trial.trial_id] = union[key].trial_id
+        plans.append(StudyPlan(study=study, spec=spec, trials=tuple(trials), links=links, new=len(union) - before))
+    return PaperPlan(studies=tuple(plans), models=tuple(union.values()))
+
+
+def config_key(trial: TrialSpec) -> str:
+    """What makes two trials one training: their whole resolved trainer config, seeds included."""
+    return json.dumps(trial.config.to_dict(), sort_keys=True, default=str)

@@ -118,6 +118,12 @@ def status(experiment_dir: Path) -> None:
     from rsb_sweep.experiment.status import experiment_status
 
     def go(run: CommandRun) -> None:
+        from rsb_sweep.experiment.paper_index import is_paper_parent
+
+        if is_paper_parent(experiment_dir):  # `rsb-sweep paper`'s parent: its trainings and a line per study
+            from rsb_sweep.cli.paper import print_paper_status
+
+            return print_paper_status(experiment_dir)
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
         if exp.manifest.get("ab"):

@@ -130,3 +130,27 @@ def _describe(plan: Any, kwargs: dict[str, Any]) -> None:
     first = plan.models[0].config if plan.models else None
     if first is not None and first.data is None:
         console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))), markup=False)
+
+
+def print_paper_status(parent: Path) -> None:
+    """``rsb-sweep status PARENT`` on a paper run: the trainings as ``status`` prints an experiment, then a
+    line per study from its folder (no Ray)."""
+    from rsb_sweep.cli.printing import print_status
+    from rsb_sweep.driver.paper import counts_line, read_plan
+    from rsb_sweep.experiment.folder import Experiment
+    from rsb_sweep.experiment.paper_index import INDEX_HTML, REPORT_HTML
+    from rsb_sweep.experiment.status import experiment_status
+
+    parent = Path(parent).resolve()
+    plan = read_plan(parent)
+    models = Experiment.open(parent / plan["models"])
+    print_status(experiment_status(models), models, console)
+    for doc in plan["studies"]:
+        report = experiment_status(Experiment.open(parent / doc["key"]))
+        evaluations = f"; evaluations {counts_line(report.evaluations)}" if report.evaluations else ""
+        html = parent / doc["key"] / REPORT_HTML
+        console.print(f"  {doc['key']:<10} {counts_line(report.counts)}{evaluations}; report: "
+                      f"{html if html.is_file() else 'not yet'}",
+                      markup=False)
+    if (parent / INDEX_HTML).is_file():
+        console.print(f"  index: {parent / INDEX_HTML}", markup=False)

@@ -114,7 +114,7 @@ def run_paper(parent: Path, options: LaunchOptions, console: Console,
             say(f"[models] {len(models.trials)} distinct (configuration, seed) trainings for "
                 f"{', '.join(s['key'] for s, _ in studies)}")
             trained = run_experiment(models, options, console=console, on_dispatch=on_dispatch, ray=ray)
-            say(f"[models] {_counts_line(trained.counts)} ({trained.wall_seconds:.0f} s)")
+            say(f"[models] {counts_line(trained.counts)} ({trained.wall_seconds:.0f} s)")
             for doc, exp in studies:
                 rows[doc["key"]] = study_row(parent, doc, exp, options, say, on_dispatch, ray)
         for doc, exp in studies:
@@ -141,8 +141,8 @@ def study_row(parent: Path, doc: dict[str, Any], exp: Experiment, options: Launc
         status = "failed"
     else:
         status = "done"
-    evaluated = f"; evaluations {_counts_line(evaluations)}" if evaluations else ""
-    say(f"[{doc['key']}] {len(exp.trials)} trials: {_counts_line(counts)}{evaluated}")
+    evaluated = f"; evaluations {counts_line(evaluations)}" if evaluations else ""
+    say(f"[{doc['key']}] {len(exp.trials)} trials: {counts_line(counts)}{evaluated}")
     return IndexRow(key=doc["key"], title=doc["title"], status=status, folder=doc["key"], report=None, trials=counts,
                     evaluations=evaluations, beside_paper=None, state=json.dumps([counts, evaluations], sort_keys=True))
 
@@ -189,6 +189,7 @@ def _files_counts(exp: Experiment) -> dict[str, int]:
     return out
 
 
-def _counts_line(counts: dict[str, int]) -> str:
+def counts_line(counts: dict[str, int]) -> str:
+    """``{TERMINATED: 3, ERROR: 1}`` -> ``3 done, 1 failed`` (zero counts left out)."""
     names = {TERMINATED: "done", ERROR: "failed", RUNNING: "running", PENDING: "pending"}
     return ", ".join(f"{v} {names.get(k, k.lower())}" for k, v in counts.items() if v) or "nothing"

@@ -20,8 +20,9 @@ Default seeds (:data:`STUDIES`) are the fewest with which every comparison of th
 
 The A1/A2/A3 studies share their models, so they all take Figure 4's 8 (more seeds of the same
 models cost nothing once trained); the ablations take 8 too (their non-default arms are new
-models). Figure 2 takes 40 A2 seeds (its first 8 are Table 9's). Table 5 (transfer) joins as one
-more :class:`Study` with ``evaluation_only=True``.
+models). Figure 2 takes 40 A2 seeds (its first 8 are Table 9's). Table 6 and Table 3 (by ``--only``)
+keep their sweep files' own seeds (Table 6: seed 0, as in the paper). Table 5 (transfer) joins as
+one more :class:`Study` (``evaluation_only=True`` if it only evaluates the models the others train).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Study:
     key: str  # the --only name and the study's folder under PARENT
     title: str
     sweep_file: str  # a file of SWEEPS_DIR
-    seeds: int  # default seeds per configuration (module note: why these)
+    seeds: Optional[int]  # default seeds per configuration (module note: why these); None: the sweep file's own
     default: bool = True  # in the default run; the others by --only
     evaluation_only: bool = False  # evaluates models other studies train; trains none of its own
     family: int = 1  # comparisons in one Holm family
@@ -66,9 +67,9 @@ STUDIES: tuple[Study, ...] = (
     Study(key="smoothing", title="Ablation: label smoothing off / on x recipe", sweep_file="smoothing.yaml",
           seeds=8, family=3),
     Study(key="table6", title="Table 6: LR x WD x loss x repeated augmentation (A2)",
-          sweep_file="table6_ablation_a2.yaml", seeds=1, default=False, family=47),
+          sweep_file="table6_ablation_a2.yaml", seeds=None, default=False, family=47),
     Study(key="table3", title="Table 3: other architectures x recipe", sweep_file="table3_architectures.yaml",
-          seeds=1, default=False),
+          seeds=None, default=False),
 )
 
 #: Estimated seconds of one trial on one slot of the 2-core machine, per recipe: an estimate until measured
@@ -142,7 +143,7 @@ def study_spec(study: Study, seeds: Optional[int], overrides: Mapping[str, Any],
     if clash:
         raise SweepError(f"{study.key}: --{clash[0].replace('_', '-')} is a grid axis of {path.name}; "
                          "leave that study out with --only, or run its file with `rsb-sweep run`")
-    n = seeds if seeds is not None else study.seeds
+    n = seeds if seeds is not None else study.seeds if study.seeds is not None else spec.seeds.n
     if spec.seeds.cross:
         raise SweepError(f"{study.key}: {path.name} has a crossed seed design, which the paper plan cannot size")
     spec = replace(spec, overrides={**spec.overrides, **overrides}, seeds=replace(spec.seeds, n=n))

@@ -133,3 +133,28 @@ def test_index_counts_come_from_each_report_json(tmp_path):
     page = (tmp_path / INDEX_HTML).read_text()
     assert page.count('href="') == 3 and "table9/report.html" in page
     assert beside_paper_summary(tmp_path / "missing.json") is None
+
+
+def test_the_parent_links_each_study_trial_to_its_one_training_and_is_never_overwritten(tmp_path):
+    from rsb_sweep.driver.paper import create_paper
+    from rsb_sweep.spec.execution import Execution
+
+    plan = build_plan([BY_KEY["fig2"], BY_KEY["table9"]], seeds=2)
+    create_paper(tmp_path / "p", plan, Execution())
+    models = tmp_path / "p" / "models" / "trials"
+    assert len(list(models.iterdir())) == len(plan.models) == 6
+    for sp in plan.studies:
+        for tid, uid in sp.links.items():
+            link = tmp_path / "p" / sp.study.key / "trials" / tid
+            assert link.is_symlink() and not link.readlink().is_absolute() and link.resolve() == (models / uid).resolve()
+    before = sorted(p.name for p in (tmp_path / "p").iterdir())
+    with pytest.raises(SweepError, match="rsb-sweep resume"):
+        create_paper(tmp_path / "p", plan, Execution())
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == before
+
+
+def test_dry_run_lists_the_studies_and_writes_nothing(tmp_path):
+    res = CliRunner().invoke(main, ["paper", str(tmp_path / "p"), "--only", "table9,fig2", "--seeds", "3", "--dry-run"])
+    assert res.exit_code == 0, res.output
+    assert "9 distinct (configuration, seed) trainings" in res.output and "(3 new, 0 shared)" in res.output
+    assert not (tmp_path / "p").exists()

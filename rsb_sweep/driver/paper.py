@@ -61,7 +61,7 @@ def create_paper(parent: Path, plan: PaperPlan, execution: Execution, log: tuple
     Refuses (nothing written) a parent that already holds a paper run or any of these folders.
     """
     parent = Path(parent).resolve()
-    taken = [p for p in [parent / PLAN_FILE, parent / MODELS_DIR / MANIFEST,
+    taken = [p for p in [parent / PLAN_FILE, parent / MANIFEST, parent / MODELS_DIR / MANIFEST,
                          *(parent / s.study.key / MANIFEST for s in plan.studies)] if p.exists()]
     if taken:
         raise SweepError(f"{parent} already holds {taken[0].relative_to(parent)}; continue it with "

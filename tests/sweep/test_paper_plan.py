@@ -158,3 +158,15 @@ def test_dry_run_lists_the_studies_and_writes_nothing(tmp_path):
     assert res.exit_code == 0, res.output
     assert "9 distinct (configuration, seed) trainings" in res.output and "(3 new, 0 shared)" in res.output
     assert not (tmp_path / "p").exists()
+
+
+def test_a_report_that_cannot_be_made_is_that_study_failing(tmp_path):
+    (tmp_path / "fig2").mkdir()  # no results table: make_report refuses it
+    row = IndexRow(key="fig2", title="f", status="done", folder="fig2", report=None, trials={TERMINATED: 2},
+                   evaluations={}, beside_paper=None, state="s")
+    lines: list[str] = []
+    out = with_report(tmp_path, row, None, lines.append)
+    assert out.status == "report_failed" and out.error.startswith("report failed") and out.report is None
+    assert any("report failed" in line for line in lines)
+    unfinished = with_report(tmp_path, IndexRow(**{**row.__dict__, "status": "unfinished"}), None, lines.append)
+    assert unfinished.status == "unfinished" and unfinished.error is None  # no report tried before the trials end

@@ -127,6 +127,9 @@ def _describe(plan: Any, kwargs: dict[str, Any]) -> None:
         shared = len(sp.trials) - sp.new
         console.print(f"  {sp.study.key:<10} {len(sp.trials)} trials ({sp.new} new, {shared} shared); {sp.spec.source}",
                       markup=False)
+        stand_ins = getattr(sp.spec, "describe_stand_ins", lambda: "")()  # Table 3's digits stand-ins (issue 19)
+        if stand_ins:
+            console.print(f"             {stand_ins}", markup=False)
     first = plan.models[0].config if plan.models else None
     if first is not None and first.data is None:
         console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))), markup=False)

@@ -36,7 +36,7 @@ from rsb_sweep.driver.paper_plan import PaperPlan
 from rsb_sweep.driver.raysession import CommandRay
 from rsb_sweep.driver.sweep import SweepOutcome, run_experiment
 from rsb_sweep.errors import SweepError, one_line
-from rsb_sweep.experiment.folder import MANIFEST, Experiment
+from rsb_sweep.experiment.folder import MANIFEST, DriverLock, Experiment
 from rsb_sweep.experiment.paper_index import (MODELS_DIR, PLAN_FILE, REPORT_HTML, REPORT_JSON, IndexRow,
                                               beside_paper_summary, read_index, write_index)
 from rsb_sweep.experiment.tables import write_tables
@@ -105,8 +105,17 @@ def run_paper(parent: Path, options: LaunchOptions, console: Console,
     parent = Path(parent).resolve()
     plan = read_plan(parent)
     say = (lambda line: None) if options.quiet else (lambda line: console.print(line, markup=False, highlight=False))
-    models = Experiment.open(parent / plan["models"])
-    studies = [(s, Experiment.open(parent / s["key"])) for s in plan["studies"]]
+    with DriverLock(parent):  # one driver per paper run: a second `resume PARENT` is refused, the index untouched
+        models = Experiment.open(parent / plan["models"])
+        studies = [(s, Experiment.open(parent / s["key"])) for s in plan["studies"]]
+        trained, rows, index = _run_parts(parent, models, studies, options, console, say, on_dispatch)
+    return PaperOutcome(models=trained, rows=rows, index=index, wall_seconds=time.time() - start)
+
+
+def _run_parts(parent: Path, models: Experiment, studies: list[tuple[dict[str, Any], Experiment]], options: LaunchOptions,
+               console: Console, say: Callable[[str], None],
+               on_dispatch: Callable[[], None]) -> tuple[SweepOutcome, tuple[IndexRow, ...], tuple[Path, Path]]:
+    """The trainings, each study's tables, evaluations and report, the index (written whatever happens)."""
     previous = read_index(parent)
     rows: dict[str, IndexRow] = {}
     try:
@@ -122,8 +131,7 @@ def run_paper(parent: Path, options: LaunchOptions, console: Console,
     finally:  # also on Ctrl-C or a crash: every row known so far, the others unfinished
         ordered = tuple(rows.get(d["key"]) or unfinished_row(d) for d, _ in studies)
         index = write_index(parent, ordered, {"trainings": len(models.trials), "trials": _files_counts(models)})
-    say(f"index: {index[1]}")
-    return PaperOutcome(models=trained, rows=ordered, index=index, wall_seconds=time.time() - start)
+    return trained, ordered, index
 
 
 def study_row(parent: Path, doc: dict[str, Any], exp: Experiment, options: LaunchOptions,

@@ -168,3 +168,18 @@ def test_a_report_that_cannot_be_made_is_that_study_failing(tmp_path):
     assert any("report failed" in line for line in lines)
     unfinished = with_report(tmp_path, IndexRow(**{**row.__dict__, "status": "unfinished"}), None, lines.append)
     assert unfinished.status == "unfinished" and unfinished.error is None  # no report tried before the trials end
+
+
+def test_a_second_driver_on_the_same_parent_is_refused_and_leaves_the_index_alone(tmp_path):
+    from rich.console import Console
+
+    from rsb_sweep.driver.options import LaunchOptions
+    from rsb_sweep.driver.paper import create_paper, run_paper
+    from rsb_sweep.experiment.folder import DriverLock, ExperimentError
+    from rsb_sweep.spec.execution import Execution
+
+    create_paper(tmp_path / "p", build_plan([BY_KEY["fig2"]], seeds=1), Execution())
+    with DriverLock(tmp_path / "p"):
+        with pytest.raises(ExperimentError, match="another rsb-sweep is running"):
+            run_paper(tmp_path / "p", LaunchOptions(quiet=True), Console(quiet=True), on_dispatch=lambda: None)
+    assert not (tmp_path / "p" / INDEX_JSON).exists()

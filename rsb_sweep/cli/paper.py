@@ -139,9 +139,9 @@ def print_paper_status(parent: Path) -> None:
     """``rsb-sweep status PARENT`` on a paper run: the trainings as ``status`` prints an experiment, then a
     line per study from its folder (no Ray)."""
     from rsb_sweep.cli.printing import print_status
-    from rsb_sweep.driver.paper import counts_line, read_plan
+    from rsb_sweep.driver.paper import read_plan
     from rsb_sweep.experiment.folder import Experiment
-    from rsb_sweep.experiment.paper_index import INDEX_HTML, REPORT_HTML
+    from rsb_sweep.experiment.paper_index import INDEX_HTML, REPORT_HTML, counts_line
     from rsb_sweep.experiment.status import experiment_status
 
     parent = Path(parent).resolve()

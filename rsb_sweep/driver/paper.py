@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 
 from rich.console import Console
 
-from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
+from analysis.contract import ERROR, PENDING, RUNNING
 from rsb_sweep.driver.evaluate import run_evaluations
 from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.paper_plan import PaperPlan
@@ -38,7 +38,7 @@ from rsb_sweep.driver.sweep import SweepOutcome, run_experiment
 from rsb_sweep.errors import SweepError, one_line
 from rsb_sweep.experiment.folder import MANIFEST, DriverLock, Experiment
 from rsb_sweep.experiment.paper_index import (MODELS_DIR, PLAN_FILE, REPORT_HTML, REPORT_JSON, IndexRow,
-                                              beside_paper_summary, read_index, write_index)
+                                              beside_paper_summary, counts_line, read_index, write_index)
 from rsb_sweep.experiment.tables import write_tables
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.spec.model import SweepSpec
@@ -195,9 +195,3 @@ def _files_counts(exp: Experiment) -> dict[str, int]:
     for f in files.values():
         out[f.status] = out.get(f.status, 0) + 1
     return out
-
-
-def counts_line(counts: dict[str, int]) -> str:
-    """``{TERMINATED: 3, ERROR: 1}`` -> ``3 done, 1 failed`` (zero counts left out)."""
-    names = {TERMINATED: "done", ERROR: "failed", RUNNING: "running", PENDING: "pending"}
-    return ", ".join(f"{v} {names.get(k, k.lower())}" for k, v in counts.items() if v) or "nothing"

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
+from analysis.contract import ERROR, PENDING, RUNNING, TERMINATED
 from trainer.files import atomic_write_bytes
 
 PLAN_FILE = "paper-plan.json"
@@ -88,8 +89,10 @@ def write_index(parent: Path, rows: Sequence[IndexRow], models: Mapping[str, Any
     return json_path, html_path
 
 
-def _counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{k.lower()} {v}" for k, v in counts.items() if v) or "none"
+def counts_line(counts: Mapping[str, int]) -> str:
+    """``{TERMINATED: 3, ERROR: 1}`` -> ``3 done, 1 failed`` (zero counts left out; ``nothing`` for none)."""
+    names = {TERMINATED: "done", ERROR: "failed", RUNNING: "running", PENDING: "pending"}
+    return ", ".join(f"{v} {names.get(k, k.lower())}" for k, v in counts.items() if v) or "nothing"
 
 
 def render_html(doc: Mapping[str, Any]) -> str:
@@ -102,13 +105,13 @@ def render_html(doc: Mapping[str, Any]) -> str:
         beside_text = " / ".join(str(beside[d]) for d in DIRECTIONS) if beside else "—"
         error = f'<br><small>{esc(row["error"])}</small>' if row.get("error") else ""
         lines.append(f"<tr><td>{esc(row['title'])}</td><td>{esc(row['status'])}{error}</td><td>{report}</td>"
-                     f"<td>{esc(_counts(row['trials']))}</td><td>{esc(_counts(row['evaluations']))}</td>"
+                     f"<td>{esc(counts_line(row['trials']))}</td><td>{esc(counts_line(row['evaluations']))}</td>"
                      f"<td>{esc(beside_text)}</td></tr>")
     models = doc.get("models", {})
     return ("<!doctype html><html><head><meta charset='utf-8'><title>ResNet strikes back: the paper on this run"
             "</title><style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;text-align:left;"
             "border-bottom:1px solid #ddd}</style></head><body><h1>The paper, table by table</h1>"
             f"<p>{esc(str(models.get('trainings', '?')))} distinct (configuration, seed) trainings, each trained "
-            f"once and shared by every study that uses it ({esc(_counts(models.get('trials', {})))}).</p>"
+            f"once and shared by every study that uses it ({esc(counts_line(models.get('trials', {})))}).</p>"
             "<table><tr><th>table / figure</th><th>status</th><th>report</th><th>trials</th><th>evaluations</th>"
             "<th>beside the paper: agree / disagree / undecided</th></tr>" + "".join(lines) + "</table></body></html>")

@@ -44,6 +44,9 @@ from rsb_sweep.spec.execution import Execution
 from rsb_sweep.spec.model import SweepSpec
 from trainer.files import atomic_write_bytes
 
+#: Where a study's report failure is saved, traceback and all (its index row names it).
+REPORT_ERROR = "report-error.txt"
+
 
 @dataclass(frozen=True, kw_only=True)
 class PaperOutcome:
@@ -182,7 +185,11 @@ def with_report(parent: Path, row: IndexRow, before: Optional[dict[str, Any]], s
             report_json, report_html = paths.json, paths.html
             say(f"[{row.key}] report: {report_html} ({time.time() - started:.0f} s)")
         except Exception as exc:  # a report that cannot be made is this study's failure, not the run's crash
-            error = f"report failed: {one_line(exc)}"
+            import traceback
+
+            saved = folder / REPORT_ERROR
+            saved.write_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            error = f"report failed: {one_line(exc)} (traceback: {saved})"
             say(f"[{row.key}] {error}")
     if error:
         return replace(row, status="report_failed", error=error)

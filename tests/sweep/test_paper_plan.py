@@ -165,7 +165,7 @@ def test_a_report_that_cannot_be_made_is_that_study_failing(tmp_path):
     lines: list[str] = []
     out = with_report(tmp_path, row, None, lines.append)
     assert out.status == "report_failed" and out.error.startswith("report failed") and out.report is None
-    assert any("report failed" in line for line in lines)
+    assert any("report failed" in line for line in lines) and "Traceback" in (tmp_path / "fig2" / "report-error.txt").read_text()
     unfinished = with_report(tmp_path, IndexRow(**{**row.__dict__, "status": "unfinished"}), None, lines.append)
     assert unfinished.status == "unfinished" and unfinished.error is None  # no report tried before the trials end
 

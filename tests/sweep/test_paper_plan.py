@@ -183,3 +183,9 @@ def test_a_second_driver_on_the_same_parent_is_refused_and_leaves_the_index_alon
         with pytest.raises(ExperimentError, match="another rsb-sweep is running"):
             run_paper(tmp_path / "p", LaunchOptions(quiet=True), Console(quiet=True), on_dispatch=lambda: None)
     assert not (tmp_path / "p" / INDEX_JSON).exists()
+
+
+def test_help_names_every_study():
+    text = " ".join(CliRunner().invoke(main, ["paper", "--help"]).output.split())
+    assert all(s.key in text for s in STUDIES)
+    assert ", ".join(s.key for s in parse_only(None)) in text  # the defaults, as --only's help lists them

@@ -90,6 +90,23 @@ _EXPORTS = {
     "verdict_sentence": "text.verdicts",
     "confidence_sequence": "stats.sequential",
     "ConfidenceSequence": "stats.sequential",
+    "paper_values": "load.paper",
+    "beside_paper": "groups.paper",
+    "PaperComparison": "groups.paper",
+    # transfer (issue 20, Table 5)
+    "NestedVariance": "stats.nested",
+    "NestedNoise": "stats.nested",
+    "nested_variance": "stats.nested",
+    "nested_example_noise": "stats.nested",
+    "ProbabilityOfImprovement": "stats.improvement",
+    "probability_of_improvement": "stats.improvement",
+    "model_means": "groups.transfer",
+    "transfer_variance": "groups.transfer",
+    "transfer_comparisons": "groups.transfer",
+    "transfer_improvement": "groups.transfer",
+    "Table5": "present.tables_transfer",
+    "format_table5": "present.tables_transfer",
+    "plot_transfer": "present.figures_transfer",
 }
 
 __all__ = [*_SUBMODULES, *_EXPORTS]

@@ -33,3 +33,12 @@ __all__ = ["METRIC", "PAIRED_SHOWN", "FigurePlan", "Section", "TableText", "buil
            "find_predictions", "history_section", "normality_section", "outliers_section", "paired_section",
            "provenance_section", "record", "report_sections", "seeds_needed_section", "stopping_path_section",
            "summary_section", "test_set_noise_section", "variance_section"]
+
+from .report.sections_transfer import (  # noqa: E402,F401 (issue 20)
+    TransferSection,
+    find_transfer_source,
+    is_transfer,
+    transfer_section,
+)
+
+__all__ += ["TransferSection", "find_transfer_source", "is_transfer", "transfer_section"]

@@ -43,12 +43,13 @@ def run(candidate: str, recipe: str, seed: int) -> dict:
 def summary(path: Path) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     table = {}
-    for r in rows:
-        table.setdefault((r["recipe"], r["candidate"]), []).append(r)
+    for r in rows:  # the preset changes over time: an empty candidate is named by what it ran
+        key = r["candidate"] or f"(preset: epochs={r['epochs']} train_res={r['train_res']} test_res={r['test_res']})"
+        table.setdefault((r["recipe"], key), []).append(r)
     out = []
     for (recipe, cand), rs in table.items():
         top1 = [r["top1"] for r in rs]
-        out.append({"recipe": recipe, "candidate": cand or "(preset)", "n": len(rs),
+        out.append({"recipe": recipe, "candidate": cand, "n": len(rs),
                     "top1_mean": round(statistics.mean(top1), 2),
                     "top1_std": round(statistics.stdev(top1), 2) if len(top1) > 1 else None,
                     "distinct_top1": len(set(top1)),

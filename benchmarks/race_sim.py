@@ -40,7 +40,7 @@ from analysis.stats.race import RACE_VERDICTS, race  # noqa: E402
 from analysis.stats.sequential import DEFAULT_PHI  # noqa: E402
 
 ALPHA = 0.05
-PAPER = Path("/work/shared/paper/rsb_paper_values.csv")
+PAPER = Path(__file__).resolve().parents[1] / "analysis" / "load" / "rsb_paper_values.csv"  # packaged copy of ../shared/paper/
 
 
 def table6_means(path: Path) -> np.ndarray:

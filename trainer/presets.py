@@ -2,12 +2,18 @@
 
 Only the embedded default data is scaled; on any ``--data`` folder the recipes apply
 unchanged. The preset keeps what defines a procedure (optimizer, loss, augmentation
-policy, mixup/cutmix, repeated augmentation, drop-path, schedule shape, the A1:A2:A3 epoch
-ratios 6:3:1 and, as near as whole pixels allow, the A3 train/test resolution ratio
-160/224) and shrinks only the cost: resolution 224 → 24 px, depth and width (ResNet-50 →
-timm's ResNet-10-T, one block per stage, at ×0.25 width), epochs (×0.09: 600/300/100 →
-54/27/9), batch 2048 → 64, warm-up 5 → 1 epoch and, to make up for ~600 times fewer
-optimizer steps, the learning rate (×2, so A3 keeps its higher LR relative to A1/A2).
+policy, mixup/cutmix, repeated augmentation, drop-path, schedule shape, A3 training below
+its test resolution) and shrinks only the cost: resolution 224 → 24 px, depth and width
+(ResNet-50 → timm's ResNet-10-T, one block per stage, at ×0.25 width), epochs (×0.09 for A1
+and A2: 600/300 → 54/27), batch 2048 → 64, warm-up 5 → 1 epoch and, to make up for ~600
+times fewer optimizer steps, the learning rate (×2, so A3 keeps its higher LR).
+
+A3 is mapped on its own (issue #19): at the uniform scales it trained 9 epochs at 17 px for a
+24 px test and ended at 22 % top-1, so it said nothing about A3. Relaxed in the order the issue
+asks, accuracy kept: first the 6:3:1 epoch ratio (A3 100 → 27 epochs, A2's count: 2:1:1), then
+the size of the resolution gap (160/224 → 22/24 px instead of 17/24; still below the test
+resolution). Calibration (one thread, seeds 0–7, benchmarks/results/preset_calibration.jsonl):
+see README "The embedded default".
 
 Calibration (benchmarks/preset_calibration.py, table in benchmarks/README.md): the old preset
 (ResNet-18 ×0.25, 32 px, 42 A2 epochs) reached 92.1 ± 1.7 % over 100 seeds; at 24 px and 24
@@ -21,15 +27,22 @@ preset :func:`paper_to_preset` maps them as the recipe's own values are mapped.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, Optional
 
 DIGITS = "digits"
 
 #: ImageNet resolution 224 maps to this many pixels on digits (A3's 160 maps to 160 * s).
 DIGITS_RES = 24
 PAPER_RES = 224
-#: A2 300 epochs map to 27; A1 and A3 keep the paper 6:3:1 ratio exactly (54, 27, 9).
+#: A2 300 epochs map to 27, A1 600 to 54 (the paper's 2:1).
 DIGITS_EPOCH_SCALE = 0.09
+#: Recipe-specific scales where the uniform ones break a recipe (A3: see the module docstring).
+#: A value in paper units for one of these recipes maps with its scale; every other recipe uses the
+#: uniform one. A3: 100 epochs → 27; its train resolution 160 → 22 px (test 224 → 24 as for all).
+RECIPE_SCALES: Mapping[str, Mapping[str, float]] = MappingProxyType({
+    "a3": MappingProxyType({"epochs": 0.27, "train_res": 22 / 160}),
+})
 DIGITS_LR_SCALE = 2.0
 DIGITS_MODEL = "resnet10t"
 DIGITS_BATCH = 64
@@ -39,21 +52,37 @@ DIGITS_WARMUP = 1
 PAPER_UNIT_FIELDS = ("lr", "epochs", "train_res", "test_res")
 
 
-def paper_to_preset(name: str, field: str, value: Any) -> Any:
-    """``value`` of ``field`` in the paper's units, as preset ``name`` runs it (pure).
+def scale_of(field: str, recipe: Optional[str] = None) -> float:
+    """The factor the digits preset applies to ``field`` (lr, epochs, train_res, test_res) for ``recipe``."""
+    own = RECIPE_SCALES.get((recipe or "").lower(), {})
+    uniform = {"lr": DIGITS_LR_SCALE, "epochs": DIGITS_EPOCH_SCALE,
+               "train_res": DIGITS_RES / PAPER_RES, "test_res": DIGITS_RES / PAPER_RES}
+    return own.get(field, uniform[field])
 
-    LR ×2, epochs ×0.09 (at least 2), resolutions ×24/224 (at least 8 px); other fields
-    unchanged. The digits preset maps the recipes' own values with this same function.
+
+def paper_to_preset(name: str, field: str, value: Any, recipe: Optional[str] = None) -> Any:
+    """``value`` of ``field`` in the paper's units, as preset ``name`` runs it for ``recipe`` (pure).
+
+    LR ×2, epochs ×0.09 (at least 2), resolutions ×24/224 (at least 8 px), except where
+    :data:`RECIPE_SCALES` gives ``recipe`` its own scale (A3: epochs ×0.27, train resolution
+    ×22/160); other fields unchanged. The digits preset maps the recipes' own values with this
+    same function, so a sweep's paper value maps exactly as the recipe's own.
     """
     if name != DIGITS:
         raise ValueError(f"unknown preset {name!r}")
     if field == "lr":
-        return value * DIGITS_LR_SCALE
+        return value * scale_of(field, recipe)
     if field == "epochs":
-        return max(2, round(value * DIGITS_EPOCH_SCALE))
+        return max(2, round(value * scale_of(field, recipe)))
     if field in ("train_res", "test_res"):
-        return max(8, round(value * DIGITS_RES / PAPER_RES))
+        return max(8, round(value * scale_of(field, recipe)))
     return value
+
+
+def is_recipe_specific(field: str, recipes: Any) -> bool:
+    """Whether ``field`` in paper units maps differently for some of ``recipes`` (a sweep file then
+    cannot share one paper value between them)."""
+    return field in PAPER_UNIT_FIELDS and len({scale_of(field, str(r)) for r in recipes}) > 1
 
 
 def apply_preset(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,7 +90,7 @@ def apply_preset(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     if name != DIGITS:
         raise ValueError(f"unknown preset {name!r}")
     out = dict(values)
-    out.update({f: paper_to_preset(name, f, values[f]) for f in PAPER_UNIT_FIELDS})
+    out.update({f: paper_to_preset(name, f, values[f], values.get("recipe")) for f in PAPER_UNIT_FIELDS})
     out.update(
         dataset=DIGITS,
         data=None,
@@ -75,17 +104,24 @@ def apply_preset(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: How the start-up line explains each change the preset makes.
-_WHY = {"model": " (ResNet-10-T: one block per stage)", "epochs": f" (×{DIGITS_EPOCH_SCALE})",
-        "lr": f" (×{DIGITS_LR_SCALE:g})", "train_res": f" (×{DIGITS_RES}/{PAPER_RES})",
-        "test_res": f" (×{DIGITS_RES}/{PAPER_RES})"}
+def _why(field: str, recipe: Optional[str]) -> str:
+    """How the start-up line explains a change the preset made to ``field``."""
+    if field == "model":
+        return " (ResNet-10-T: one block per stage)"
+    scale = scale_of(field, recipe)
+    text = f"×{DIGITS_RES}/{PAPER_RES}" if scale == DIGITS_RES / PAPER_RES else f"×{scale:.3g}"
+    own = field in RECIPE_SCALES.get((recipe or "").lower(), {})
+    return f" ({text}{', ' + str(recipe).upper() + ' scaled on its own' if own else ''})"
 
 
 def describe_preset(values: Mapping[str, Any], recipe_values: Mapping[str, Any]) -> str:
     """One line saying what the preset changed, printed when a digits run starts."""
-    before = {"model": "resnet50", **recipe_values}
+    recipe = values.get("recipe")
+    before = {"model": "resnet50", "recipe": recipe, **recipe_values}
+    preset = apply_preset(DIGITS, before)
     changed = [
-        f"{k} {before[k]}→{values[k]}" + (_WHY.get(k, "") if values[k] == apply_preset(DIGITS, before)[k] else "")
+        f"{k} {before[k]}→{values[k]}" + (_why(k, recipe) if values[k] == preset[k] and k in (
+            "model", *PAPER_UNIT_FIELDS) else "")
         for k in ("model", "epochs", "lr", "train_res", "test_res", "batch_size", "warmup_epochs")
         if k in before and before[k] != values[k]
     ]

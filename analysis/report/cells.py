@@ -16,6 +16,7 @@ from ..contract import DECISION_FILE, HISTORY_STEM, MAIN_METRIC
 from ..errors import AnalysisError
 from ..load.io import evaluations_file, table_file
 from .output import FIGURES_FOLDER, REPORT_JSON
+from .sections_transfer import is_transfer
 from .steps import STEPS
 
 #: The title; what the report is and how it was made are under Provenance, at the end.
@@ -75,6 +76,7 @@ def available_inputs(experiment: Path) -> dict[str, Any]:
 def cells(results: Path, experiment: Path, out: Path, baseline: Any) -> list[tuple[str, str]]:
     """(kind, source) of every cell; code cells only call public analysis functions."""
     have = available_inputs(experiment)
+    have["transfer"] = is_transfer(results)  # issue 20: a transfer table gets the Transfer section
     hist = have["history"]
     setup = SETUP.format(results=str(results), experiment=str(experiment), history=str(hist) if hist else None,
                          out=str(out), figures=FIGURES_FOLDER, baseline=baseline, metric=MAIN_METRIC)

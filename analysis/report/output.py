@@ -21,6 +21,9 @@ from .section import Folded, Section, record
 
 #: What the report writes in its output folder besides the notebook and its HTML.
 REPORT_JSON, FIGURES_FOLDER = "report.json", "figures"
+#: report.json's key of the "Beside the paper" rows ({table, comparison, paper, run, direction, decided,
+#: sentence}: :mod:`analysis.report.sections_paper`), which ``rsb-sweep paper``'s index reads.
+BESIDE_PAPER = "beside_paper"
 
 
 def to_jsonable(obj: Any) -> Any:

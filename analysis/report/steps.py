@@ -23,8 +23,10 @@ from ..load.io import config_columns, evaluations_file, load_evaluations
 from ..load.predictions import load_predictions
 from . import sections as S
 from . import sections_compare as SC
+from . import sections_paper as SP
 from .answer import AnswerSection, answer_section
 from .section import Section, record
+from .sections_transfer import find_transfer_source, is_transfer, transfer_section
 
 
 @dataclass(kw_only=True)
@@ -43,6 +45,11 @@ class ReportInputs:
 
     def __post_init__(self) -> None:
         self.by = config_columns(self.df)
+
+    @property
+    def transfer(self) -> bool | None:
+        """True for a transfer study's table (``pretrain_recipe``; issue 20), else None."""
+        return is_transfer(self.df)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +154,26 @@ STEPS: tuple[Step, ...] = (
          "function of `analysis.sections`, every number is in `report.json`.",
          code=_show("S.provenance_section(df, EXPERIMENT)"),
          build=lambda i, done: S.provenance_section(i.df, i.experiment)),
+    Step(key="transfer", heading="## Transfer\nA transfer study (`rsb-sweep transfer`, the RSB paper's Table 5): "
+         "each target's fine-tuned top-1 per pretraining recipe, mean (std) over all fine-tunings; the variance "
+         "split into between pretrained models and between fine-tuning seeds of one model (one-way random-effects "
+         "ANOVA, generalized CIs), with the part that is test-set noise when per-image predictions exist; the "
+         "recipes compared on each target on the pretrained models' means (one Holm family), and across targets "
+         "rliable's probability of improvement (each target weighs the same; stratified bootstrap). The figure: "
+         "per target, every fine-tuning, coloured by its pretrained model.",
+         code=_show("S.transfer_section(df, PREDICTIONS, BASELINE, S.find_transfer_source(EXPERIMENT))"),
+         needs="transfer",
+         build=lambda i, done: transfer_section(i.df, i.predictions, i.baseline, find_transfer_source(i.experiment))),
+)
+#: Beside the paper (issue 19): the comparisons above next to the RSB paper's values, after them all.
+STEPS += (
+    Step(key="beside_paper", heading="## Beside the paper\nWherever this sweep maps onto a table of the RSB paper "
+         "(Table 1, 3, 6, 9, Figure 4, the drop-path and smoothing ablations), the paper's values beside this run's, "
+         "and whether the run agrees in direction (which arm is higher, where the peak is) as decided by the "
+         "report's own tests above (no new test): *agree* / *disagree* when they decide, else *undecided*.",
+         code="from analysis.report.sections_paper import beside_paper_section\n"
+              + _show("beside_paper_section(df, BY, SECTIONS, EVALUATIONS)"),
+         build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations)),
 )
 
 

@@ -33,7 +33,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import AnalysisError
-from .sequential import DEFAULT_PHI, confidence_sequence
+from .sequential import DEFAULT_PHI, check_looks, confidence_sequence
 
 #: The race's state after its last look (index into this tuple in :attr:`Race.verdict`).
 RACE_VERDICTS = ("running", "one_survivor", "equivalent", "undecided")
@@ -80,17 +80,16 @@ def _check(values: Any, looks: Any, alpha: float, delta: float, max_seeds: Optio
                             f"a missing seed); got shape {x.shape}.")
     if np.isinf(x).any():
         raise AnalysisError("values contain inf; a missing seed is NaN, a result is finite.")
-    lk = np.atleast_1d(np.asarray(looks))
-    if lk.ndim != 1 or lk.size == 0 or not np.issubdtype(lk.dtype, np.integer) or (np.diff(lk) <= 0).any() \
-            or lk[0] < 1 or lk[-1] > x.shape[-1]:
-        raise AnalysisError(f"looks must be increasing seed counts in 1..{x.shape[-1]} (the wave ends), got {looks!r}.")
+    if looks is None:
+        raise AnalysisError("looks are required: the seed counts at which the race looked (the wave ends).")
+    lk = check_looks(looks, x.shape[-1])
     if not 0 < alpha < 1:
         raise AnalysisError(f"alpha must lie in (0, 1), got {alpha!r}.")
     if not (isinstance(delta, (int, float)) and math.isfinite(delta) and delta >= 0):
         raise AnalysisError(f"delta must be a number ≥ 0 in the metric's units, got {delta!r}.")
     if max_seeds is not None and max_seeds < 1:
         raise AnalysisError(f"max_seeds must be ≥ 1, got {max_seeds!r}.")
-    return x, lk.astype(int)
+    return x, lk
 
 
 def race(values: Any, *, looks: Sequence[int], alpha: float = 0.05, delta: float = 0.0, paired: bool = False,

@@ -120,7 +120,12 @@ def cs_radius(se: np.ndarray, nu: np.ndarray, n_eff: np.ndarray, alpha: float,
     return np.where(bounded & np.isfinite(se), rad, np.inf)
 
 
-def _check_looks(looks: Any, n_seeds: int) -> np.ndarray:
+def check_looks(looks: Any, n_seeds: int) -> np.ndarray:
+    """``looks`` (seed counts at which results were looked at) as an int array; every look by default.
+
+    One rule for every sequential statistic (``confidence_sequence`` and the race): integers that
+    increase strictly within 1..``n_seeds``.
+    """
     if looks is None:
         return np.arange(1, n_seeds + 1)
     lk = np.atleast_1d(np.asarray(looks))
@@ -157,7 +162,7 @@ def confidence_sequence(a: Any, b: Any, *, alpha: float = 0.05, paired: bool = F
         raise AnalysisError(f"alpha must lie in (0, 1), got {alpha!r}.")
     if not (math.isfinite(phi) and phi > 0):
         raise AnalysisError(f"phi must be a positive number, got {phi!r}.")
-    idx = _check_looks(looks, a.shape[-1]) - 1
+    idx = check_looks(looks, a.shape[-1]) - 1
 
     if paired:
         d = a - b

@@ -23,10 +23,17 @@ from rsb_sweep.cli.printing import print_status, report_evaluations
                  max_concurrent="at most this many trials at once", max_failures="restarts of a trial whose process died",
                  pack="trials per Tune trial process (default: automatic)")
 def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
-    """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint."""
+    """Finish an interrupted sweep: finished trials are kept, started ones continue from their checkpoint.
+    On the parent folder of `rsb-sweep paper`: its trainings, then every study's evaluations and report."""
     from rsb_sweep.experiment.folder import Experiment
 
     def go(run: CommandRun) -> int:
+        from rsb_sweep.experiment.paper_index import is_paper_parent
+
+        if is_paper_parent(experiment_dir):  # `rsb-sweep paper`'s parent: the trainings, every study, the index
+            from rsb_sweep.cli.paper import resume_paper
+
+            return resume_paper(experiment_dir, kwargs, run, retry_failed)
         Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
         return execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
 
@@ -111,6 +118,12 @@ def status(experiment_dir: Path) -> None:
     from rsb_sweep.experiment.status import experiment_status
 
     def go(run: CommandRun) -> None:
+        from rsb_sweep.experiment.paper_index import is_paper_parent
+
+        if is_paper_parent(experiment_dir):  # `rsb-sweep paper`'s parent: its trainings and a line per study
+            from rsb_sweep.cli.paper import print_paper_status
+
+            return print_paper_status(experiment_dir)
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
         if exp.manifest.get("ab"):

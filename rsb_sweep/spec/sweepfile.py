@@ -141,7 +141,9 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
     if units not in UNITS:
         raise fail("units", doc.line_of("units"), f"{units!r}: expected one of {', '.join(UNITS)}")
     if units == "paper" and data_path is None:
-        fixed, grid, evaluate, line = _paper_units(fixed, grid, evaluate)
+        recipes = [str(r) for r in grid.get("recipe", [fixed.get("recipe", recipe)])]
+        _check_recipe_specific(fixed, grid, recipes, doc, fail)
+        fixed, grid, evaluate, line = _paper_units(fixed, grid, evaluate, recipes[0])
         source = f"{where}; {line}"
     stand_ins = parse_digits_models(_section(doc, "digits_models", fail), fail, build=data_path is None)
     _check_stand_ins_used(stand_ins, fixed, grid, doc, fail)
@@ -237,16 +239,33 @@ def _check_evaluate(spec: SweepSpec, doc: _Mapping, fail) -> None:
                 raise fail(f"evaluate.{key}", line, str(exc)) from None
 
 
-def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]],
-                 evaluate: EvalPlan) -> tuple[dict, dict, EvalPlan, str]:
-    """Overrides, grid and evaluation plan mapped from the paper's units to the digits preset, and
+def _check_recipe_specific(fixed: dict[str, Any], grid: dict[str, list[Any]], recipes: list[str],
+                           doc: _Mapping, fail) -> None:
+    """A paper value that the preset maps differently for the sweep's recipes (A3's epochs and train
+    resolution) cannot be shared between them: refused at its line."""
+    from trainer.presets import DIGITS, is_recipe_specific, paper_to_preset
+
+    for section, values in (("overrides", fixed), ("grid", grid)):
+        for field in values:
+            if field != "recipe" and is_recipe_specific(field, recipes):
+                example = values[field][0] if section == "grid" else values[field]
+                maps = ", ".join(f"{paper_to_preset(DIGITS, field, example, r)} for {r}" for r in recipes)
+                raise fail(f"{section}.{field}", _line(doc, section, field),
+                           f"in paper units {field} {example} maps differently per recipe on digits ({maps}); "
+                           "give each recipe its own sweep file, or digits values with 'units: literal'")
+
+
+def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]], evaluate: EvalPlan,
+                 recipe: str) -> tuple[dict, dict, EvalPlan, str]:
+    """Overrides, grid and evaluation plan mapped from the paper's units to the digits preset for
+    ``recipe`` (the same mapping for every recipe of the sweep: :func:`_check_recipe_specific`), and
     the line saying how."""
     from trainer.presets import DIGITS, describe_paper_units, paper_to_preset
 
     mapped: dict[str, list[tuple[Any, Any]]] = {}
 
     def convert(field: str, value: Any) -> Any:
-        new = paper_to_preset(DIGITS, field, value)
+        new = paper_to_preset(DIGITS, field, value, recipe)
         if new != value:
             mapped.setdefault(field, []).append((value, new))
         return new

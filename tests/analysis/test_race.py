@@ -91,8 +91,8 @@ def test_the_family_wise_error_of_an_all_equal_grid_stays_below_alpha():
 
 @pytest.mark.parametrize("kwargs, says", [
     ({"values": np.zeros((1, 4))}, "configurations ≥ 2"),
-    ({"looks": [4, 2]}, "increasing"),
-    ({"looks": [2, 40]}, "increasing"),
+    ({"looks": [4, 2]}, "increase strictly"),
+    ({"looks": [2, 40]}, "increase strictly"),
     ({"alpha": 1.5}, "alpha"),
     ({"delta": -1.0}, "delta"),
     ({"values": np.array([[1.0, np.inf], [1.0, 2.0]])}, "inf"),

@@ -64,10 +64,12 @@ def test_unknown_recipe_names_the_choices():
 
 def test_digits_preset_keeps_the_procedure_and_scales_the_cost():
     configs = {n: resolve_config(n) for n in ("a1", "a2", "a3")}
-    assert configs["a1"].epochs == 2 * configs["a2"].epochs == 6 * configs["a3"].epochs
+    # A1:A2 keep the paper's 2:1; A3 gets A2's epochs (6:3:1 relaxed first, issue #19) and trains
+    # below its test resolution with a smaller gap than 160/224 (relaxed second; 17 px ended at 22 %).
+    assert configs["a1"].epochs == 2 * configs["a2"].epochs == 2 * configs["a3"].epochs
     assert configs["a3"].lr / configs["a2"].lr == pytest.approx(8e-3 / 5e-3)
     assert configs["a3"].train_res < configs["a3"].test_res == configs["a2"].test_res
-    assert configs["a3"].train_res / configs["a3"].test_res == pytest.approx(160 / 224, abs=0.05)
+    assert configs["a2"].train_res == configs["a2"].test_res
     for name, config in configs.items():
         assert config.dataset == "digits" and config.data is None
         for key in ("opt", "loss", "smoothing", "mixup", "cutmix", "auto_augment", "aug_repeats", "drop_path",

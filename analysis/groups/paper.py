@@ -1,0 +1,342 @@
+"""This run's comparisons beside the paper's: wherever a sweep maps onto a paper table, each
+comparison the report made, with the paper's two values, judged in direction.
+
+Nothing here tests anything: the run's side of every row is one of the report's own rows, the
+comparisons section's (two-sided Brunner-Munzel, Holm over its family: :func:`analysis.compare_all`
+/ :func:`analysis.compare_within`) or the paired section's (Wilcoxon signed-rank, Holm over the
+levels: :func:`analysis.compare_paired`). Decided here:
+
+* **Which paper table.** By the factor a comparison varies (:func:`paper_table`): ``model`` →
+  Table 3 (only where the results record the paper's name of the model, column ``paper_model``);
+  ``drop_path`` / ``smoothing`` → those ablations; ``lr``, ``weight_decay``, ``loss``,
+  ``aug_repeats`` → Table 6 (A2 only); ``recipe`` → Table 3 beside a paper model, the drop-path or
+  smoothing ablation when that factor varies too, else Table 1; ``crop_pct`` (evaluations) → Table 9
+  (the 10-seed means); ``test_res`` (evaluations) → Figure 4, which the paper states in words only.
+* **Direction.** ``agree`` / ``disagree`` when the run's own test decides (verdict ``a_better`` or
+  ``b_better``) and the paper's two values differ; ``undecided`` otherwise (``why`` says which).
+* **Peaks.** A family of three or more levels with paper values also gets a ``peak`` row: the
+  paper's highest level against the run's; the run decides its peak only when the report's
+  comparisons decide it above every other level (a baseline design compares each level with the
+  baseline only, so a peak that is not the baseline is never decided).
+* **Figure 4** (``gain`` rows, per recipe): the paper says A1 and A2 gain from a test resolution
+  above the one they are tested at (224 px), A3 does not. The run gains when its best level above
+  its own test resolution is higher; decided when that level's paired test says so, or (no gain)
+  when every level above is decided lower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..contract import CONFIG_COLUMNS, MAIN_SET
+from ..load.paper import PAPER_RECIPES, TABLE6_FACTORS, paper_value
+from ..text.formatting import fmt_value, label, short_label
+from .frames import split_usable
+
+#: The verdicts of the report that decide a direction.
+DECIDING = ("a_better", "b_better")
+#: The run's tests, as the sentences name them.
+UNPAIRED_TEST, PAIRED_TEST = "Brunner-Munzel, Holm-adjusted", "paired Wilcoxon signed-rank, Holm-adjusted"
+#: The column that records a model's paper name (a digits stand-in's ``paper name`` → Table 3).
+PAPER_MODEL = "paper_model"
+#: What the paper says of Figure 4, per recipe: whether a test resolution above 224 px gains.
+FIGURE4_GAINS = {"a1": True, "a2": True, "a3": False}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Level:
+    """One arm: the run's label, the paper's value (None where it prints none), the run's mean."""
+
+    name: str
+    paper: float | None
+    run: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Test:
+    """One of the report's comparisons: A against B, A − B, its verdict, Holm p and sizes."""
+
+    a: str
+    b: str
+    diff: float
+    verdict: str | None
+    p: float | None
+    n: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Family:
+    """The levels of one factor within one slice, and the report's tests among them."""
+
+    table: str
+    factor: str
+    within: str
+    recipe: str
+    test_name: str
+    levels: tuple[Level, ...]
+    tests: tuple[Test, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperComparison:
+    """One row of "Beside the paper". ``kind``: ``pair`` (A against B), ``peak`` (the highest of a
+    family), ``gain`` (Figure 4: does a test resolution above the own one gain). ``paper_pick`` /
+    ``run_lean``: the higher arm (the peak, ``gains``/``no gain``) by the paper's values / by the
+    run's means (None on a tie); ``run_pick``: what the run's tests decide (None when they do not);
+    ``why``: why undecided (empty when decided)."""
+
+    table: str
+    kind: str
+    factor: str
+    within: str
+    test_name: str
+    levels: tuple[Level, ...]
+    tests: tuple[Test, ...]
+    paper_pick: str | None
+    run_lean: str | None
+    run_pick: str | None
+    direction: str
+    why: str
+
+    @property
+    def decided(self) -> bool:
+        """Whether the run's own statistics decide it."""
+        return self.run_pick is not None
+
+
+def paper_table(factor: str, by: Sequence[str], config: Mapping[str, Any]) -> str | None:
+    """The paper table a comparison of ``factor`` maps onto (see the module note), or None."""
+    if factor == "model":
+        return "table3" if config.get(PAPER_MODEL) else None
+    if factor in ("drop_path", "smoothing"):
+        return factor
+    if factor in TABLE6_FACTORS:
+        return "table6"
+    if factor != "recipe":
+        return None
+    if "model" in by:
+        return "table3" if config.get(PAPER_MODEL) else None
+    for table in ("drop_path", "smoothing"):
+        if table in by:
+            return table
+    return None if any(f in by for f in TABLE6_FACTORS) else "table1"
+
+
+def run_constants(df: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
+    """The configuration columns that do not vary (their first usable value), with ``paper_model``."""
+    rows = split_usable(df, "top1")[0]
+    rows = rows if len(rows) else df
+    cols = [c for c in (*CONFIG_COLUMNS, PAPER_MODEL) if c in df.columns and c not in by]
+    return {c: rows[c].iloc[0] for c in cols} if len(rows) else {}
+
+
+def _model_names(df: pd.DataFrame) -> dict[str, str]:
+    if PAPER_MODEL not in df.columns or "model" not in df.columns:
+        return {}
+    named = df.dropna(subset=[PAPER_MODEL]).drop_duplicates("model")
+    return {str(m): str(p) for m, p in zip(named["model"], named[PAPER_MODEL]) if str(p).strip()}
+
+
+def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | None) -> list[Family]:
+    """The comparisons section's rows grouped by (paper table, factor, slice)."""
+    if cmp is None or not len(cmp) or not by:
+        return []
+    by = list(by)
+    const, models = run_constants(df, by), _model_names(df)
+    keys = list(df[by].drop_duplicates().itertuples(index=False, name=None))
+    named = {label(by, k): k for k in keys} | {short_label(by, k): k for k in keys}
+
+    def config(key: Sequence[Any]) -> dict[str, Any]:
+        c = {**const, **dict(zip(by, key))}
+        if "model" in c and str(c["model"]) in models:
+            c[PAPER_MODEL] = models[str(c["model"])]
+        return c
+
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in cmp.to_dict("records"):
+        factor = row.get("factor", by[0]) if "factor" in cmp.columns else by[0]
+        ka, kb = tuple(row[c] for c in by), named.get(str(row["name_b"]))
+        if kb is None:
+            continue
+        ca, cb = config(ka), config(kb)
+        table = paper_table(factor, by, ca)
+        if table is None:
+            continue
+        g = groups.setdefault((table, factor, str(row.get("within", "") or "")),
+                              {"recipe": str(ca.get("recipe", "")), "levels": {}, "tests": [], "order": {}})
+        g["order"].update({row["name_a"]: ca.get(factor), row["name_b"]: cb.get(factor)})
+        g["levels"][row["name_a"]] = Level(name=row["name_a"], paper=paper_value(table, ca), run=row["mean_a"])
+        g["levels"][row["name_b"]] = Level(name=row["name_b"], paper=paper_value(table, cb), run=row["mean_b"])
+        g["tests"].append(Test(a=row["name_a"], b=row["name_b"], diff=row["diff"], verdict=row["verdict"],
+                               p=row.get("p_decision"), n=int(min(row["n_a"], row["n_b"]))))
+    return [Family(table=t, factor=f, within=w, recipe=g["recipe"], test_name=UNPAIRED_TEST,
+                   levels=tuple(sorted(g["levels"].values(), key=lambda lv: _sort_key(g["order"][lv.name]))),
+                   tests=tuple(g["tests"])) for (t, f, w), g in groups.items()]
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    """Levels in order: numbers by value, text (recipes, losses) alphabetically after them."""
+    try:
+        return (0, float(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
+
+
+def _level_name(factor: str, value: Any) -> str:
+    return f"{fmt_value(value)} px" if factor == "test_res" else f"crop {fmt_value(value)}"
+
+
+def paired_families(paired: Mapping[str, pd.DataFrame] | None,
+                    baselines: Mapping[str, Mapping[str, Any]] | None) -> list[Family]:
+    """The paired section's rows (eval set ``val``, the other evaluation factor at its baseline)
+    per recipe: crop ratio → Table 9, test resolution → Figure 4."""
+    out: list[Family] = []
+    for factor, table in (("crop_pct", "table9"), ("test_res", "figure4")):
+        rows = (paired or {}).get(factor)
+        if rows is None or not len(rows) or "recipe" not in rows.columns:
+            continue
+        rows = rows[rows["eval_set"].astype(str) == MAIN_SET] if "eval_set" in rows.columns else rows
+        other = "test_res" if factor == "crop_pct" else "crop_pct"
+        if other in rows.columns and baselines and other in baselines:
+            rows = rows[[_same(v, baselines[other]["value"]) for v in rows[other]]]
+        group_cols = [c for c in rows.attrs.get("groups", ["recipe"]) if c in rows.columns and c != "eval_set"]
+        for key, g in rows.groupby(group_cols, sort=True, dropna=False):
+            out.append(_paired_family(table, factor, group_cols, key, g))
+    return [f for f in out if f.recipe in PAPER_RECIPES]
+
+
+def _paired_family(table: str, factor: str, cols: list[str], key: Any, g: pd.DataFrame) -> Family:
+    key = key if isinstance(key, tuple) else (key,)
+    recipe = str(dict(zip(cols, key)).get("recipe", ""))
+    base = g["baseline"].iloc[0]
+
+    def level(value: Any, run: float) -> Level:
+        paper = paper_value("table9", {"recipe": recipe, "crop_pct": value}) if table == "table9" else None
+        return Level(name=_level_name(factor, value), paper=paper, run=float(run))
+
+    levels = [level(base, g["mean_baseline"].iloc[0])] + [level(v, m) for v, m in zip(g["level"], g["mean_level"])]
+    tests = [Test(a=_level_name(factor, r["level"]), b=_level_name(factor, base), diff=r["diff"], verdict=r["verdict"],
+                  p=r["p_holm"], n=int(r["n_pairs"])) for r in g.to_dict("records")]
+    return Family(table=table, factor=factor, within=short_label(cols, key), recipe=recipe, test_name=PAIRED_TEST,
+                  levels=tuple(sorted(levels, key=lambda lv: _order(g, factor, lv.name))), tests=tuple(tests))
+
+
+def _order(g: pd.DataFrame, factor: str, name: str) -> float:
+    values = [*g["level"], g["baseline"].iloc[0]]
+    for v in values:
+        if _level_name(factor, v) == name:
+            return float(v)
+    return float("inf")
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(a) - float(b)) < 1e-9
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
+def _higher(a: str, b: str, x: float | None, y: float | None) -> str | None:
+    if x is None or y is None or pd.isna(x) or pd.isna(y) or x == y:
+        return None
+    return a if x > y else b
+
+
+def _judge(paper_pick: str | None, run_pick: str | None, why: str) -> tuple[str, str]:
+    """(direction, why): undecided without the run's decision or without a paper direction."""
+    if run_pick is None:
+        return "undecided", why
+    if paper_pick is None:
+        return "undecided", "paper_tie"
+    return ("agree" if paper_pick == run_pick else "disagree"), ""
+
+
+def _row(fam: Family, kind: str, levels: Sequence[Level], tests: Sequence[Test], paper_pick: str | None,
+         run_lean: str | None, run_pick: str | None, why: str) -> PaperComparison:
+    direction, why = _judge(paper_pick, run_pick, why)
+    return PaperComparison(table=fam.table, kind=kind, factor=fam.factor, within=fam.within, test_name=fam.test_name,
+                           levels=tuple(levels), tests=tuple(tests), paper_pick=paper_pick, run_lean=run_lean,
+                           run_pick=run_pick, direction=direction, why=why)
+
+
+def pair_rows(fam: Family) -> list[PaperComparison]:
+    """One row per test of the family whose two arms both have a paper value."""
+    by_name = {lv.name: lv for lv in fam.levels}
+    out = []
+    for t in fam.tests:
+        a, b = by_name[t.a], by_name[t.b]
+        if a.paper is None or b.paper is None:
+            continue
+        decided = t.verdict in DECIDING
+        run_pick = (t.a if t.verdict == "a_better" else t.b) if decided else None
+        out.append(_row(fam, "pair", (a, b), (t,), _higher(t.a, t.b, a.paper, b.paper),
+                        _higher(t.a, t.b, a.run, b.run), run_pick, "" if decided else str(t.verdict or "not_compared")))
+    return out
+
+
+def _beats(tests: Sequence[Test], best: str, other: str) -> bool:
+    """Whether one of the report's tests decides ``best`` above ``other``."""
+    return any((t.a, t.b, t.verdict) in ((best, other, "a_better"), (other, best, "b_better")) for t in tests)
+
+
+def peak_row(fam: Family) -> PaperComparison | None:
+    """Where the peak is, among the family's levels with a paper value (three or more)."""
+    levels = [lv for lv in fam.levels if lv.paper is not None and not pd.isna(lv.run)]
+    if len(levels) < 3:
+        return None
+    top_paper = max(lv.paper for lv in levels if lv.paper is not None)
+    papers = [lv.name for lv in levels if lv.paper == top_paper]
+    top_run = max(lv.run for lv in levels)
+    runs = [lv.name for lv in levels if lv.run == top_run]
+    lean = runs[0] if len(runs) == 1 else None
+    decided = lean is not None and all(_beats(fam.tests, lean, lv.name) for lv in levels if lv.name != lean)
+    why = "" if decided else ("untested" if lean is not None and not all(
+        any({t.a, t.b} == {lean, lv.name} for t in fam.tests) for lv in levels if lv.name != lean) else "not_decided")
+    return _row(fam, "peak", levels, fam.tests, papers[0] if len(papers) == 1 else None, lean,
+                lean if decided else None, why)
+
+
+def gain_row(fam: Family) -> PaperComparison | None:
+    """Figure 4: does a test resolution above the trials' own gain (the paper: A1/A2 yes, A3 no)."""
+    if fam.recipe not in FIGURE4_GAINS or not fam.tests:
+        return None
+    own = fam.tests[0].b
+    own_res = float(own.split()[0])
+    above = [t for t in fam.tests if float(t.a.split()[0]) > own_res and not pd.isna(t.diff)]
+    if not above:
+        return None
+    best = max(above, key=lambda t: t.diff)
+    lean = "gains" if best.diff > 0 else "no gain"
+    if lean == "gains":
+        decided = best.verdict == "a_better"
+    else:
+        decided = all(t.verdict == "b_better" for t in above)
+    why = "" if decided else str(best.verdict or "not_compared")
+    return _row(fam, "gain", fam.levels, tuple(above), "gains" if FIGURE4_GAINS[fam.recipe] else "no gain", lean,
+                lean if decided else None, why)
+
+
+def beside_paper(df: pd.DataFrame, by: Sequence[str], comparisons: pd.DataFrame | None = None,
+                 paired: Mapping[str, pd.DataFrame] | None = None,
+                 paired_baseline: Mapping[str, Mapping[str, Any]] | None = None) -> list[PaperComparison]:
+    """Every comparison of the report that maps onto a paper table, judged against the paper.
+
+    ``comparisons``: the comparisons section's table (:func:`analysis.compare_all` /
+    :func:`analysis.compare_within` rows); ``paired``/``paired_baseline``: the paired section's
+    ``{factor: compare_paired rows}`` and its baselines. Pair rows first, then each family's peak;
+    Figure 4 gives one ``gain`` row per recipe.
+    """
+    out: list[PaperComparison] = []
+    for fam in unpaired_families(df, by, comparisons) + paired_families(paired, paired_baseline):
+        if fam.table == "figure4":
+            row = gain_row(fam)
+            out += [row] if row is not None else []
+            continue
+        out += pair_rows(fam)
+        peak = peak_row(fam)
+        out += [peak] if peak is not None else []
+    return out

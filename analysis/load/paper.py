@@ -1,0 +1,119 @@
+"""The RSB paper's numbers, as data: ``rsb_paper_values.csv`` (packaged beside this module, a copy of
+``../shared/paper/rsb_paper_values.csv``: see ``PAPER_VALUES.md``) read as a DataFrame.
+
+One row per printed value: ``table`` (``table1``, ``table3``, ``table5``, ``table6``, ``drop_path``,
+``smoothing``, ``table9``), ``row``, ``column``, ``value`` (the text as printed, empty when the
+paper prints none), ``note``; plus ``number``, the value parsed (NaN when empty or not a number).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from ..errors import AnalysisError
+
+#: The packaged file's name (in :mod:`analysis.load`).
+PAPER_VALUES_FILE = "rsb_paper_values.csv"
+#: The columns of the file, in order, and the parsed ``number``.
+PAPER_COLUMNS = ("table", "row", "column", "value", "note", "number")
+
+
+@lru_cache(maxsize=1)
+def _all_values() -> pd.DataFrame:
+    with resources.files(__package__).joinpath(PAPER_VALUES_FILE).open("r", encoding="utf-8") as f:
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    df["number"] = pd.to_numeric(df["value"].str.strip(), errors="coerce")
+    return df[list(PAPER_COLUMNS)]
+
+
+def paper_values(table: str | None = None) -> pd.DataFrame:
+    """The paper's values (all tables, or one: ``paper_values("table9")``), a fresh copy.
+
+    Raises AnalysisError naming the tables the file has when ``table`` is not one of them.
+    """
+    df = _all_values()
+    if table is None:
+        return df.copy()
+    tables = list(pd.unique(df["table"]))
+    if table not in tables:
+        raise AnalysisError(f"the paper's values have no table {table!r}; they have {', '.join(tables)}.")
+    return df[df["table"] == table].reset_index(drop=True)
+
+
+def paper_number(table: str, row: str, column: str) -> float | None:
+    """One printed value as a number, or None when the paper prints none there."""
+    df = _all_values()
+    hit = df[(df["table"] == table) & (df["row"] == row) & (df["column"] == column)]["number"]
+    return None if hit.empty or pd.isna(hit.iloc[0]) else float(hit.iloc[0])
+
+
+#: The paper's recipes, as the results' ``recipe`` column names them.
+PAPER_RECIPES = ("a1", "a2", "a3")
+#: Table 6's factors (A2's ablation: loss × LR × WD × repeated augmentation).
+TABLE6_FACTORS = ("lr", "weight_decay", "loss", "aug_repeats")
+
+
+def _float(v: object) -> float | None:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if x != x else x
+
+
+def _close(a: object, b: object) -> bool:
+    x, y = _float(a), _float(b)
+    return x is not None and y is not None and abs(x - y) <= 1e-9 + 1e-6 * abs(y)
+
+
+def _table6_row(row: str) -> dict[str, object]:
+    """``"BCE lr=5e-3 wd=0.02 ra=on"`` as ``{"loss": "bce", "lr": 0.005, "weight_decay": 0.02, "ra": True}``."""
+    loss, *parts = row.split()
+    kv = dict(p.split("=", 1) for p in parts)
+    return {"loss": loss.lower(), "lr": _float(kv.get("lr")), "weight_decay": _float(kv.get("wd")),
+            "ra": kv.get("ra") == "on"}
+
+
+def _level_row(table: str, value: object) -> str | None:
+    """The row of a one-factor table (``drop_path``, ``table9``) whose level is ``value``."""
+    for row in pd.unique(paper_values(table)["row"]):
+        if _close(row.split("=", 1)[1], value):
+            return str(row)
+    return None
+
+
+def paper_value(table: str, config: dict[str, object]) -> float | None:
+    """The paper's top-1 for a run's configuration in ``table``, or None where it prints none.
+
+    ``config``: the run's configuration columns (``recipe`` a1/a2/a3; ``paper_model`` for
+    ``table3``; ``drop_path``, ``smoothing`` (on when > 0), ``crop_pct`` (Table 9's mean over 10
+    seeds); for ``table6`` ``loss``, ``lr``, ``weight_decay``, ``aug_repeats`` (on when > 1), A2 only).
+    """
+    recipe = str(config.get("recipe", "")).lower()
+    if recipe not in PAPER_RECIPES:
+        return None
+    if table == "table1":
+        return paper_number("table1", recipe.upper(), "top1_val")
+    if table == "table3":
+        name = config.get("paper_model")
+        return paper_number("table3", str(name), f"top1_{recipe}") if name else None
+    if table == "smoothing":
+        on = _float(config.get("smoothing"))
+        return None if on is None else paper_number("smoothing", f"smoothing={'on' if on > 0 else 'off'}",
+                                                     f"top1_{recipe}")
+    if table in ("drop_path", "table9"):
+        level = config.get("drop_path" if table == "drop_path" else "crop_pct")
+        row = _level_row(table, level)
+        column = f"top1_{recipe}" if table == "drop_path" else f"{recipe}_mean"
+        return None if row is None else paper_number(table, row, column)
+    if table == "table6" and recipe == "a2":
+        ra = (_float(config.get("aug_repeats")) or 0) > 1
+        for row in pd.unique(paper_values("table6")["row"]):
+            p = _table6_row(str(row))
+            if (p["loss"] == str(config.get("loss", "")).lower() and p["ra"] == ra
+                    and _close(config.get("lr"), p["lr"]) and _close(config.get("weight_decay"), p["weight_decay"])):
+                return paper_number("table6", str(row), "top1_a2_seed0")
+    return None

@@ -1,0 +1,158 @@
+"""Beside the paper (issue 19): the packaged paper values, and this run's comparisons judged agree /
+disagree / undecided against them on synthetic tables whose truth is known, and the section in a
+real report (the shared real sweep)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.errors import AnalysisError
+from analysis.groups.comparisons import compare_all
+from analysis.groups.grid import compare_within
+from analysis.groups.paired import compare_paired
+from analysis.load.io import config_columns
+from analysis.load.paper import paper_value, paper_values
+from analysis.report.sections_paper import ROW_KEYS, beside_paper_section
+from analysis.report.section import Section
+from analysis.synthetic import synthetic_evaluations, synthetic_results
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "paper" / "rsb_paper_values.csv"
+PACKAGED = Path(__file__).resolve().parents[2] / "analysis" / "load" / "rsb_paper_values.csv"
+FAST = dict(n_resamples=200)  # the bootstrap CIs are not what these tests read
+
+
+class _Done(Section):  # noqa: D101
+    """A stand-in for a finished report section: only its ``data`` (and paired baselines) are read."""
+
+    def __init__(self, name: str, data, paired_baseline=None):
+        super().__init__(data=data)
+        self.name, self.paired_baseline = name, paired_baseline  # type: ignore[misc]
+
+
+def _recipes(shifts: dict[str, float], n: int, seed: int = 1) -> pd.DataFrame:
+    return synthetic_results(n, [dict(recipe=r, shift=s, lr=8e-3 if r == "a3" else 5e-3) for r, s in shifts.items()],
+                             seed=seed)
+
+
+def _section(df: pd.DataFrame, baseline, **kw):
+    by = config_columns(df)
+    if len(by) == 1:
+        cmp = compare_all(df, baseline, by=by, **FAST)
+    else:
+        cmp = compare_within(df, by, baseline=baseline, **FAST)
+    return beside_paper_section(df, by, {"comparisons": _Done("comparisons", cmp)}, **kw)
+
+
+def test_the_packaged_values_are_the_shared_file():
+    if not SHARED.is_file():
+        pytest.skip(f"{SHARED} is not on this machine")
+    assert PACKAGED.read_bytes() == SHARED.read_bytes()
+    shared = pd.read_csv(SHARED, dtype=str, keep_default_na=False)
+    loaded = paper_values()
+    assert loaded[["table", "row", "column", "value", "note"]].equals(shared)
+    assert set(paper_values("table9")["table"]) == {"table9"}
+    with pytest.raises(AnalysisError, match="no table 'table4'.*table1"):
+        paper_values("table4")
+    # the lookups the comparisons use, against the file's own rows
+    t1 = shared[(shared["table"] == "table1") & (shared["column"] == "top1_val")].set_index("row")["value"]
+    assert paper_value("table1", {"recipe": "a3"}) == float(t1["A3"])
+    assert paper_value("smoothing", {"recipe": "a1", "smoothing": 0.1}) == float(
+        shared.query("table == 'smoothing' and row == 'smoothing=on' and column == 'top1_a1'")["value"].iloc[0])
+    assert paper_value("table6", {"recipe": "a1", "loss": "bce", "lr": 5e-3, "weight_decay": 0.02,
+                                  "aug_repeats": 3}) is None  # Table 6 is A2's
+
+
+def test_a_non_editable_install_ships_the_values():
+    import tomllib
+
+    project = tomllib.loads((PACKAGED.parents[2] / "pyproject.toml").read_text())
+    assert PACKAGED.name in project["tool"]["setuptools"]["package-data"]["analysis.load"]
+
+
+def test_table1_agree_disagree_and_undecided():
+    agree = _section(_recipes({"a1": 0.6, "a2": 0.0, "a3": -1.7}, 6), "recipe=a1")
+    assert [(r["direction"], r["decided"]) for r in agree.data] == [("agree", True)] * 3  # 2 pairs + the peak
+    assert all(set(ROW_KEYS) <= set(r) for r in agree.data)
+    assert agree.sentences[0].startswith("Beside the paper (Table 1): of 3 comparisons")
+    assert "A3 | 6 |" in agree.table1.markdown and "78.10 /" in agree.table1.markdown
+
+    # A3 above A1 by far: the run decides the opposite of the paper
+    disagree = _section(_recipes({"a1": 0.0, "a3": 1.5}, 6), "recipe=a1")
+    (row,) = disagree.data
+    assert (row["direction"], row["decided"], row["table"]) == ("disagree", True, "table1")
+    assert "disagrees with the paper" in row["sentence"] and "recipe=a3 above recipe=a1" in row["sentence"]
+
+    # 3 seeds: the same means, but the run's own test cannot decide (not resolvable): undecided
+    few = _section(_recipes({"a1": 0.0, "a3": 1.5}, 3), "recipe=a1")
+    (row,) = few.data
+    assert (row["direction"], row["decided"]) == ("undecided", False)
+    assert "does not decide" in row["sentence"] and "recipe=a3 above recipe=a1" in row["sentence"]
+
+
+def test_drop_path_within_each_recipe():
+    configs = [dict(recipe=r, drop_path=d, shift=s) for r, shifts in (("a1", (0.0, 0.8, 0.0)), ("a3", (0.0, 0.0, 0.0)))
+               for d, s in zip((0.0, 0.05, 0.1), shifts)]
+    df = synthetic_results(6, configs, seed=2)
+    sec = _section(df, {"recipe": "a1", "drop_path": 0.05})
+    rows = {(r["kind"], r["comparison"]): r for r in sec.data}
+    assert {r["table"] for r in sec.data} == {"drop_path"}
+    # A1: 0.05 decided above 0 and 0.1, as in the paper (80.38 the highest): agree, peak too
+    assert rows[("pair", "a1 dp 0 against a1 dp 0.05 (a1)")]["direction"] == "agree"
+    assert rows[("peak", "peak of drop_path (a1)")]["direction"] == "agree"
+    # A3: all equal in the run, the paper has 0 highest: undecided, never 'agree'
+    assert rows[("peak", "peak of drop_path (a3)")]["direction"] == "undecided"
+
+
+def test_table9_and_figure4_from_paired_comparisons():
+    # the synthetic crop shift makes 1.0 the best crop (the paper: 0.95 for A1); the resolution curve
+    # peaks above the own resolution for every recipe (the paper: A3 does not gain)
+    res, ev = synthetic_evaluations(8, recipes=("a1", "a3"), test_res=(20, 24, 28), train_res=24, own_res=24)
+    paired = {f: compare_paired(ev, f, b, ["recipe"]) for f, b in (("crop_pct", 0.95), ("test_res", 24))}
+    base = {"crop_pct": {"value": 0.95}, "test_res": {"value": 24}}
+    sec = beside_paper_section(res, [], {"paired_comparisons": _Done("paired_comparisons", paired, base)}, ev)
+    assert sec.tables == ["table1", "table9", "figure4"]
+    rows = {(r["table"], r["kind"], r["within"].split()[0], r["comparison"].split(" against")[0]): r for r in sec.data}
+    assert rows[("table9", "pair", "a1", "crop 0.875")]["direction"] == "agree"   # 0.875 lower in both
+    assert rows[("table9", "pair", "a1", "crop 1")]["direction"] == "disagree"    # paper lower, run decided higher
+    assert rows[("figure4", "gain", "a1", "test resolution above the own (a1 crop 0.95)")]["direction"] == "agree"
+    assert rows[("figure4", "gain", "a3", "test resolution above the own (a3 crop 0.95)")]["direction"] == "disagree"
+    assert not rows[("table9", "peak", "a1", "peak of crop_pct (a1 test res 24)")]["decided"]  # 1.0 is not the baseline
+    json.dumps(sec.data, allow_nan=False)
+
+
+def test_no_mapping_and_unnamed_models():
+    df = synthetic_results(4, [dict(recipe="custom", mixup=m) for m in (0.1, 0.2)], seed=3)
+    sec = _section(df, "mixup=0.1")
+    assert sec.data == [] and sec.tables == [] and "maps onto no table" in sec.sentences[0]
+    models = synthetic_results(4, [dict(model=m, recipe=r) for m in ("resnet10t", "resnet18") for r in ("a1", "a2")])
+    sec = _section(models, {"model": "resnet18", "recipe": "a1"})
+    assert sec.data == [] and "no `paper_model` recorded" in sec.sentences[-1]
+    named = models.assign(paper_model=models["model"].map({"resnet10t": "ResNet-18", "resnet18": "ResNet-50"}))
+    sec = _section(named, {"model": "resnet18", "recipe": "a1"})
+    assert {r["table"] for r in sec.data} == {"table3"} and "ResNet-18" in sec.table3.markdown
+
+
+def test_the_section_in_a_real_report(real_seed_sweep):
+    report = json.loads((real_seed_sweep / "report.json").read_text())
+    assert report["beside_paper"] == [] and report["beside_paper_tables"] == ["table1"]
+    first = report["conclusions"]["beside_paper"][0]
+    assert first == ("This run maps onto Table 1, but none of the report's comparisons has a paper value on both "
+                     "sides; Table 1 below puts its numbers beside the paper's.")
+    assert "| A2 | 4 |" in report["beside_paper_table1"]["markdown"]
+    html = (real_seed_sweep / "report.html").read_text()
+    assert "Beside the paper" in html and "79.80 /" in html
+
+
+def test_table6_where_the_best_lr_is():
+    # A2's LR: the paper's best of 3e-3 / 5e-3 / 8e-3 (BCE, wd 0.02, RA on) is 5e-3; here 5e-3 is the
+    # baseline and decided above both others, so the peak is decided and agrees
+    df = synthetic_results(6, [dict(lr=3e-3, shift=-0.7), dict(lr=5e-3), dict(lr=8e-3, shift=-0.6)], seed=4)
+    sec = _section(df, "lr=0.005")
+    assert sec.tables == ["table6"]
+    peak = next(r for r in sec.data if r["kind"] == "peak")
+    assert (peak["table"], peak["direction"], peak["decided"]) == ("table6", "agree", True)
+    assert "highest of lr=0.003/lr=0.005/lr=0.008 is lr=0.005 (79.85 %)" in peak["sentence"]

@@ -47,9 +47,17 @@ def parse_digits_models(section: Mapping[str, Any], fail: Callable[[str, int, st
     return out
 
 
-def unused_stand_ins(stand_ins: Mapping[str, Any], models: set[str]) -> list[str]:
-    """Names in ``stand_ins`` that no trial's model uses (a typo in a key, most likely)."""
-    return [name for name in stand_ins if name not in models]
+def check_stand_ins_used(stand_ins: Mapping[str, Any], fixed: Mapping[str, Any], grid: Mapping[str, Any],
+                         section: Mapping[str, Any], fail: Callable[[str, int, str], Exception]) -> None:
+    """A key that no model of the sweep (``grid.model``, ``overrides.model``) uses is a mistake, a
+    misspelt name most likely: raise ``fail(...)`` at its line (``section.line_of``)."""
+    models = {str(m) for m in grid.get("model", [])} | ({str(fixed["model"])} if "model" in fixed else set())
+    known = ", ".join(sorted(models)) or "none but the preset's"
+    for name in stand_ins:
+        if name not in models:
+            raise fail(f"digits_models.{name}", section.line_of(name),
+                       f"no trial's model is {name!r} (the sweep's models: {known}); "
+                       "each key names a model of grid.model or overrides.model")
 
 
 def _entry(entry: Mapping[str, Any], fail: Callable[[str], Exception]) -> dict[str, Any]:

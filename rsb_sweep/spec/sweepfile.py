@@ -21,10 +21,8 @@ Format (every section optional except what the sweep needs)::
     units: paper                   # values are the paper's (ImageNet) numbers: on the digits
                                    # preset lr, epochs, train_res, test_res are mapped as the
                                    # preset maps the recipe's own (default: literal)
-    digits_models:                 # on the embedded digits only: a model's small stand-in
+    digits_models:                 # digits only: a model's stand-in (rsb_sweep.spec.standins)
       resnet18: {paper: ResNet-18, model: resnet18, width_mult: 0.125}
-      vit_tiny_patch16_224: {model: vit_tiny_patch16_224, img_size: 24, patch_size: 4}
-                                   # (rsb_sweep.spec.standins; other keys are timm arguments)
 
 Errors name the file, the line and the key (``sweeps/x.yaml:7: overrides.lrr: unknown …``).
 Relative paths in the file (``data``, ``eval_sets``, ``real_labels``) are relative to the
@@ -47,7 +45,7 @@ from rsb_sweep.spec.expand import expand, move_eval_only
 from rsb_sweep.spec.fields import GRIDDABLE, OVERRIDABLE, canonical, coerce
 from rsb_sweep.spec.model import SEED_SOURCES, EvalPlan, SeedAxis, SweepSpec
 from rsb_sweep.spec.paths import absolute_fields, absolute_path
-from rsb_sweep.spec.standins import parse_digits_models, unused_stand_ins
+from rsb_sweep.spec.standins import check_stand_ins_used, parse_digits_models
 from trainer.errors import ConfigError
 from trainer.recipes import get_recipe
 
@@ -146,7 +144,7 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
         fixed, grid, evaluate, line = _paper_units(fixed, grid, evaluate, recipes[0])
         source = f"{where}; {line}"
     stand_ins = parse_digits_models(_section(doc, "digits_models", fail), fail, build=data_path is None)
-    _check_stand_ins_used(stand_ins, fixed, grid, doc, fail)
+    check_stand_ins_used(stand_ins, fixed, grid, _section(doc, "digits_models", fail), fail)
     spec = SweepSpec(name=name, recipe=recipe, data=data_path, overrides=fixed, grid=grid, seeds=seeds,
                      description=str(doc.get("description", "")), source=source, digits_models=stand_ins)
     spec, moved = move_eval_only(replace(spec, evaluate=evaluate))
@@ -274,16 +272,6 @@ def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]], evaluate: Ev
     grid = {k: [convert(k, v) for v in vs] for k, vs in grid.items()}
     evaluate = replace(evaluate, test_res=tuple(dict.fromkeys(convert("test_res", v) for v in evaluate.test_res)))
     return fixed, grid, evaluate, describe_paper_units(mapped)
-
-
-def _check_stand_ins_used(stand_ins: dict, fixed: dict, grid: dict, doc: _Mapping, fail) -> None:
-    """A ``digits_models`` key that no model of the sweep uses is a mistake (a misspelt name)."""
-    models = {str(m) for m in grid.get("model", [])} | ({str(fixed["model"])} if "model" in fixed else set())
-    known = ", ".join(sorted(models)) or "none but the preset's"
-    for name in unused_stand_ins(stand_ins, models):
-        raise fail(f"digits_models.{name}", doc["digits_models"].line_of(name),
-                   f"no trial's model is {name!r} (the sweep's models: {known}); "
-                   "each key names a model of grid.model or overrides.model")
 
 
 def _check_values(spec: SweepSpec, doc: _Mapping, fail) -> None:

@@ -10,7 +10,8 @@ from trainer import RECIPES, ConfigError, resolve_config
 from trainer.cli import build_parser, command_config
 from trainer.datafolder import check_image_folder
 from trainer.recipes import RSB_RECIPES
-from trainer.targets import (LFW_FACES, TARGET_EPOCH_SCALE, TEXTURE_IMAGES, TEXTURE_PATCH, TEXTURES, embedded_root)
+from trainer.targets import (LFW_FACES, TARGET_EPOCH_SCALE, TEXTURE_IMAGES, TEXTURE_PATCH, TEXTURES, embedded_root,
+                             paper_to_target)
 
 
 def _count(root, split):
@@ -61,6 +62,8 @@ def test_the_target_preset_scales_ft_and_every_value_stays_overridable():
             assert getattr(config, key) == getattr(ft, key), key
     assert (lfw.batch_size, lfw.aug_repeats, tex.batch_size, tex.aug_repeats) == (32, 0, 64, ft.aug_repeats)
     assert resolve_config("a2", dataset=TEXTURES).epochs == round(300 * TARGET_EPOCH_SCALE)
+    assert [paper_to_target(LFW_FACES, f, v) for f, v in (("epochs", 100), ("lr", 0.01), ("train_res", 160))] == [
+        3, 0.02, round(160 * 24 / 224)]  # as the preset maps the recipe's own values
     assert resolve_config("ft", dataset=LFW_FACES, epochs=5, lr=0.1, batch_size=8).epochs == 5
     assert resolve_config("ft").dataset == "digits"  # digits stays the default
 

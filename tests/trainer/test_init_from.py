@@ -34,6 +34,9 @@ def test_a_run_folder_gives_its_final_checkpoint_and_an_epoch_folder_that_epoch(
     final = find_source(source)
     assert final.epoch == 2 and final.checkpoint == source / "checkpoints" / "epoch_0002"
     assert final.config_hash == config_hash(json.loads((source / "config.json").read_text()))
+    stored = json.loads((source / "config.json").read_text())
+    assert config_hash({k: v for k, v in stored.items() if k != "init_from_hash"}) == final.config_hash
+    assert config_hash({**stored, "workers": 7}) == final.config_hash != config_hash({**stored, "lr": 1.0})
     first = find_source(source / "checkpoints" / "epoch_0001")
     assert first.epoch == 1 and first.run == source and first.config_hash == final.config_hash
 

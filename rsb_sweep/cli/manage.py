@@ -27,7 +27,11 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
     from rsb_sweep.experiment.folder import Experiment
 
     def go(run: CommandRun) -> int:
-        Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        exp = Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        from rsb_sweep.cli.transfer import is_transfer, resume_transfer
+
+        if is_transfer(exp):  # a transfer: the source trials new or finished since join it (rsb_sweep.driver.transfer)
+            return resume_transfer(exp, kwargs, run, retry_failed)
         return execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
 
     guard(go)

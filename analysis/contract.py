@@ -43,8 +43,18 @@ RUN_COLUMNS = ("n_val", "epochs_done", "restarts", "train_hours", "n_workers", "
 #: Every column of results.parquet, in order (``top1_<set>`` columns go right after ``eval_loss``).
 RESULT_COLUMNS = IDENTITY_COLUMNS + SEED_COLUMNS + HYPER_COLUMNS + METRIC_COLUMNS + RUN_COLUMNS
 
+#: Transfer (DESIGN.md "Studies built on other studies"): a fine-tuned row's source model. Its
+#: ``dataset`` is the target; ``pretrain_recipe`` (and ``pretrain_dataset``) are configuration,
+#: ``pretrain_trial`` and ``pretrain_seed`` (the source's ``seed``) are seed-like, never a factor.
+#: The design is nested: fine-tuning seeds within each pretrained model (``pretrain_trial``).
+PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET = (
+    "pretrain_trial", "pretrain_recipe", "pretrain_seed", "pretrain_dataset")
+PRETRAIN_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET)
+PRETRAIN_CONFIG_COLUMNS = (PRETRAIN_RECIPE, PRETRAIN_DATASET)
+PRETRAIN_SEED_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_SEED)
+
 #: Columns that define a *configuration*: what a study compares.
-CONFIG_COLUMNS = IDENTITY_COLUMNS[3:] + HYPER_COLUMNS
+CONFIG_COLUMNS = IDENTITY_COLUMNS[3:] + HYPER_COLUMNS + PRETRAIN_CONFIG_COLUMNS
 
 #: Every column of history.parquet (one row per trial and epoch), in order.
 HISTORY_COLUMNS = ("experiment", "trial_id", "epoch", "lr", "train_loss", "top1", "top5", "eval_loss", "n_val",
@@ -54,8 +64,9 @@ HISTORY_COLUMNS = ("experiment", "trial_id", "epoch", "lr", "train_loss", "top1"
 FLOAT_COLUMNS = ("lr", "weight_decay", "crop_pct", "smoothing", "drop_path", "mixup", "cutmix", "top1", "top5",
                  "eval_loss", "train_hours", "peak_mem_gb")
 INT_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epochs", "batch_size", "train_res",
-               "test_res", "epochs_done", "restarts", "n_val", "n_workers")
-TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error")
+               "test_res", "epochs_done", "restarts", "n_val", "n_workers", PRETRAIN_SEED)
+TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error",
+                PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_DATASET)
 #: Text columns of evaluations.parquet besides those.
 EVALUATION_TEXT_COLUMNS = ("eval_set", "source")
 

@@ -231,3 +231,49 @@ def synthetic_history(
                              top5=min(99.9, t1 + 15), eval_loss=0.9 + 2.0 * np.exp(-e / 8),
                              n_val=r.n_val, epoch_seconds=170.0, images_per_second=7500.0))
     return pd.DataFrame(rows)
+
+
+#: Targets of :func:`synthetic_transfer`: name -> (validation images, mean top-1), Table 5's shape.
+TRANSFER_TARGETS = {"flowers": (1020, 97.5), "cars": (8041, 92.0), "cifar100": (10_000, 86.0)}
+
+
+def synthetic_transfer(
+    recipes: Mapping[str, float] | None = None,
+    targets: Mapping[str, tuple[int, float]] | None = None,
+    *,
+    n_models: int | Mapping[str, int] = 3,
+    n_finetunes: int | Callable[[np.random.Generator], int] = 3,
+    between_std: float = 0.3,
+    within_std: float = 0.2,
+    seed: int = 0,
+    experiment: str = "synthetic_transfer",
+) -> pd.DataFrame:
+    """A transfer results table (``rsb-sweep transfer``'s rows): for each pretraining recipe
+    (``recipes``: name -> shift of the mean), ``n_models`` pretrained models (their effect
+    N(0, between_std²) on every target), each fine-tuned ``n_finetunes`` times on each target
+    (``targets``: name -> (n_val, mean top-1); the fine-tuning noise N(0, within_std²)), top-1
+    rounded to what n_val images give. ``n_finetunes`` may be a function of the generator, for
+    unbalanced designs."""
+    rng = np.random.default_rng(seed)
+    recipes = dict(recipes) if recipes is not None else {"a1": 0.2, "a2": 0.0, "a3": -0.4}
+    targets = dict(targets) if targets is not None else TRANSFER_TARGETS
+    rows = []
+    for r, shift in recipes.items():
+        k = n_models[r] if isinstance(n_models, Mapping) else n_models
+        for m in range(k):
+            effect = between_std * rng.standard_normal(len(targets))
+            for t, (name, (n_val, mean)) in enumerate(targets.items()):
+                n_ft = n_finetunes(rng) if callable(n_finetunes) else n_finetunes
+                for s in range(n_ft):
+                    acc = mean + shift + effect[t] + within_std * rng.standard_normal()
+                    rows.append(_transfer_row(experiment, r, m, name, s, acc, n_val))
+    return with_contract_dtypes(pd.DataFrame(rows))
+
+
+def _transfer_row(experiment: str, recipe: str, m: int, target: str, s: int, acc: float, n_val: int) -> dict:
+    acc = float(np.round(acc / 100 * n_val) / n_val * 100)
+    hp = {k: v for k, v in A2.items() if k not in ("recipe", "model", "dataset")}
+    return dict(experiment=experiment, trial_id=f"ft_{recipe}_{m:02d}_{target}_{s:02d}", status=TERMINATED,
+                recipe="ft", model="resnet50", dataset=target, seed=s, seed_init=s, seed_data=s, seed_aug=s,
+                **hp, top1=acc, n_val=n_val, pretrain_trial=f"src_{recipe}_{m:02d}", pretrain_recipe=recipe,
+                pretrain_seed=m, pretrain_dataset="imagenet")

@@ -12,6 +12,8 @@ from ..contract import (
     EVALUATION_SOURCES,
     EVALUATIONS_STEM,
     HISTORY_STEM,
+    PRETRAIN_DATASET,
+    PRETRAIN_RECIPE,
     RESULT_COLUMNS,
     RESULTS_STEM,
 )
@@ -125,7 +127,26 @@ def config_columns(df: pd.DataFrame, candidates: tuple[str, ...] = CONFIG_COLUMN
     one factor.
     """
     varying = [c for c in candidates if c in df.columns and df[c].nunique(dropna=True) > 1]
+    if PRETRAIN_RECIPE in df.columns:
+        return _transfer_factors(df, varying)
     if "recipe" in varying:
         within = df.groupby("recipe", dropna=False)
         varying = [c for c in varying if c == "recipe" or bool((within[c].nunique(dropna=True) > 1).any())]
     return varying
+
+
+#: What a transfer table compares (DESIGN.md): the target (``dataset``), the pretraining recipe,
+#: the fine-tuning recipe; the source's trial and seed are seed-like and never candidates.
+TRANSFER_ANCHORS = ("dataset", PRETRAIN_RECIPE, "recipe", PRETRAIN_DATASET)
+
+
+def _transfer_factors(df: pd.DataFrame, varying: list[str]) -> list[str]:
+    """The factors of a transfer table (one with ``pretrain_recipe``): the anchors that vary, then
+    the other columns that vary within some combination of them (a per-target preset's epochs or
+    resolution is part of the target, not a factor of its own)."""
+    anchors = [c for c in TRANSFER_ANCHORS if c in varying]
+    if not anchors:
+        return varying
+    within = df.groupby(anchors, dropna=False)
+    rest = [c for c in varying if c not in anchors and bool((within[c].nunique(dropna=True) > 1).any())]
+    return anchors + rest

@@ -22,8 +22,10 @@ from trainer.checkpoint import CONFIG_FILE, run_folder, stored_config
 from trainer.config import (EXECUTION_FIELDS, FIELD_NAMES, TrainConfig, config_differences, parse_eval_set,
                             parse_value, resolve_config, validate)
 from trainer.errors import ConfigError, TrainerError
-from trainer.presets import describe_preset
+from trainer.init_from import resolve_source
+from trainer.presets import DIGITS, describe_preset
 from trainer.recipes import RECIPES, get_recipe
+from trainer.targets import EMBEDDED, describe_target
 
 #: Fields with their own flags (or none) rather than the generic override.
 _SPECIAL = {"recipe", "data", "eval_sets", "dataset"}
@@ -41,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--recipe", default=None, help=f"one of {', '.join(RECIPES)} (default {DEFAULT_RECIPE})")
     p.add_argument("--data", default=None, help="ImageFolder root with train/ and val/ (default: embedded digits)")
+    p.add_argument("--dataset", default=None, metavar="NAME",
+                   help=f"without --data, an embedded data set: {', '.join(EMBEDDED)} (default digits); with "
+                        f"--data, the name its results carry (default: the folder's name)")
     p.add_argument("--out", default=None, help="run folder: config.json, history.jsonl, metrics.json, checkpoints/ "
                                                "(default with --resume: the resumed run's folder)")
     p.add_argument("--resume", default=None, metavar="DIR",
@@ -63,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 def typed_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The config fields given on the command line, converted to their types."""
     overrides = {n: parse_value(n, getattr(args, n)) for n in FIELD_NAMES if n not in _SPECIAL and getattr(args, n) is not None}
+    if getattr(args, "dataset", None) is not None:
+        overrides["dataset"] = args.dataset
     if args.eval_set is not None:
         overrides["eval_sets"] = tuple(parse_eval_set(s) for s in args.eval_set)
     return overrides
@@ -155,9 +162,16 @@ def command_config(args: argparse.Namespace) -> tuple[TrainConfig, list[str]]:
         return resume_config(Path(args.resume), args.recipe, args.data, overrides), []
     if args.stored_config is not None:
         return rerun_config(Path(args.stored_config), args.recipe, args.data, overrides)
-    config = resolve_config(args.recipe or DEFAULT_RECIPE, data=args.data, **overrides)
-    preset = [describe_preset(config.to_dict(), asdict(get_recipe(config.recipe)))] if config.data is None else []
-    return config, preset
+    config = resolve_source(resolve_config(args.recipe or DEFAULT_RECIPE, data=args.data, **overrides), overrides)
+    return config, start_lines(config)
+
+
+def start_lines(config: TrainConfig) -> list[str]:
+    """What a run on embedded data prints first: how its preset scaled the recipe (none on --data)."""
+    if config.data is not None:
+        return []
+    describe = describe_preset if config.dataset == DIGITS else describe_target
+    return [describe(config.to_dict(), asdict(get_recipe(config.recipe)))]
 
 
 def _holds(out: Path, stored: Path) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 from trainer.errors import ConfigError
 from trainer.presets import DIGITS, apply_preset
 from trainer.recipes import get_recipe
+from trainer.targets import apply_target, check_dataset
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +88,13 @@ class TrainConfig:
     # Once the run has finished: keep its final checkpoint whole ("full": it can be resumed) or its
     # weights alone ("weights": a third of the size with LAMB; evaluation and fine-tuning read nothing else).
     final_checkpoint: str = "weights"
+    # Fine-tuning (trainer.init_from): start from a trained run's weights with a new classifier. The source is a
+    # finished run folder (its final checkpoint) or one of its epoch_XXXX/ folders; the model and width are the
+    # source's. trainer.init_from.resolve_source (the CLI, the run's start) records which checkpoint is read
+    # (init_from), its epoch and its config hash.
+    init_from: Optional[str] = None
+    init_from_epoch: Optional[int] = None  # recorded: the epoch of the source checkpoint
+    init_from_hash: Optional[str] = None  # recorded: trainer.init_from.config_hash of the source's config
     # CPU threads (trainer.threads): the intra-op count is part of what a CPU run reproduces. None =
     # what the process has; resolved, pinned (torch.set_num_threads) and recorded before the run.
     threads: Optional[int] = None
@@ -121,7 +129,8 @@ SEED_FIELDS = ("seed_init", "seed_data", "seed_aug")
 #: resumes or repeats it: how it executes, not what it computes. ``threads`` is among them, though on
 #: CPU a run reproduces the bits only at its recorded count (a change is said, not refused).
 EXECUTION_FIELDS = ("cache_images", "workers", "device", "keep_checkpoints", "eval_sets", "real_labels", "data",
-                    "final_checkpoint", "threads", "interop_threads")
+                    "final_checkpoint", "threads", "interop_threads",
+                    "init_from")  # the source's path; what it holds is init_from_epoch and init_from_hash
 
 
 def derive_seed(seed: int, *stream: int) -> int:
@@ -143,6 +152,9 @@ def resolve_config(recipe: str = "a2", data: Optional[str] = None, **overrides: 
     else:
         values["data"] = str(data)
         values["dataset"] = _dataset_name(data)
+    if data is None and overrides.get("dataset", DIGITS) != DIGITS:  # an embedded target (trainer.targets)
+        values = apply_target(str(overrides["dataset"]), {**{k: v for k, v in base.items() if k in FIELD_NAMES},
+                                                          "recipe": recipe.lower()})
     values.update({k: v for k, v in overrides.items()})
     if "eval_sets" in values:
         values["eval_sets"] = tuple(tuple(x) for x in values["eval_sets"])
@@ -271,6 +283,10 @@ def validate(config: TrainConfig) -> None:
     need(config.interop_threads is None or config.interop_threads >= 1, "interop_threads", "must be >= 1 or none")
     need(config.bce_target_thresh is None or 0 <= config.bce_target_thresh < 1, "bce_target_thresh", "must be in [0, 1) or none")
     need(config.interpolation in ("bicubic", "bilinear", "nearest"), "interpolation", "must be bicubic, bilinear or nearest")
+    need(config.init_from is not None or (config.init_from_epoch is None and config.init_from_hash is None),
+         "init_from_hash", "is recorded from --init-from; give --init-from PATH (a run folder or its epoch_XXXX/)")
+    need(config.init_from_epoch is None or config.init_from_epoch >= 1, "init_from_epoch", "must be >= 1")
+    check_dataset(config.dataset, config.data)
     need(config.sched in ("cosine", "step", "multistep", "plateau", "tanh", "poly"), "sched", "must be a timm scheduler name (e.g. cosine)")
     if config.model_ema:
         raise ConfigError("model_ema=True is not supported: the RSB procedures A1/A2/A3 train without EMA")

@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from trainer.config import TrainConfig, derive_seed
 from trainer.datafolder import check_eval_set, check_image_folder
-from trainer.digits import digits_root
+from trainer.targets import embedded_root
 from trainer.errors import ConfigError, DataError
 
 class StrictImageDataset(ImageDataset):
@@ -105,8 +105,8 @@ class DataSplits:
 
 
 def data_root(config: TrainConfig) -> Path:
-    """The ImageFolder root for ``config``: ``--data``, or the embedded digits."""
-    return Path(config.data).expanduser() if config.data else digits_root()
+    """The ImageFolder root for ``config``: ``--data``, or the embedded set ``dataset`` names (trainer.targets)."""
+    return Path(config.data).expanduser() if config.data else embedded_root(config.dataset)
 
 
 def build_datasets(config: TrainConfig) -> DataSplits:

@@ -26,6 +26,7 @@ from trainer.config import TrainConfig, config_differences, derive_seed, resolve
 from trainer.distributed import Dist, all_gather, barrier, setup
 from trainer.errors import ConfigError
 from trainer.files import atomic_write_json, atomic_write_text
+from trainer.init_from import load_backbone, load_source, resolve_source
 from trainer.loop import EvalStats, evaluate, train_one_epoch
 from trainer.metrics import final_metrics, progress_line
 from trainer.model import create_model
@@ -117,10 +118,11 @@ def _train(config: TrainConfig, out_dir: Optional[Path], report: Optional[Report
     """:func:`train`, one named stage a line."""
     wall_start = time.perf_counter()
     ctx = setup(config.device)
-    config, state = resolve_run(config, ctx, resume_from, log)
+    config, state, source = resolve_run(config, ctx, resume_from, log)
     out = open_run_folder(out_dir, config, ctx)
     data = build_data(config, ctx)
-    parts = build_parts(config, ctx, data.splits.num_classes)
+    parts = build_parts(config, ctx, data.splits.num_classes, source)
+    source = None  # release the source's tensors
     progress = Progress()
     if state is not None:
         progress, state = restore(parts, state, ctx), None  # release the loaded tensors
@@ -160,18 +162,25 @@ def _train(config: TrainConfig, out_dir: Optional[Path], report: Optional[Report
 
 
 def resolve_run(config: TrainConfig, ctx: Dist, resume_from: Optional[Path],
-                log: Callable[[str], None]) -> tuple[TrainConfig, Optional[dict[str, Any]]]:
-    """The config as it runs on this device and thread count (what config.json records), and the
-    checkpoint state to resume from, checked against that config before anything is written; the
+                log: Callable[[str], None]) -> tuple[TrainConfig, Optional[dict[str, Any]], Optional[ckpt.Weights]]:
+    """The config as it runs on this device and thread count (what config.json records), the
+    checkpoint state to resume from, checked against that config before anything is written, and, for
+    a fine-tuning run at epoch 0, its source's weights (:mod:`trainer.init_from`; never on a resume); the
     thread count pinned (the stored one on a resume, unless given) and torch's deterministic mode
     set as the config says."""
     config, notices = resolve_runtime(config, ctx.device.type)
     state = _load_resume_state(Path(resume_from), config) if resume_from is not None else None
+    source = None
+    if config.init_from is not None and state is None:  # fine-tuning, at epoch 0: the source is read
+        config = resolve_source(config)
+        source = load_source(config)
+        log(f"fine-tuning from {source.folder} (epoch {source.epoch}, config {config.init_from_hash}): "
+            f"its {config.model} backbone, a new classifier from seed_init")
     config, thread_notices = resolve_threads(config, TrainConfig.from_dict(state["config"]) if state else None)
     set_deterministic(config.deterministic)
     for line in notices + thread_notices:
         log(line)
-    return config, state
+    return config, state, source
 
 
 def open_run_folder(out_dir: Optional[Path], config: TrainConfig, ctx: Dist) -> Optional[Path]:
@@ -194,9 +203,10 @@ def build_data(config: TrainConfig, ctx: Dist) -> RunData:
     return RunData(splits=splits, sampler=sampler, generator=generator, train=train_loader, val=val_loader, extra=extra)
 
 
-def build_parts(config: TrainConfig, ctx: Dist, num_classes: int) -> RunParts:
-    """The model from ``seed_init``, then one drop-path stream per rank, and what trains it."""
-    model = init_model(config, num_classes).to(ctx.device)
+def build_parts(config: TrainConfig, ctx: Dist, num_classes: int, source: Optional[ckpt.Weights] = None) -> RunParts:
+    """The model from ``seed_init`` (with ``source``'s backbone when fine-tuning), then one drop-path stream
+    per rank, and what trains it."""
+    model = init_model(config, num_classes, source).to(ctx.device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     seed_globals(derive_seed(config.seed_init, 1, ctx.rank))
@@ -295,10 +305,14 @@ def finish(out: Path, config: TrainConfig, ctx: Dist, data: RunData, parts: RunP
 # helpers of the stages
 
 
-def init_model(config: TrainConfig, num_classes: int) -> torch.nn.Module:
-    """The initial weights: a function of ``seed_init`` alone (identical on every rank)."""
+def init_model(config: TrainConfig, num_classes: int, source: Optional[ckpt.Weights] = None) -> torch.nn.Module:
+    """The initial weights: a function of ``seed_init`` alone (identical on every rank); fine-tuning, the
+    source's backbone over them, so that the new classifier alone is drawn from ``seed_init``."""
     seed_globals(config.seed_init)
-    return create_model(config, num_classes)
+    model = create_model(config, num_classes)
+    if source is not None:
+        load_backbone(model, source.model)
+    return model
 
 
 def _wrap_ddp(model: torch.nn.Module, ctx: Dist) -> torch.nn.Module:

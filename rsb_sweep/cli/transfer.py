@@ -32,7 +32,8 @@ _HELP = ("Fine-tune every trial of experiment SOURCE (each pretraining recipe an
 @click.option("--seeds", "n_seeds", type=int, default=None, help="fine-tuning seeds per source trial and target [3]")
 @click.option("--seed-start", type=int, default=None, help="first fine-tuning seed [0]")
 @click.option("--recipe", default=None, help="the fine-tuning recipe [ft]")
-@launch_options(*(n for n in LAUNCH if n != "data"))
+@launch_options(*(n for n in LAUNCH if n != "data"), out="experiment folder (default: beside SOURCE, SOURCE-transfer)",
+                name="experiment name (default: SOURCE-transfer, or the sweep file's)")
 @extra_fields
 def transfer(ctx: click.Context, source: Path, targets: tuple[str, ...], n_seeds: Optional[int],
              seed_start: Optional[int], recipe: Optional[str], **kwargs: Any) -> None:

@@ -156,10 +156,26 @@ def describe_plan(plan: TransferPlan) -> list[str]:
     s = plan.settings
     lines = [f"transfer {plan.spec.name}: {len(plan.trials)} fine-tunings = {len(plan.sources)} source trials × "
              f"{len(s.targets)} targets × {s.seeds} seeds ({s.describe()})"]
+    lines += _target_lines(plan)
     if plan.waiting:
         lines.append(f"{len(plan.waiting)} source trials have not finished: their fine-tunings stay pending "
                      "until a later `rsb-sweep resume` finds them finished")
     return lines
+
+
+def _target_lines(plan: TransferPlan) -> list[str]:
+    """How the target preset scales the fine-tuning recipe, once per embedded target (as a run prints it)."""
+    from dataclasses import asdict
+
+    from trainer.recipes import get_recipe
+    from trainer.targets import describe_target
+
+    out = []
+    for target in plan.settings.targets:
+        first = next((t.config for t in plan.trials if t.params["dataset"] == target.name), None)
+        if target.path is None and first is not None:
+            out.append(describe_target(first.to_dict(), asdict(get_recipe(first.recipe))))
+    return out
 
 
 def configs_of(trials: "list[TrialSpec]") -> list[dict[str, Any]]:

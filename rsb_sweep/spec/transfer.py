@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from analysis.contract import PRETRAIN_DATASET, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_TRIAL
 from rsb_sweep.errors import SweepError
 from rsb_sweep.spec.model import SeedAxis, TrialSpec
+
+if TYPE_CHECKING:
+    from trainer.config import TrainConfig
 
 #: Targets that ship inside a package (the trainer writes them as ImageFolders): no ``--target``.
 EMBEDDED_TARGETS = ("lfw_faces", "textures")
@@ -116,7 +119,7 @@ def pretrain_params(source: SourceTrial) -> dict[str, Any]:
             PRETRAIN_SEED: source.config.get("seed"), PRETRAIN_DATASET: source.config.get("dataset")}
 
 
-def target_config(settings: TransferSettings, source: SourceTrial, target: Target, seed: int):
+def target_config(settings: TransferSettings, source: SourceTrial, target: Target, seed: int) -> "TrainConfig":
     """The trainer config of one fine-tuning: the ft recipe on ``target`` with fine-tuning seed ``seed``,
     from ``source``'s weights once it has finished (``init_from``, resolved by the trainer: the checkpoint,
     its epoch and config hash). Until then the config has no ``init_from`` (and the trial waits).

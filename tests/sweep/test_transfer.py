@@ -119,6 +119,9 @@ def test_a_transfer_sweep_file_and_its_errors(tmp_path):
     assert dry.exit_code == 0, dry.output
     assert "4 fine-tunings = 2 source trials × 2 targets × 1 seeds" in dry.output
     assert "0003-cars-from0001-a3-seed0-ft0" in dry.output and not (tmp_path / "t5").exists()
+    shipped, _, shipped_name = load_transfer_file(Path(__file__).parents[2] / "sweeps" / "table5_transfer.yaml")
+    assert Path(shipped.source).parts[-2:] == ("experiments", "recipes_a1_a2_a3") and shipped_name == "table5_transfer"
+    assert [t.name for t in shipped.targets] == list(EMBEDDED_TARGETS) and shipped.seeds == 3 and shipped.recipe == "ft"
     for text, message in (("transfer: {source: ../src}\ngrid: {lr: [1]}\n", "grid: unknown key"),
                           ("transfer: {source: ../src, seedz: 2}\n", "transfer.seedz: unknown key"),
                           ("recipe: a2\nseeds: 3\n", "no transfer: section"),
@@ -145,3 +148,19 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
         assert not (tmp_path / "t").exists() and not (tmp_path / "plain-transfer").exists()
     with pytest.raises(SweepError, match="not an experiment folder"):
         read_sources(str(not_exp))
+
+
+def test_nothing_finished_in_the_source_every_row_pending_exit_3_and_resume_says_the_same(source, tmp_path):
+    out = tmp_path / "t"
+    first = CliRunner().invoke(main, ["transfer", str(source.root), "--target", "lfw_faces", "--seeds", "2",
+                                      "--out", str(out), "--no-live"])
+    assert first.exit_code == 3, first.output
+    assert "4 fine-tunings wait for 2 source trials not finished (0000-a1-seed0, 0001-a3-seed0)" in first.output
+    table = build_results(Experiment.open(out))
+    assert set(table["status"]) == {"PENDING"} and len(table) == 4 and (out / "results.parquet").is_file()
+    assert Experiment.open(out).manifest["transfer"]["source"] == str(source.root)
+    status = CliRunner().invoke(main, ["status", str(out)])
+    assert status.exit_code == 0 and "pending 4" in status.output, status.output
+    again = CliRunner().invoke(main, ["resume", str(out), "--no-live"])
+    assert again.exit_code == 3 and "4 fine-tunings wait" in again.output, again.output
+    assert len(Experiment.open(out).trials) == 4

@@ -172,9 +172,9 @@ def _target_lines(plan: TransferPlan) -> list[str]:
 
     out = []
     for target in plan.settings.targets:
-        first = next((t.config for t in plan.trials if t.params["dataset"] == target.name), None)
-        if target.path is None and first is not None:
-            out.append(describe_target(first.to_dict(), asdict(get_recipe(first.recipe))))
+        first = next((t.config.to_dict() for t in plan.trials if t.params["dataset"] == target.name), None)
+        if target.path is None and first is not None:  # the source is named by the plan's first line
+            out.append(describe_target({**first, "init_from": None}, asdict(get_recipe(first["recipe"]))))
     return out
 
 

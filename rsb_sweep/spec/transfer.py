@@ -3,10 +3,10 @@ target with K fine-tuning seeds (the paper's Table 5). Pure: no Ray, no files (r
 experiment is :mod:`rsb_sweep.driver.transfer`).
 
 One trial per (source trial, target, fine-tuning seed), source-major. Its config is the fine-tuning
-recipe (``ft``) on the target, with the source's model and width and, once the source trial has
-finished, ``init_from`` = its run folder (the trainer resolves it to the final checkpoint, and refuses
-an unfinished run: until its source has finished, a trial's config has no ``init_from``, and the
-trial waits). The fine-tuning seed ``k`` sets ``seed`` (its three streams derived from it, as for
+recipe (``ft``) on the target, with the source's model and width and ``init_from`` = the source
+trial's run folder; once the source trial has finished, the trainer resolves it to the final
+checkpoint, recorded in the manifest with its epoch and config hash (the trainer refuses an
+unfinished run: until its source has finished, a trial waits). The fine-tuning seed ``k`` sets ``seed`` (its three streams derived from it, as for
 any sweep: seed ``k`` is the same fine-tuning seed for every source, a paired design). The trial's
 ``params`` carry what the results table says of its source (``analysis.contract.PRETRAIN_COLUMNS``).
 
@@ -121,24 +121,26 @@ def pretrain_params(source: SourceTrial) -> dict[str, Any]:
 
 def target_config(settings: TransferSettings, source: SourceTrial, target: Target, seed: int) -> "TrainConfig":
     """The trainer config of one fine-tuning: the ft recipe on ``target`` with fine-tuning seed ``seed``,
-    from ``source``'s weights once it has finished (``init_from``, resolved by the trainer: the checkpoint,
-    its epoch and config hash). Until then the config has no ``init_from`` (and the trial waits).
+    from ``source``'s run folder (``init_from``). Once the source has finished, the trainer resolves it
+    (:func:`trainer.init_from.resolve_source`: the final checkpoint, its epoch and config hash recorded,
+    the target's resolution checked against the source model); until then ``init_from_epoch`` is None
+    and the trial waits (:func:`is_resolved`).
 
     Raises the trainer's :class:`~trainer.errors.ConfigError` for a source the target cannot take."""
     from analysis.contract import TERMINATED
     from trainer.config import resolve_config
+    from trainer.init_from import resolve_source
 
     seeds = {k: v for k, v in SeedAxis(n=1, start=seed).settings()[0].items() if k not in settings.overrides}
     values = {**settings.overrides, **seeds, "dataset": target.name, "model": source.config["model"],
-              "width_mult": source.config["width_mult"]}
-    if source.status == TERMINATED:
-        values["init_from"] = source.folder
-    return resolve_config(settings.recipe, data=target.path, **values)
+              "width_mult": source.config["width_mult"], "init_from": source.folder}
+    config = resolve_config(settings.recipe, data=target.path, **values)
+    return resolve_source(config) if source.status == TERMINATED else config
 
 
 def is_resolved(trial: Mapping[str, Any]) -> bool:
-    """Whether a manifest trial's config reads its source's weights (its source had finished when planned)."""
-    return bool(trial["config"].get("init_from"))
+    """Whether a manifest trial's config names its source's checkpoint (its source had finished when planned)."""
+    return trial["config"].get("init_from_epoch") is not None
 
 
 def target_of(settings: TransferSettings, trial: Mapping[str, Any]) -> Target:

@@ -69,7 +69,8 @@ def test_the_plan_fine_tunes_every_source_trial_on_every_target_with_paired_seed
         assert (p["pretrain_recipe"], p["pretrain_seed"], p["pretrain_dataset"]) == (
             src["recipe"], src["seed"], src["dataset"])
         assert (c.data is None) == (p["dataset"] == "lfw_faces") and (c.data is None or c.data == str(folder))
-        assert c.init_from is None and c.init_from_epoch is None  # waits for its source: no weights to read yet
+        # its source's run folder, not resolved to a checkpoint yet: it waits for its source
+        assert c.init_from == str(source.store.local_dir(p["pretrain_trial"])) and c.init_from_epoch is None
     # fine-tuning seed k is the same seed (all three streams) whatever the source and target: a paired design
     streams = {(t.params["seed"], (t.config.seed_init, t.config.seed_data, t.config.seed_aug)) for t in plan.trials}
     assert len(streams) == 2
@@ -93,7 +94,7 @@ def test_resume_plans_the_source_trials_new_since(tmp_path):
     src = _source(tmp_path, recipes=("a3", "a2"))
     exp = plan_transfer(TransferSettings(source=str(src.root), seeds=1, overrides=TINY,
                                          targets=(Target(name="lfw_faces"),)), "t").create(tmp_path / "t", Execution())
-    assert update_transfer(exp)[1:] == (0, 0) and not any(t["config"]["init_from"] for t in exp.trials)
+    assert update_transfer(exp)[1:] == (0, 0) and not any(t["config"]["init_from_epoch"] for t in exp.trials)
     more = expand(SweepSpec(name="src", recipe="a3", overrides=TINY, seeds=SeedAxis(n=2)))[1]  # as an `ab` wave adds
     src.grow([type(more)(trial_id="0002-a3-seed1", index=2, params=more.params, config=more.config)])
     sources, added, resolved = update_transfer(Experiment.open(exp.root))

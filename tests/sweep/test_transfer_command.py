@@ -55,4 +55,26 @@ def test_transfer_runs_what_has_finished_and_resume_runs_the_rest(tmp_path):
     table = results(out).set_index("trial_id")
     assert set(table["status"]) == {"TERMINATED"} and sorted(table["pretrain_recipe"]) == ["a1", "a1", "a3", "a3"]
     assert table.loc[first_id, "top1"] == done.loc[first_id, "top1"]  # a finished fine-tuning is not run again
-    assert len(manifest(out)["trials"]) == 4 and all(t["config"]["init_from"] for t in manifest(out)["trials"])
+    planned = manifest(out)["trials"]  # every fine-tuning names the checkpoint it started from, in the manifest too
+    assert len(planned) == 4 and all(t["config"]["init_from_epoch"] == 2 and t["config"]["init_from_hash"] for t in planned)
+
+
+@pytest.mark.slow
+def test_a_source_model_the_target_cannot_take_exits_2_and_writes_nothing(tmp_path):
+    """A ViT trained at 224 px (a few seconds: one step on a 9-image folder) cannot be fine-tuned at the
+    embedded targets' 24 px: the trainer's ConfigError, exit 2, no experiment folder."""
+    from click.testing import CliRunner
+
+    from rsb_sweep.cli import main
+    from tests.conftest import write_image_folder
+
+    data = write_image_folder(tmp_path / "imgs", per_class=(3, 1))
+    vit = {"model": "vit_tiny_patch16_224", "train_res": 224, "test_res": 224, "batch_size": 8, "epochs": 1,
+           "warmup_epochs": 0, "max_steps": 1, "workers": 0, "drop_path": 0.0}
+    spec = SweepSpec(name="vit", recipe="a3", data=str(data), overrides=vit, seeds=SeedAxis(n=1))
+    src = Experiment.create(tmp_path / "vit", spec, Execution(), expand(spec))
+    run_pack(PackJob(pack=0, members=(Member(src.trial_ids[0], src.trials[0]["config"]),), store_root=src.store.root),
+             RecordingReporter())
+    out = CliRunner().invoke(main, ["transfer", str(src.root), "--target", "lfw_faces", "--seeds", "1"])
+    assert out.exit_code == 2 and "cannot take 24×24 images" in out.output, out.output
+    assert not (tmp_path / "vit-transfer").exists()

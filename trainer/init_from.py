@@ -50,9 +50,15 @@ class Source:
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """16 hex digits of SHA-1 over what a config computes: its fields outside ``EXECUTION_FIELDS``, as
-    canonical JSON. Equal for every checkpoint of one run (a resume may change execution fields only)."""
-    kept = {k: v for k, v in config.items() if k not in EXECUTION_FIELDS}
+    canonical JSON, a field missing from it counting as its default (what a run made before the field did).
+    Equal for every checkpoint of one run (a resume may change execution fields only)."""
+    kept = {k: v for k, v in {**_defaults(), **config}.items() if k not in EXECUTION_FIELDS}
     return hashlib.sha1(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def _defaults() -> dict[str, Any]:
+    return TrainConfig().to_dict()
 
 
 def find_source(path: str | Path) -> Source:

@@ -54,19 +54,32 @@ def check_dataset(dataset: str, data: Optional[str]) -> None:
                           f"or give --data PATH to an ImageFolder with train/ and val/")
 
 
+def paper_to_target(name: str, field: str, value: Any) -> Any:
+    """``value`` of ``field`` in the paper's units, as embedded target ``name`` runs it (pure): epochs
+    ×:data:`TARGET_EPOCH_SCALE` (at least 2); LR and resolutions as on digits
+    (:func:`trainer.presets.paper_to_preset`); other fields unchanged. What a ``units: paper`` value maps to."""
+    _check_target(name)
+    if field == "epochs":
+        return max(2, round(value * TARGET_EPOCH_SCALE))
+    return paper_to_preset(DIGITS, field, value)
+
+
 def apply_target(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """The recipe ``values`` (in paper units) scaled for embedded target ``name``; a new dict."""
-    if name not in EMBEDDED or name == DIGITS:
-        check_dataset(name, None)
-        raise ValueError(f"{name!r} is the digits preset (trainer.presets), not a target")
+    _check_target(name)
     out = dict(values)
-    out.update({f: paper_to_preset(DIGITS, f, values[f]) for f in PAPER_UNIT_FIELDS if f != "epochs"})
-    out["epochs"] = max(2, round(values["epochs"] * TARGET_EPOCH_SCALE))
+    out.update({f: paper_to_target(name, f, values[f]) for f in PAPER_UNIT_FIELDS})
     out.update(dataset=name, data=None, model=DIGITS_MODEL, width_mult=DIGITS_WIDTH, batch_size=TARGET_BATCH[name],
                warmup_epochs=DIGITS_WARMUP, workers=0, cache_images=True)
     if name in NO_REPEATS:
         out["aug_repeats"] = 0
     return out
+
+
+def _check_target(name: str) -> None:
+    check_dataset(name, None)
+    if name == DIGITS:
+        raise ValueError("digits is the digits preset (trainer.presets), not a target")
 
 
 def describe_target(values: Mapping[str, Any], recipe_values: Mapping[str, Any]) -> str:

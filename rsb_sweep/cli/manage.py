@@ -117,6 +117,10 @@ def status(experiment_dir: Path) -> None:
     def go(run: CommandRun) -> None:
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
+        from rsb_sweep.cli.transfer import transfer_status_line
+
+        if transfer_status_line(exp):
+            console.print("  " + transfer_status_line(exp), highlight=False, markup=False)
         if exp.manifest.get("ab"):
             from rsb_sweep.experiment.decision import describe, read_decision
 

@@ -129,3 +129,17 @@ def is_transfer(exp: Any) -> bool:
     from rsb_sweep.spec.transfer import MANIFEST_KEY
 
     return bool(exp.manifest.get(MANIFEST_KEY))
+
+
+def transfer_status_line(exp: Any) -> Optional[str]:
+    """``status``'s line for a transfer: how many fine-tunings wait for their source trial (manifest only)."""
+    from rsb_sweep.spec.transfer import MANIFEST_KEY, is_resolved
+
+    if not is_transfer(exp):
+        return None
+    waiting = sum(1 for t in exp.trials if not is_resolved(t))
+    source = exp.manifest[MANIFEST_KEY]["source"]
+    if not waiting:
+        return f"transfer from {source}: every fine-tuning starts from a finished source trial"
+    return (f"transfer from {source}: {waiting} fine-tunings wait for their source trial; `rsb-sweep resume "
+            f"{exp.root}` runs those whose source has finished since")

@@ -162,6 +162,7 @@ def test_nothing_finished_in_the_source_every_row_pending_exit_3_and_resume_says
     assert Experiment.open(out).manifest["transfer"]["source"] == str(source.root)
     status = CliRunner().invoke(main, ["status", str(out)])
     assert status.exit_code == 0 and "pending 4" in status.output, status.output
+    assert "4 fine-tunings wait for their source trial" in status.output
     again = CliRunner().invoke(main, ["resume", str(out), "--no-live"])
     assert again.exit_code == 3 and "4 fine-tunings wait" in again.output, again.output
     assert len(Experiment.open(out).trials) == 4

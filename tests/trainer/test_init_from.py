@@ -4,6 +4,7 @@ bit for bit under a new seeded classifier, the source read at epoch 0 only, bad 
 import json
 import shutil
 
+import pandas as pd
 import pytest
 import torch
 
@@ -92,6 +93,8 @@ def test_cli_fine_tunes_on_an_embedded_target_and_prints_the_preset(source, tmp_
     assert "embedded 'lfw_faces' data" in printed and "fine-tuning from" in printed
     assert json.loads((out / "config.json").read_text())["init_from_epoch"] == 2
     assert json.loads((out / "metrics.json").read_text())["n_val"] == 50
+    predictions = pd.read_parquet(out / "predictions.parquet")  # per-image predictions, as for any run
+    assert len(predictions) == 50 and set(predictions["target"]) == {0, 1}
 
 
 def test_an_unfinished_run_is_refused_with_the_epoch_it_reached(source, tmp_path, capsys):

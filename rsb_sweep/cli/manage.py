@@ -34,7 +34,11 @@ def resume(experiment_dir: Path, retry_failed: bool, **kwargs: Any) -> None:
             from rsb_sweep.cli.paper import resume_paper
 
             return resume_paper(experiment_dir, kwargs, run, retry_failed)
-        Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        exp = Experiment.open(experiment_dir)  # a usage error (not an experiment) before the driver's imports
+        from rsb_sweep.cli.transfer import is_transfer, resume_transfer
+
+        if is_transfer(exp):  # a transfer: the source trials new or finished since join it (rsb_sweep.driver.transfer)
+            return resume_transfer(exp, kwargs, run, retry_failed)
         return execute(lambda: Experiment.open(experiment_dir), kwargs, run, retry_failed=retry_failed)
 
     guard(go)
@@ -126,6 +130,10 @@ def status(experiment_dir: Path) -> None:
             return print_paper_status(experiment_dir)
         exp = Experiment.open(experiment_dir)
         print_status(experiment_status(exp), exp, console)
+        from rsb_sweep.cli.transfer import transfer_status_line
+
+        if transfer_status_line(exp):
+            console.print("  " + transfer_status_line(exp), highlight=False, markup=False)
         if exp.manifest.get("ab"):
             from rsb_sweep.experiment.decision import describe, read_decision
 

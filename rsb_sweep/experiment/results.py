@@ -13,17 +13,23 @@ from typing import Any, Mapping, Optional
 
 import pandas as pd
 
-from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, RESULT_COLUMNS,
-                              SEED_COLUMNS, TERMINATED, extra_top1_columns, with_contract_dtypes, with_extra_sets)
+from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, PRETRAIN_COLUMNS,
+                              RESULT_COLUMNS, SEED_COLUMNS, TERMINATED, extra_top1_columns, with_contract_dtypes,
+                              with_extra_sets)
 from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.experiment.store import TrialFiles
 
 
-def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles) -> dict[str, Any]:
-    """One results row: the config's identity and hyper-parameters, then what the trial folder says."""
+def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: TrialFiles,
+              params: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    """One results row: the config's identity and hyper-parameters, then what the trial folder says.
+
+    A fine-tuning (``rsb-sweep transfer``) also carries its source model's columns, from the
+    manifest trial's ``params`` (:func:`rsb_sweep.spec.transfer.pretrain_params`)."""
     row: dict[str, Any] = {"experiment": experiment, "trial_id": trial_id, "status": files.status}
     for key in IDENTITY_COLUMNS[3:] + SEED_COLUMNS + HYPER_COLUMNS:
         row[key] = config.get(key)
+    row.update({key: params[key] for key in PRETRAIN_COLUMNS if params and key in params})
     metrics = files.metrics or {}
     done = files.status == TERMINATED
     for key in METRIC_COLUMNS:
@@ -57,14 +63,21 @@ def _last_run(files: TrialFiles) -> dict[str, Any]:
 def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """The results table of ``exp``: one row per manifest trial, contract columns and dtypes."""
     files = files if files is not None else exp.store.read_all(exp.trial_ids)
-    rows = [trial_row(exp.name, t["trial_id"], t["config"], files[t["trial_id"]]) for t in exp.trials]
+    rows = [trial_row(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], t.get("params"))
+            for t in exp.trials]
     return results_frame(rows)
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows to a frame with the contract's columns in order and stable dtypes (also when empty)."""
+    """Rows to a frame with the contract's columns in order and stable dtypes (also when empty); the
+    pretraining columns whenever a row has them (a transfer), right after ``dataset``."""
     extra = extra_top1_columns(k for r in rows for k in r)
-    return with_contract_dtypes(pd.DataFrame(rows, columns=with_extra_sets(RESULT_COLUMNS, extra)))
+    columns = with_extra_sets(RESULT_COLUMNS, extra)
+    if any(k in r for r in rows for k in PRETRAIN_COLUMNS):
+        at = columns.index("dataset") + 1
+        columns = [*columns[:at], *(c for c in PRETRAIN_COLUMNS if c not in columns),
+                   *(c for c in columns[at:])]
+    return with_contract_dtypes(pd.DataFrame(rows, columns=columns))
 
 
 def build_history(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:

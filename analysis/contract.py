@@ -50,6 +50,10 @@ RESULT_COLUMNS = IDENTITY_COLUMNS + SEED_COLUMNS + HYPER_COLUMNS + METRIC_COLUMN
 PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET = (
     "pretrain_trial", "pretrain_recipe", "pretrain_seed", "pretrain_dataset")
 PRETRAIN_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_SEED, PRETRAIN_DATASET)
+#: The paper's name of a trial's architecture (a sweep file's ``digits_models:`` ``paper:`` label, e.g.
+#: "ResNet-18" for the digits stand-in of ``resnet18``), right after ``model`` when a sweep names one: a
+#: label of ``model``, never a factor of its own. "Beside the paper" reads Table 3's rows by it.
+PAPER_MODEL = "paper_model"
 PRETRAIN_CONFIG_COLUMNS = (PRETRAIN_RECIPE, PRETRAIN_DATASET)
 PRETRAIN_SEED_COLUMNS = (PRETRAIN_TRIAL, PRETRAIN_SEED)
 #: A transfer experiment's manifest (the driver's ``sweep.json``) names its source experiment
@@ -69,7 +73,7 @@ FLOAT_COLUMNS = ("lr", "weight_decay", "crop_pct", "smoothing", "drop_path", "mi
 INT_COLUMNS = ("seed", "seed_init", "seed_data", "seed_aug", "aug_repeats", "epochs", "batch_size", "train_res",
                "test_res", "epochs_done", "restarts", "n_val", "n_workers", PRETRAIN_SEED)
 TEXT_COLUMNS = ("experiment", "trial_id", "status", "recipe", "model", "dataset", "loss", "device", "error",
-                PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_DATASET)
+                PRETRAIN_TRIAL, PRETRAIN_RECIPE, PRETRAIN_DATASET, PAPER_MODEL)
 #: Text columns of evaluations.parquet besides those.
 EVALUATION_TEXT_COLUMNS = ("eval_set", "source")
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import CONFIG_COLUMNS, MAIN_SET
+from ..contract import CONFIG_COLUMNS, MAIN_SET, PAPER_MODEL
 from ..load.paper import PAPER_RECIPES, TABLE6_FACTORS, paper_value
 from ..text.formatting import fmt_value, label, short_label
 from .frames import split_usable
@@ -42,7 +42,6 @@ DECIDING = ("a_better", "b_better")
 #: The run's tests, as the sentences name them.
 UNPAIRED_TEST, PAIRED_TEST = "Brunner-Munzel, Holm-adjusted", "paired Wilcoxon signed-rank, Holm-adjusted"
 #: The column that records a model's paper name (a digits stand-in's ``paper name`` → Table 3).
-PAPER_MODEL = "paper_model"
 #: What the paper says of Figure 4, per recipe: whether a test resolution above 224 px gains.
 FIGURE4_GAINS = {"a1": True, "a2": True, "a3": False}
 

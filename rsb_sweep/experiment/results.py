@@ -13,7 +13,8 @@ from typing import Any, Mapping, Optional
 
 import pandas as pd
 
-from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, PRETRAIN_COLUMNS,
+from analysis.contract import (ERROR, HISTORY_COLUMNS, HYPER_COLUMNS, IDENTITY_COLUMNS, METRIC_COLUMNS, PAPER_MODEL,
+                              PRETRAIN_COLUMNS,
                               RESULT_COLUMNS, SEED_COLUMNS, TERMINATED, extra_top1_columns, with_contract_dtypes,
                               with_extra_sets)
 from rsb_sweep.experiment.folder import Experiment
@@ -29,7 +30,7 @@ def trial_row(experiment: str, trial_id: str, config: Mapping[str, Any], files: 
     row: dict[str, Any] = {"experiment": experiment, "trial_id": trial_id, "status": files.status}
     for key in IDENTITY_COLUMNS[3:] + SEED_COLUMNS + HYPER_COLUMNS:
         row[key] = config.get(key)
-    row.update({key: params[key] for key in PRETRAIN_COLUMNS if params and key in params})
+    row.update({key: params[key] for key in (*PRETRAIN_COLUMNS, PAPER_MODEL) if params and key in params})
     metrics = files.metrics or {}
     done = files.status == TERMINATED
     for key in METRIC_COLUMNS:
@@ -63,9 +64,21 @@ def _last_run(files: TrialFiles) -> dict[str, Any]:
 def build_results(exp: Experiment, files: Optional[Mapping[str, TrialFiles]] = None) -> pd.DataFrame:
     """The results table of ``exp``: one row per manifest trial, contract columns and dtypes."""
     files = files if files is not None else exp.store.read_all(exp.trial_ids)
-    rows = [trial_row(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], t.get("params"))
+    rows = [trial_row(exp.name, t["trial_id"], t["config"], files[t["trial_id"]], with_paper_model(exp, t))
             for t in exp.trials]
     return results_frame(rows)
+
+
+def with_paper_model(exp: Experiment, trial: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """A manifest trial's ``params`` with the paper's name of its model (:data:`PAPER_MODEL`), when the
+    sweep file's ``digits_models:`` gives one for the model the trial names (on digits its stand-in
+    runs, with ``--data`` the model as named: the label is the paper's either way)."""
+    params = trial.get("params")
+    stand_ins = (exp.manifest.get("spec") or {}).get("digits_models") or {}
+    entry = stand_ins.get(str((params or {}).get("model"))) if params else None
+    if not entry or not entry.get("paper"):
+        return params
+    return {**params, PAPER_MODEL: str(entry["paper"])}
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -77,6 +90,9 @@ def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         at = columns.index("dataset") + 1
         columns = [*columns[:at], *(c for c in PRETRAIN_COLUMNS if c not in columns),
                    *(c for c in columns[at:])]
+    if any(PAPER_MODEL in r for r in rows):
+        at = columns.index("model") + 1
+        columns = [*columns[:at], PAPER_MODEL, *columns[at:]]
     return with_contract_dtypes(pd.DataFrame(rows, columns=columns))
 
 

@@ -97,3 +97,23 @@ def test_a_kill_during_a_write_leaves_a_complete_table(tmp_path):
             df = pd.read_parquet(path)  # never a torn file: the previous or the new table, complete
             assert len(df) == 2_000_000 and df["top1"].nunique() == 1
     assert interrupted >= 1  # the kills did land in the middle of writes
+
+
+def test_rows_name_the_papers_architecture_of_each_stand_in(tmp_path):
+    from analysis import load_results
+    from rsb_sweep.experiment.results import build_results
+    from rsb_sweep.spec.sweepfile import load_spec_file
+
+    path = tmp_path / "t3.yaml"
+    path.write_text("name: t3\nunits: paper\ngrid:\n  model: [resnet18, resnet50]\nseeds: {n: 1}\n"
+                    "digits_models:\n  resnet18: {paper: ResNet-18, model: resnet18, width_mult: 0.125}\n")
+    spec, _ = load_spec_file(path)
+    exp = Experiment.create(tmp_path / "t3", spec, Execution(), expand(spec))
+    df = build_results(exp)
+    assert list(df.columns[df.columns.get_loc("model"):][:2]) == ["model", "paper_model"]
+    by_model = dict(zip(df["model"], df["paper_model"]))
+    assert by_model["resnet18"] == "ResNet-18" and pd.isna(by_model["resnet50"])  # no stand-in: no paper name
+    write_tables(exp)
+    assert list(load_results(exp.root)["paper_model"].fillna("")) == list(df["paper_model"].fillna(""))
+    plain = build_results(_experiment(tmp_path, n=1))
+    assert "paper_model" not in plain.columns  # only a sweep that names paper models has the column

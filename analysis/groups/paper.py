@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract import CONFIG_COLUMNS, MAIN_SET
-from ..load.paper import PAPER_RECIPES, TABLE6_FACTORS, paper_value
+from ..load.paper import PAPER_RECIPES, TABLE6_FACTORS, PaperUnits, paper_value, to_paper_units
 from ..text.formatting import fmt_value, label, short_label
 from .frames import split_usable
 
@@ -141,8 +141,10 @@ def _model_names(df: pd.DataFrame) -> dict[str, str]:
     return {str(m): str(p) for m, p in zip(named["model"], named[PAPER_MODEL]) if str(p).strip()}
 
 
-def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | None) -> list[Family]:
-    """The comparisons section's rows grouped by (paper table, factor, slice)."""
+def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | None,
+                      units: PaperUnits | None = None) -> list[Family]:
+    """The comparisons section's rows grouped by (paper table, factor, slice); ``units``: the
+    manifest's ``paper_units`` (a ``units: paper`` sweep), read back before each paper lookup."""
     if cmp is None or not len(cmp) or not by:
         return []
     by = list(by)
@@ -154,7 +156,7 @@ def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | N
         c = {**const, **dict(zip(by, key))}
         if "model" in c and str(c["model"]) in models:
             c[PAPER_MODEL] = models[str(c["model"])]
-        return c
+        return to_paper_units(c, units or {})
 
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in cmp.to_dict("records"):
@@ -320,18 +322,39 @@ def gain_row(fam: Family) -> PaperComparison | None:
                 lean if decided else None, why)
 
 
+def paper_families(df: pd.DataFrame, by: Sequence[str], comparisons: pd.DataFrame | None = None,
+                   paired: Mapping[str, pd.DataFrame] | None = None,
+                   paired_baseline: Mapping[str, Mapping[str, Any]] | None = None,
+                   units: PaperUnits | None = None) -> list[Family]:
+    """The report's comparisons that map onto a paper table, as families (see :func:`beside_paper`)."""
+    return unpaired_families(df, by, comparisons, units) + paired_families(paired, paired_baseline)
+
+
+def unmatched_levels(families: Sequence[Family]) -> list[str]:
+    """The levels of families on a paper table that have no paper value (e.g. a digits value a
+    ``units: paper`` sweep has no paper counterpart for): they are in no row, and counted."""
+    names = [lv.name for f in families if f.table != "figure4" for lv in f.levels if lv.paper is None]
+    return list(dict.fromkeys(names))
+
+
 def beside_paper(df: pd.DataFrame, by: Sequence[str], comparisons: pd.DataFrame | None = None,
                  paired: Mapping[str, pd.DataFrame] | None = None,
-                 paired_baseline: Mapping[str, Mapping[str, Any]] | None = None) -> list[PaperComparison]:
+                 paired_baseline: Mapping[str, Mapping[str, Any]] | None = None,
+                 units: PaperUnits | None = None) -> list[PaperComparison]:
     """Every comparison of the report that maps onto a paper table, judged against the paper.
 
     ``comparisons``: the comparisons section's table (:func:`analysis.compare_all` /
     :func:`analysis.compare_within` rows); ``paired``/``paired_baseline``: the paired section's
-    ``{factor: compare_paired rows}`` and its baselines. Pair rows first, then each family's peak;
-    Figure 4 gives one ``gain`` row per recipe.
+    ``{factor: compare_paired rows}`` and its baselines; ``units``: the manifest's ``paper_units``.
+    Pair rows first, then each family's peak; Figure 4 gives one ``gain`` row per recipe.
     """
+    return judge_families(paper_families(df, by, comparisons, paired, paired_baseline, units))
+
+
+def judge_families(families: Sequence[Family]) -> list[PaperComparison]:
+    """The rows of :func:`beside_paper` from its families."""
     out: list[PaperComparison] = []
-    for fam in unpaired_families(df, by, comparisons) + paired_families(paired, paired_baseline):
+    for fam in families:
         if fam.table == "figure4":
             row = gain_row(fam)
             out += [row] if row is not None else []

@@ -8,11 +8,15 @@ paper prints none), ``note``; plus ``number``, the value parsed (NaN when empty 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 
+from ..contract import PAPER_UNITS_KEY, SWEEP_MANIFEST
 from ..errors import AnalysisError
 
 #: The packaged file's name (in :mod:`analysis.load`).
@@ -117,3 +121,35 @@ def paper_value(table: str, config: dict[str, object]) -> float | None:
                     and _close(config.get("lr"), p["lr"]) and _close(config.get("weight_decay"), p["weight_decay"])):
                 return paper_number("table6", str(row), "top1_a2_seed0")
     return None
+
+
+#: A value of a field the sweep mapped from the paper's units that has no paper counterpart.
+UNMATCHED = "unmatched"
+#: Paper units read back: ``{field: ((paper, digits), …)}``.
+PaperUnits = Mapping[str, tuple[tuple[float, float], ...]]
+
+
+def read_paper_units(experiment: Path | str | None) -> dict[str, tuple[tuple[float, float], ...]]:
+    """The ``paper_units`` of an experiment folder's manifest (a ``units: paper`` sweep on digits:
+    each mapped value, paper → digits), or ``{}`` (no folder, no manifest, literal units)."""
+    manifest = Path(experiment) / SWEEP_MANIFEST if experiment is not None else None
+    if manifest is None or not manifest.is_file():
+        return {}
+    try:
+        doc = json.loads(manifest.read_text())
+    except (OSError, ValueError) as e:
+        raise AnalysisError(f"{manifest} is not readable JSON ({e}); restore it or report the results file.") from e
+    units = doc.get(PAPER_UNITS_KEY) if isinstance(doc, dict) else None
+    if not isinstance(units, dict):
+        return {}
+    return {str(f): tuple((float(p), float(d)) for p, d in pairs) for f, pairs in units.items()}
+
+
+def to_paper_units(config: Mapping[str, object], units: PaperUnits) -> dict[str, object]:
+    """``config`` with each mapped field's digits value read back in the paper's units; a value with
+    no paper counterpart becomes :data:`UNMATCHED` (it then matches no paper row)."""
+    out = dict(config)
+    for field, pairs in units.items():
+        if field in out and _float(out[field]) is not None:
+            out[field] = next((p for p, d in pairs if _close(out[field], d)), UNMATCHED)
+    return out

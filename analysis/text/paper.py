@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..text.formatting import fmt_p
+from ..text.formatting import fmt_p, fmt_value
 
 #: How the sentences name each paper table.
 TABLE_NAMES = {"table1": "Table 1", "table3": "Table 3", "table6": "Table 6", "table9": "Table 9",
@@ -108,22 +108,53 @@ def comparison_sentence(row: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def count_sentence(rows: Sequence[Any], tables: Sequence[str], layouts: Sequence[str] = ()) -> str:
-    """The section's first sentence: which paper tables, and how many rows agree, disagree, are
-    undecided; ``layouts``: the paper layouts shown below (``Table 1``, ``Table 3``)."""
+def _n(k: int, one: str, many: str) -> str:
+    """``1 comparison`` / ``2 comparisons``: the count with its noun (or verb phrase) in number."""
+    return f"{k} {one if k == 1 else many}"
+
+
+def _units_clause(units: Any) -> str:
+    """How a ``units: paper`` sweep's values were read back (the manifest's ``paper_units``)."""
+    if not units:
+        return ""
+    parts = [f"{field} " + ", ".join(f"{fmt_value(d)}→{fmt_value(p)}" for p, d in pairs) for field, pairs in units.items()]
+    return f" This sweep ran in paper units: its digits values are read back as the paper's ({'; '.join(parts)})."
+
+
+def _unmatched_clause(unmatched: Sequence[str]) -> str:
+    if not unmatched:
+        return ""
+    have = "has" if len(unmatched) == 1 else "have"
+    return (f" {_n(len(unmatched), 'level', 'levels')} of this run {have} no paper counterpart (unmatched, in no row "
+            f"below): {', '.join(unmatched)}.")
+
+
+def count_sentence(rows: Sequence[Any], tables: Sequence[str], layouts: Sequence[str] = (),
+                   unmatched: Sequence[str] = (), units: Any = None) -> str:
+    """The section's first sentence: which paper tables, how many comparisons and peaks (and
+    Figure 4's gains) agree, disagree, are undecided; ``layouts``: the paper layouts shown below
+    (``Table 1``, ``Table 3``); ``unmatched``: the levels with no paper value; ``units``: the
+    manifest's ``paper_units``."""
     where = ", ".join(table_name(t) for t in tables)
+    tail = _unmatched_clause(unmatched) + _units_clause(units)
     if not rows:
         verb = "puts" if len(layouts) == 1 else "put"
         shown = f"; {' and '.join(layouts)} below {verb} its numbers beside the paper's" if layouts else ""
         return (f"This run maps onto {where}, but none of the report's comparisons has a paper value on both "
-                f"sides{shown}.")
+                f"sides{shown}.{tail}")
     n = {d: sum(r.direction == d for r in rows) for d in ("agree", "disagree", "undecided")}
-    undecided = f"{n['undecided']} {'is' if n['undecided'] == 1 else 'are'} undecided"
-    return (f"Beside the paper ({where}): of {len(rows)} comparison{'s' if len(rows) != 1 else ''} with the "
-            f"paper's values, {n['agree']} agree in direction and are decided by this run's own tests, "
-            f"{n['disagree']} disagree and are decided, and {undecided} (this run's tests do not decide them, or "
-            "the paper prints no difference). Only directions are compared: on another data set or budget the "
-            "absolute numbers differ from the paper's.")
+    kinds = [sum(r.kind == k for r in rows) for k in ("pair", "peak", "gain")]
+    what = [_n(k, one, many) for k, one, many in zip(kinds, ("comparison", "peak", "Figure 4 gain"),
+                                                      ("comparisons", "peaks", "Figure 4 gains")) if k]
+    what_text = " and ".join(what) if len(what) < 3 else f"{what[0]}, {what[1]} and {what[2]}"
+    peaks = " (a peak reuses its family's tests: it is not a further test)" if kinds[1] else ""
+    return (f"Beside the paper ({where}): of {what_text} with the paper's values{peaks}, "
+            f"{_n(n['agree'], 'agrees', 'agree')} in direction and {'is' if n['agree'] == 1 else 'are'} decided "
+            f"by this run's own tests, {_n(n['disagree'], 'disagrees', 'disagree')} and "
+            f"{'is' if n['disagree'] == 1 else 'are'} decided, and {n['undecided']} "
+            f"{'is' if n['undecided'] == 1 else 'are'} undecided (this run's tests do not decide "
+            f"{'it' if n['undecided'] == 1 else 'them'}, or the paper's own numbers do not). Only directions are "
+            f"compared: on another data set or budget the absolute numbers differ from the paper's.{tail}")
 
 
 def no_mapping_sentence(by: Sequence[str], recipes_known: bool) -> str:

@@ -140,6 +140,8 @@ class SweepSpec:
     description: str = ""
     source: str = "command line"
     evaluate: EvalPlan = EvalPlan()
+    #: ``units: paper`` sweeps only (None otherwise): the values mapped, ``{field: [(paper, digits), …]}``.
+    paper_units: Optional[Mapping[str, Sequence[tuple[Any, Any]]]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the whole spec, stored in the manifest (:meth:`from_dict` reads it back)."""

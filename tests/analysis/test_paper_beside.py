@@ -77,7 +77,7 @@ def test_table1_agree_disagree_and_undecided():
     agree = _section(_recipes({"a1": 0.6, "a2": 0.0, "a3": -1.7}, 6), "recipe=a1")
     assert [(r["direction"], r["decided"]) for r in agree.data] == [("agree", True)] * 3  # 2 pairs + the peak
     assert all(set(ROW_KEYS) <= set(r) for r in agree.data)
-    assert agree.sentences[0].startswith("Beside the paper (Table 1): of 3 comparisons")
+    assert agree.sentences[0].startswith("Beside the paper (Table 1): of 2 comparisons and 1 peak with")
     assert "A3 | 6 |" in agree.table1.markdown and "78.10 /" in agree.table1.markdown
 
     # A3 above A1 by far: the run decides the opposite of the paper

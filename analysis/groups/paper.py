@@ -33,7 +33,8 @@ from typing import Any
 import pandas as pd
 
 from ..contract import CONFIG_COLUMNS, MAIN_SET
-from ..load.paper import PAPER_RECIPES, TABLE6_FACTORS, PaperUnits, paper_value, to_paper_units
+from ..load.paper import (PAPER_RECIPES, TABLE6_FACTORS, PaperTest, PaperUnits, paper_difference, paper_noise,
+                          paper_value, to_paper_units)
 from ..text.formatting import fmt_value, label, short_label
 from .frames import split_usable
 
@@ -49,11 +50,14 @@ FIGURE4_GAINS = {"a1": True, "a2": True, "a3": False}
 
 @dataclass(frozen=True, kw_only=True)
 class Level:
-    """One arm: the run's label, the paper's value (None where it prints none), the run's mean."""
+    """One arm: the run's label, the paper's value (None where it prints none), the run's mean;
+    ``paper_sd`` / ``paper_n``: the std and seeds behind the paper's value (:func:`paper_noise`)."""
 
     name: str
     paper: float | None
     run: float
+    paper_sd: float | None = None
+    paper_n: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +91,8 @@ class PaperComparison:
     family), ``gain`` (Figure 4: does a test resolution above the own one gain). ``paper_pick`` /
     ``run_lean``: the higher arm (the peak, ``gains``/``no gain``) by the paper's values / by the
     run's means (None on a tie); ``run_pick``: what the run's tests decide (None when they do not);
-    ``why``: why undecided (empty when decided)."""
+    ``why``: why undecided (empty when decided); ``paper_test``: whether the paper's own numbers
+    tell its two values apart (for a peak: its highest against the closest other level)."""
 
     table: str
     kind: str
@@ -101,6 +106,7 @@ class PaperComparison:
     run_pick: str | None
     direction: str
     why: str
+    paper_test: PaperTest | None = None
 
     @property
     def decided(self) -> bool:
@@ -171,13 +177,18 @@ def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | N
         g = groups.setdefault((table, factor, str(row.get("within", "") or "")),
                               {"recipe": str(ca.get("recipe", "")), "levels": {}, "tests": [], "order": {}})
         g["order"].update({row["name_a"]: ca.get(factor), row["name_b"]: cb.get(factor)})
-        g["levels"][row["name_a"]] = Level(name=row["name_a"], paper=paper_value(table, ca), run=row["mean_a"])
-        g["levels"][row["name_b"]] = Level(name=row["name_b"], paper=paper_value(table, cb), run=row["mean_b"])
+        g["levels"][row["name_a"]] = _level(table, row["name_a"], ca, row["mean_a"])
+        g["levels"][row["name_b"]] = _level(table, row["name_b"], cb, row["mean_b"])
         g["tests"].append(Test(a=row["name_a"], b=row["name_b"], diff=row["diff"], verdict=row["verdict"],
                                p=row.get("p_decision"), n=int(min(row["n_a"], row["n_b"]))))
     return [Family(table=t, factor=f, within=w, recipe=g["recipe"], test_name=UNPAIRED_TEST,
                    levels=tuple(sorted(g["levels"].values(), key=lambda lv: _sort_key(g["order"][lv.name]))),
                    tests=tuple(g["tests"])) for (t, f, w), g in groups.items()]
+
+
+def _level(table: str, name: str, config: Mapping[str, Any], run: float) -> Level:
+    sd, n = paper_noise(table, config)
+    return Level(name=name, paper=paper_value(table, dict(config)), run=run, paper_sd=sd, paper_n=n)
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:
@@ -217,8 +228,9 @@ def _paired_family(table: str, factor: str, cols: list[str], key: Any, g: pd.Dat
     base = g["baseline"].iloc[0]
 
     def level(value: Any, run: float) -> Level:
-        paper = paper_value("table9", {"recipe": recipe, "crop_pct": value}) if table == "table9" else None
-        return Level(name=_level_name(factor, value), paper=paper, run=float(run))
+        if table != "table9":
+            return Level(name=_level_name(factor, value), paper=None, run=float(run))
+        return _level("table9", _level_name(factor, value), {"recipe": recipe, "crop_pct": value}, float(run))
 
     levels = [level(base, g["mean_baseline"].iloc[0])] + [level(v, m) for v, m in zip(g["level"], g["mean_level"])]
     tests = [Test(a=_level_name(factor, r["level"]), b=_level_name(factor, base), diff=r["diff"], verdict=r["verdict"],
@@ -248,21 +260,31 @@ def _higher(a: str, b: str, x: float | None, y: float | None) -> str | None:
     return a if x > y else b
 
 
-def _judge(paper_pick: str | None, run_pick: str | None, why: str) -> tuple[str, str]:
-    """(direction, why): undecided without the run's decision or without a paper direction."""
+def _judge(paper_pick: str | None, run_pick: str | None, why: str, paper_test: PaperTest | None,
+           in_words: bool) -> tuple[str, str]:
+    """(direction, why): undecided without the run's decision, without a paper direction, or where
+    the paper's own numbers do not tell its two values apart (``in_words``: Figure 4, the paper's text)."""
     if run_pick is None:
         return "undecided", why
     if paper_pick is None:
         return "undecided", "paper_tie"
+    if not in_words and (paper_test is None or not paper_test.decided):
+        return "undecided", "paper_noise"
     return ("agree" if paper_pick == run_pick else "disagree"), ""
 
 
 def _row(fam: Family, kind: str, levels: Sequence[Level], tests: Sequence[Test], paper_pick: str | None,
-         run_lean: str | None, run_pick: str | None, why: str) -> PaperComparison:
-    direction, why = _judge(paper_pick, run_pick, why)
+         run_lean: str | None, run_pick: str | None, why: str, paper_test: PaperTest | None = None) -> PaperComparison:
+    direction, why = _judge(paper_pick, run_pick, why, paper_test, kind == "gain")
     return PaperComparison(table=fam.table, kind=kind, factor=fam.factor, within=fam.within, test_name=fam.test_name,
                            levels=tuple(levels), tests=tuple(tests), paper_pick=paper_pick, run_lean=run_lean,
-                           run_pick=run_pick, direction=direction, why=why)
+                           run_pick=run_pick, direction=direction, why=why, paper_test=paper_test)
+
+
+def _paper_test(a: Level, b: Level) -> PaperTest | None:
+    if a.paper is None or b.paper is None:
+        return None
+    return paper_difference((a.paper, a.paper_sd, a.paper_n), (b.paper, b.paper_sd, b.paper_n))
 
 
 def pair_rows(fam: Family) -> list[PaperComparison]:
@@ -276,7 +298,8 @@ def pair_rows(fam: Family) -> list[PaperComparison]:
         decided = t.verdict in DECIDING
         run_pick = (t.a if t.verdict == "a_better" else t.b) if decided else None
         out.append(_row(fam, "pair", (a, b), (t,), _higher(t.a, t.b, a.paper, b.paper),
-                        _higher(t.a, t.b, a.run, b.run), run_pick, "" if decided else str(t.verdict or "not_compared")))
+                        _higher(t.a, t.b, a.run, b.run), run_pick, "" if decided else str(t.verdict or "not_compared"),
+                        _paper_test(a, b)))
     return out
 
 
@@ -298,8 +321,12 @@ def peak_row(fam: Family) -> PaperComparison | None:
     decided = lean is not None and all(_beats(fam.tests, lean, lv.name) for lv in levels if lv.name != lean)
     why = "" if decided else ("untested" if lean is not None and not all(
         any({t.a, t.b} == {lean, lv.name} for t in fam.tests) for lv in levels if lv.name != lean) else "not_decided")
+    top = next(lv for lv in levels if lv.name == papers[0])
+    paper_tests = [_paper_test(top, lv) for lv in levels if lv.name != top.name]
+    weakest = None if any(pt is None for pt in paper_tests) else min(
+        paper_tests, key=lambda pt: (pt.decided, -(pt.p or 0.0), abs(pt.diff)))
     return _row(fam, "peak", levels, fam.tests, papers[0] if len(papers) == 1 else None, lean,
-                lean if decided else None, why)
+                lean if decided else None, why, weakest)
 
 
 def gain_row(fam: Family) -> PaperComparison | None:

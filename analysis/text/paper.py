@@ -21,7 +21,8 @@ WHY = {"not_resolvable": "not resolvable, as the design cannot reach α after Ho
        "not_compared": "the arms have too few seeds to compare",
        "untested": "the report does not compare it with every other level, only each level with the baseline",
        "not_decided": "they do not put one level above every other",
-       "paper_tie": "the paper prints the same value for both, so there is no direction to agree with"}
+       "paper_tie": "the paper prints the same value for both, so there is no direction to agree with",
+       "paper_noise": "the paper's own difference is within its noise"}
 #: The paper's own test resolution, for Figure 4's sentences.
 PAPER_TEST_RES = 224
 
@@ -53,8 +54,22 @@ def _test_text(row: Any) -> str:
     return f"{row.test_name}{p}, n = {n}"
 
 
+def paper_test_text(row: Any) -> str:
+    """How the paper's own numbers tell its two values apart (or not): which test, and its result."""
+    pt = row.paper_test
+    if pt is None:
+        return "the paper prints no seed std to judge its difference by"
+    beyond = "beyond its noise" if pt.decided else "within its noise"
+    if pt.kind == "welch":
+        return f"Welch's t on the paper's {pt.n}-seed means and stds, p = {fmt_p(pt.p)}: {beyond}"
+    return (f"the paper's side is one seed: |Δ| = {abs(pt.diff):.2f} {'>' if pt.decided else '≤'} "
+            f"{pt.threshold:.2f}, twice the noise of a one-seed difference by Table 9's seed std: {beyond}")
+
+
 def _decision_clause(row: Any, what: str) -> str:
     tests, verb = ("tests", "decide") if row.kind == "peak" else ("test", "decides")
+    if row.decided and row.why == "paper_noise":
+        return f"and its own {tests} {verb} {what} ({_test_text(row)}), but {WHY['paper_noise']}"
     if row.decided:
         return f"and its own {tests} {verb} {what} ({_test_text(row)})"
     return (f"but its own {tests} {'do' if row.kind == 'peak' else 'does'} not decide {what}: "
@@ -71,7 +86,7 @@ def pair_sentence(row: Any) -> str:
     """A against B: the paper's two values, the run's two means, the run's decision, the verdict."""
     a, b = row.levels
     paper = (f"the paper has {_lean(a.name, b.name, a.paper, b.paper, row.paper_pick)} "
-             f"({_pct(a.paper)} vs {_pct(b.paper)})")
+             f"({_pct(a.paper)} vs {_pct(b.paper)}; {paper_test_text(row)})")
     run = f"this run's means put {_lean(a.name, b.name, a.run, b.run, row.run_lean)} ({_pct(a.run)} vs {_pct(b.run)})"
     return (f"{table_name(row.table)}{_where(row.within)}, {a.name} against {b.name}: {paper}; {run}, "
             f"{_decision_clause(row, 'the difference')}: {_verdict_text(row)}.")
@@ -82,7 +97,8 @@ def peak_sentence(row: Any) -> str:
     paper = {lv.name: lv.paper for lv in row.levels}
     run = {lv.name: lv.run for lv in row.levels}
     names = "/".join(lv.name for lv in row.levels)
-    p = (f"the paper's highest of {names} is {row.paper_pick} ({_pct(paper[row.paper_pick])})" if row.paper_pick
+    p = (f"the paper's highest of {names} is {row.paper_pick} ({_pct(paper[row.paper_pick])}; against the "
+         f"closest other level, {paper_test_text(row)})" if row.paper_pick
          else f"the paper's highest of {names} is shared by several levels")
     r = (f"this run's highest mean is {row.run_lean} ({_pct(run[row.run_lean])})" if row.run_lean
          else "this run's highest mean is shared by several levels")

@@ -62,7 +62,8 @@ class Level:
 
 @dataclass(frozen=True, kw_only=True)
 class Test:
-    """One of the report's comparisons: A against B, A − B, its verdict, Holm p and sizes."""
+    """One of the report's comparisons: A against B, A − B, its verdict, Holm p and sizes;
+    ``spread_refused``: the comparisons section refused it (smaller arm too small for its wider spread)."""
 
     a: str
     b: str
@@ -70,6 +71,7 @@ class Test:
     verdict: str | None
     p: float | None
     n: int
+    spread_refused: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +182,8 @@ def unpaired_families(df: pd.DataFrame, by: Sequence[str], cmp: pd.DataFrame | N
         g["levels"][row["name_a"]] = _level(table, row["name_a"], ca, row["mean_a"])
         g["levels"][row["name_b"]] = _level(table, row["name_b"], cb, row["mean_b"])
         g["tests"].append(Test(a=row["name_a"], b=row["name_b"], diff=row["diff"], verdict=row["verdict"],
-                               p=row.get("p_decision"), n=int(min(row["n_a"], row["n_b"]))))
+                               p=row.get("p_decision"), n=int(min(row["n_a"], row["n_b"])),
+                               spread_refused=row.get("spread_refused") in (True, 1)))
     return [Family(table=t, factor=f, within=w, recipe=g["recipe"], test_name=UNPAIRED_TEST,
                    levels=tuple(sorted(g["levels"].values(), key=lambda lv: _sort_key(g["order"][lv.name]))),
                    tests=tuple(g["tests"])) for (t, f, w), g in groups.items()]
@@ -254,6 +257,13 @@ def _same(a: Any, b: Any) -> bool:
         return str(a) == str(b)
 
 
+def _why(t: Test) -> str:
+    """Why a test does not decide: its verdict, ``spread_refused`` apart from ``not_resolvable``."""
+    if t.verdict == "not_resolvable" and t.spread_refused:
+        return "spread_refused"
+    return str(t.verdict or "not_compared")
+
+
 def _higher(a: str, b: str, x: float | None, y: float | None) -> str | None:
     if x is None or y is None or pd.isna(x) or pd.isna(y) or x == y:
         return None
@@ -298,7 +308,7 @@ def pair_rows(fam: Family) -> list[PaperComparison]:
         decided = t.verdict in DECIDING
         run_pick = (t.a if t.verdict == "a_better" else t.b) if decided else None
         out.append(_row(fam, "pair", (a, b), (t,), _higher(t.a, t.b, a.paper, b.paper),
-                        _higher(t.a, t.b, a.run, b.run), run_pick, "" if decided else str(t.verdict or "not_compared"),
+                        _higher(t.a, t.b, a.run, b.run), run_pick, "" if decided else _why(t),
                         _paper_test(a, b)))
     return out
 
@@ -344,7 +354,7 @@ def gain_row(fam: Family) -> PaperComparison | None:
         decided = best.verdict == "a_better"
     else:
         decided = all(t.verdict == "b_better" for t in above)
-    why = "" if decided else str(best.verdict or "not_compared")
+    why = "" if decided else _why(best)
     return _row(fam, "gain", fam.levels, tuple(above), "gains" if FIGURE4_GAINS[fam.recipe] else "no gain", lean,
                 lean if decided else None, why)
 

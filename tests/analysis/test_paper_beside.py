@@ -93,6 +93,18 @@ def test_table1_agree_disagree_and_undecided():
     assert "does not decide" in row["sentence"] and "recipe=a3 above recipe=a1" in row["sentence"]
 
 
+def test_a_refused_spread_is_not_called_a_design_limit():
+    # A3 6 seeds at 4× A1's std (16 seeds): the comparisons section refuses it (spread_refused); the
+    # reason given must be that one, not "the design cannot reach α after Holm"
+    df = synthetic_results(16, [dict(recipe="a1"), dict(recipe="a3", shift=-1.7, std=0.8)], seed=5)
+    df = df[(df["recipe"] == "a1") | (df["seed"] < 6)]
+    sec = _section(df, "recipe=a1")
+    (row,) = sec.data
+    assert (row["direction"], row["decided"]) == ("undecided", False)
+    assert "the smaller arm has a std more than 1.5 times the other's" in row["sentence"]
+    assert "cannot reach α" not in row["sentence"]
+
+
 def test_drop_path_within_each_recipe():
     configs = [dict(recipe=r, drop_path=d, shift=s) for r, shifts in (("a1", (0.0, 0.8, 0.0)), ("a3", (0.0, 0.0, 0.0)))
                for d, s in zip((0.0, 0.05, 0.1), shifts)]

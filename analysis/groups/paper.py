@@ -12,16 +12,21 @@ levels: :func:`analysis.compare_paired`). Decided here:
   ``aug_repeats`` → Table 6 (A2 only); ``recipe`` → Table 3 beside a paper model, the drop-path or
   smoothing ablation when that factor varies too, else Table 1; ``crop_pct`` (evaluations) → Table 9
   (the 10-seed means); ``test_res`` (evaluations) → Figure 4, which the paper states in words only.
+* **Paper units.** A ``units: paper`` sweep's manifest maps its values (``paper_units``): the
+  run's digits values are read back in the paper's units before each lookup; a level with no paper
+  counterpart is unmatched (:func:`unmatched_levels`, counted in the section's first sentence).
 * **Direction.** ``agree`` / ``disagree`` when the run's own test decides (verdict ``a_better`` or
-  ``b_better``) and the paper's two values differ; ``undecided`` otherwise (``why`` says which).
+  ``b_better``) and the paper's own printed numbers decide its direction (:func:`analysis.load.paper.
+  paper_difference`: Table 9's mean, std and 10 seeds by Welch's t at α = 0.05; a one-seed table by
+  2·√(std_a² + std_b²) with Table 9's seed stds); ``undecided`` otherwise (``why`` says which).
 * **Peaks.** A family of three or more levels with paper values also gets a ``peak`` row: the
   paper's highest level against the run's; the run decides its peak only when the report's
   comparisons decide it above every other level (a baseline design compares each level with the
   baseline only, so a peak that is not the baseline is never decided).
 * **Figure 4** (``gain`` rows, per recipe): the paper says A1 and A2 gain from a test resolution
   above the one they are tested at (224 px), A3 does not. The run gains when its best level above
-  its own test resolution is higher; decided when that level's paired test says so, or (no gain)
-  when every level above is decided lower.
+  its own test resolution is higher; decided when any level above is decided higher by its
+  paired test (that level is named), or (no gain) when every level above is decided lower.
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from typing import Any
 import pandas as pd
 
 from ..contract import CONFIG_COLUMNS, MAIN_SET
-from ..load.paper import (PAPER_RECIPES, TABLE6_FACTORS, PaperTest, PaperUnits, paper_difference, paper_noise,
-                          paper_value, to_paper_units)
+from ..load.paper import (PAPER_MODEL, PAPER_RECIPES, PaperTest, PaperUnits, paper_difference, paper_noise,
+                          paper_table, paper_value, to_paper_units)
 from ..text.formatting import fmt_value, label, short_label
 from .frames import split_usable
 
@@ -42,8 +47,6 @@ from .frames import split_usable
 DECIDING = ("a_better", "b_better")
 #: The run's tests, as the sentences name them.
 UNPAIRED_TEST, PAIRED_TEST = "Brunner-Munzel, Holm-adjusted", "paired Wilcoxon signed-rank, Holm-adjusted"
-#: The column that records a model's paper name (a digits stand-in's ``paper name`` → Table 3).
-PAPER_MODEL = "paper_model"
 #: What the paper says of Figure 4, per recipe: whether a test resolution above 224 px gains.
 FIGURE4_GAINS = {"a1": True, "a2": True, "a3": False}
 
@@ -114,24 +117,6 @@ class PaperComparison:
     def decided(self) -> bool:
         """Whether the run's own statistics decide it."""
         return self.run_pick is not None
-
-
-def paper_table(factor: str, by: Sequence[str], config: Mapping[str, Any]) -> str | None:
-    """The paper table a comparison of ``factor`` maps onto (see the module note), or None."""
-    if factor == "model":
-        return "table3" if config.get(PAPER_MODEL) else None
-    if factor in ("drop_path", "smoothing"):
-        return factor
-    if factor in TABLE6_FACTORS:
-        return "table6"
-    if factor != "recipe":
-        return None
-    if "model" in by:
-        return "table3" if config.get(PAPER_MODEL) else None
-    for table in ("drop_path", "smoothing"):
-        if table in by:
-            return table
-    return None if any(f in by for f in TABLE6_FACTORS) else "table1"
 
 
 def run_constants(df: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
@@ -348,15 +333,13 @@ def gain_row(fam: Family) -> PaperComparison | None:
     above = [t for t in fam.tests if float(t.a.split()[0]) > own_res and not pd.isna(t.diff)]
     if not above:
         return None
-    best = max(above, key=lambda t: t.diff)
-    lean = "gains" if best.diff > 0 else "no gain"
-    if lean == "gains":
-        decided = best.verdict == "a_better"
-    else:
-        decided = all(t.verdict == "b_better" for t in above)
-    why = "" if decided else _why(best)
-    return _row(fam, "gain", fam.levels, tuple(above), "gains" if FIGURE4_GAINS[fam.recipe] else "no gain", lean,
-                lean if decided else None, why)
+    gains = [t for t in above if t.verdict == "a_better"]  # any decided gain decides it
+    best = max(gains or above, key=lambda t: t.diff)
+    lean = "gains" if gains or best.diff > 0 else "no gain"
+    decided = bool(gains) or (lean == "no gain" and all(t.verdict == "b_better" for t in above))
+    tests = (best, *(t for t in above if t is not best))  # the one the sentence names first
+    return _row(fam, "gain", fam.levels, tests, "gains" if FIGURE4_GAINS[fam.recipe] else "no gain", lean,
+                lean if decided else None, "" if decided else _why(best))
 
 
 def paper_families(df: pd.DataFrame, by: Sequence[str], comparisons: pd.DataFrame | None = None,

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from scipy import stats
@@ -61,6 +62,26 @@ def paper_number(table: str, row: str, column: str) -> float | None:
 PAPER_RECIPES = ("a1", "a2", "a3")
 #: Table 6's factors (A2's ablation: loss × LR × WD × repeated augmentation).
 TABLE6_FACTORS = ("lr", "weight_decay", "loss", "aug_repeats")
+#: The column that records a model's paper name (a digits stand-in's ``paper name`` → Table 3).
+PAPER_MODEL = "paper_model"
+
+
+def paper_table(factor: str, by: Sequence[str], config: Mapping[str, Any]) -> str | None:
+    """The paper table a comparison of ``factor`` maps onto (see :mod:`analysis.groups.paper`), or None."""
+    if factor == "model":
+        return "table3" if config.get(PAPER_MODEL) else None
+    if factor in ("drop_path", "smoothing"):
+        return factor
+    if factor in TABLE6_FACTORS:
+        return "table6"
+    if factor != "recipe":
+        return None
+    if "model" in by:
+        return "table3" if config.get(PAPER_MODEL) else None
+    for table in ("drop_path", "smoothing"):
+        if table in by:
+            return table
+    return None if any(f in by for f in TABLE6_FACTORS) else "table1"
 
 
 def _float(v: object) -> float | None:

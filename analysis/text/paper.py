@@ -113,12 +113,13 @@ def peak_sentence(row: Any) -> str:
 def gain_sentence(row: Any) -> str:
     """Figure 4: a test resolution above the trials' own, gain or not, in the paper and the run."""
     own = row.tests[0].b
-    best = max(row.tests, key=lambda t: t.diff)
+    best = row.tests[0]  # the deciding level (else the largest difference): groups.paper.gain_row
     paper = "gain" if row.paper_pick == "gains" else "do not gain"
+    which = "decided-higher" if row.run_pick == "gains" else "best"
     return (f"Figure 4{_where(row.within)}: the paper says models trained this way {paper} from a test "
             f"resolution above the one they are tested at ({PAPER_TEST_RES} px; here {own}, the paired comparisons' "
             f"baseline); "
-            f"this run's best resolution above it is {best.a}, {best.diff:+.2f} points, "
+            f"this run's {which} resolution above it is {best.a}, {best.diff:+.2f} points, "
             f"{_decision_clause(row, 'whether it gains')}: {_verdict_text(row)}.")
 
 
@@ -194,7 +195,7 @@ def table3_skipped_sentence() -> str:
 def run_side(row: Any) -> str:
     """report.json's ``run`` of a row: the run's values in a few words."""
     if row.kind == "gain":
-        best = max(row.tests, key=lambda t: t.diff)
+        best = row.tests[0]  # the deciding level (else the largest difference): groups.paper.gain_row
         return f"best above {row.tests[0].b}: {best.a}, {best.diff:+.2f} ({best.verdict})"
     if row.kind == "peak":
         return f"highest: {row.run_lean or 'tie'}" + (" (decided)" if row.decided else " (not decided)")

@@ -105,6 +105,34 @@ def test_a_refused_spread_is_not_called_a_design_limit():
     assert "cannot reach α" not in row["sentence"]
 
 
+def test_figure4_a_decided_gain_at_any_resolution_decides():
+    from analysis.groups.paper import PAIRED_TEST, Family, Level, Test, gain_row
+    from analysis.text.paper import comparison_sentence
+
+    # A1 at 24 px: 28 px decided higher (+0.30), 32 px higher still (+0.45) but not resolvable
+    levels = tuple(Level(name=f"{r} px", paper=None, run=79.0 + d) for r, d in ((24, 0), (28, 0.3), (32, 0.45)))
+    tests = (Test(a="28 px", b="24 px", diff=0.3, verdict="a_better", p=0.01, n=8),
+             Test(a="32 px", b="24 px", diff=0.45, verdict="not_resolvable", p=0.06, n=8))
+    fam = Family(table="figure4", factor="test_res", within="a1", recipe="a1", test_name=PAIRED_TEST,
+                 levels=levels, tests=tests)
+    row = gain_row(fam)
+    assert (row.direction, row.run_pick) == ("agree", "gains")
+    assert "decided-higher resolution above it is 28 px, +0.30 points" in comparison_sentence(row)
+    # no decided gain anywhere: undecided, the largest difference named
+    row = gain_row(Family(**{**fam.__dict__, "tests": (tests[1],)}))
+    assert row.direction == "undecided" and "best resolution above it is 32 px" in comparison_sentence(row)
+
+
+def test_the_count_sentence_counts_peaks_apart_and_in_number():
+    disagree = _section(_recipes({"a1": 0.0, "a3": 1.5}, 6), "recipe=a1")
+    assert disagree.sentences[0].startswith(
+        "Beside the paper (Table 1): of 1 comparison with the paper's values, 0 agree in direction and are decided "
+        "by this run's own tests, 1 disagrees and is decided, and 0 are undecided")
+    configs = [dict(recipe="a3", drop_path=d) for d in (0.0, 0.05, 0.1)]
+    sec = _section(synthetic_results(6, configs, seed=2), "drop_path=0")
+    assert sec.sentences[0].startswith("Beside the paper (the drop-path ablation): of 2 comparisons and 1 peak with")
+
+
 def test_drop_path_within_each_recipe():
     configs = [dict(recipe=r, drop_path=d, shift=s) for r, shifts in (("a1", (0.0, 0.8, 0.0)), ("a3", (0.0, 0.0, 0.0)))
                for d, s in zip((0.0, 0.05, 0.1), shifts)]

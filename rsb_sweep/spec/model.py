@@ -151,6 +151,8 @@ class SweepSpec:
             "seeds": {"n": self.seeds.n, "start": self.seeds.start, "vary": list(self.seeds.vary),
                       "cross": dict(self.seeds.cross)},
             "description": self.description, "source": self.source, "evaluate": self.evaluate.to_dict(),
+            **({"paper_units": {k: [list(p) for p in v] for k, v in self.paper_units.items()}}
+               if self.paper_units is not None else {}),
         }
 
     @classmethod
@@ -166,7 +168,9 @@ class SweepSpec:
                    seeds=SeedAxis(n=seeds["n"], start=seeds["start"], vary=tuple(seeds["vary"]),
                                   cross=tuple((str(k), int(c)) for k, c in (seeds.get("cross") or {}).items())),
                    description=doc.get("description", ""), source=doc.get("source", "command line"),
-                   evaluate=EvalPlan.from_dict(doc.get("evaluate")))
+                   evaluate=EvalPlan.from_dict(doc.get("evaluate")),
+                   paper_units=None if doc.get("paper_units") is None else
+                   {k: [tuple(p) for p in v] for k, v in doc["paper_units"].items()})
 
 
 @dataclass(frozen=True)

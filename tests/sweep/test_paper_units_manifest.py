@@ -14,6 +14,7 @@ from analysis.report.sections_paper import beside_paper_section
 from analysis.synthetic import synthetic_results
 from rsb_sweep.experiment.folder import MANIFEST, Experiment
 from rsb_sweep.spec.expand import expand
+from rsb_sweep.spec.model import SweepSpec
 from rsb_sweep.spec.sweepfile import load_spec_file
 
 PAPER = {3e-3: 79.16, 5e-3: 79.85, 8e-3: 79.63}  # Table 6, BCE wd=0.02 RA on (read from the csv below)
@@ -42,6 +43,8 @@ def test_the_manifest_maps_the_digits_values_back_to_the_papers(tmp_path):
     assert to_paper_units({"lr": 0.01, "weight_decay": 0.02}, units) == {"lr": 0.005, "weight_decay": 0.02}
     assert to_paper_units({"lr": 0.02}, units)["lr"] == "unmatched"
     assert "paper_units" not in json.loads((_experiment(tmp_path / "lit", "literal") / MANIFEST).read_text())
+    spec = Experiment.open(exp).spec  # the spec keeps its mapping too (ab expands its next wave from it)
+    assert (0.005, 0.01) in spec.paper_units["lr"] and SweepSpec.from_dict(spec.to_dict()) == spec
 
 
 def test_table6_rows_match_the_paper_in_paper_units(tmp_path):

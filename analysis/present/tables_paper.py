@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..groups.frames import split_usable
-from ..groups.paper import PAPER_MODEL
+from ..contract import PAPER_MODEL
 from ..load.paper import PAPER_RECIPES, paper_number
 from ..text.formatting import MISSING, fmt_duration
 from .markup import Table, latex, markdown

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..groups.paper import PAPER_MODEL, PaperComparison, beside_paper, paper_table
-from ..load.paper import PAPER_RECIPES
+from ..contract import PAPER_MODEL
+from ..groups.paper import PaperComparison, judge_families, paper_families, paper_table, unmatched_levels
+from ..load.paper import PAPER_RECIPES, read_paper_units
 from ..present.tables_paper import beside_frame, table1_layout, table3_layout
 from ..text import paper as T
 from .output import BESIDE_PAPER
@@ -83,19 +85,23 @@ def row_json(row: PaperComparison) -> dict[str, Any]:
 
 def beside_paper_section(df: pd.DataFrame, by: Sequence[str],
                          sections: Iterable[Section] | Mapping[str, Section],
-                         evaluations: pd.DataFrame | None = None) -> BesidePaperSection:
+                         evaluations: pd.DataFrame | None = None,
+                         experiment: Path | str | None = None) -> BesidePaperSection:
     """Beside the paper: every comparison of the ``comparisons`` and ``paired_comparisons``
     sections (``sections``: the report's, by name or as a list) that maps onto a paper table,
     with the paper's values, judged agree / disagree / undecided; Table 1's layout when only the
-    recipe varies, Table 3's when models record their paper names."""
+    recipe varies, Table 3's when models record their paper names. ``experiment``: the folder whose
+    manifest's ``paper_units`` (a ``units: paper`` sweep) reads the run's values back in paper units."""
     done = _as_dict(sections)
     by = list(by)
     tables = mapped_tables(df, by, evaluations)
     cmp = done.get("comparisons")
     paired = done.get("paired_comparisons")
-    rows = beside_paper(df, by, getattr(cmp, "data", None) if cmp is not None else None,
-                        getattr(paired, "data", None) if paired is not None else None,
-                        getattr(paired, "paired_baseline", None) if paired is not None else None)
+    units = read_paper_units(experiment)
+    fams = paper_families(df, by, getattr(cmp, "data", None) if cmp is not None else None,
+                          getattr(paired, "data", None) if paired is not None else None,
+                          getattr(paired, "paired_baseline", None) if paired is not None else None, units)
+    rows = judge_families(fams)
     unnamed = [T.table3_skipped_sentence()] if "model" in by and PAPER_MODEL not in df.columns else []
     if not tables:
         known = "recipe" in df.columns and bool(set(df["recipe"].astype(str).str.lower()) & set(PAPER_RECIPES))
@@ -103,7 +109,8 @@ def beside_paper_section(df: pd.DataFrame, by: Sequence[str],
     t1 = table1_layout(df) if "table1" in tables else None
     t3 = table3_layout(df) if "table3" in tables else None
     layouts = [name for name, t in (("Table 1", t1), ("Table 3", t3)) if t is not None]
-    sentences = [T.count_sentence(rows, tables, layouts)] + [T.comparison_sentence(r) for r in rows] + unnamed
+    sentences = ([T.count_sentence(rows, tables, layouts, unmatched_levels(fams), units)]
+                 + [T.comparison_sentence(r) for r in rows] + unnamed)
     data = [row_json(r) for r in rows]
     return BesidePaperSection(sentences=sentences, data=data, rows=rows, tables=tables,
                               table=beside_frame(data) if data else None,

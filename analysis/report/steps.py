@@ -172,8 +172,8 @@ STEPS += (
          "and whether the run agrees in direction (which arm is higher, where the peak is) as decided by the "
          "report's own tests above (no new test): *agree* / *disagree* when they decide, else *undecided*.",
          code="from analysis.report.sections_paper import beside_paper_section\n"
-              + _show("beside_paper_section(df, BY, SECTIONS, EVALUATIONS)"),
-         build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations)),
+              + _show("beside_paper_section(df, BY, SECTIONS, EVALUATIONS, EXPERIMENT)"),
+         build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations, i.experiment)),
 )
 
 

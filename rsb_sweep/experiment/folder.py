@@ -38,6 +38,28 @@ if TYPE_CHECKING:
     from rsb_sweep.spec.model import EvalPlan, SweepSpec, TrialSpec
 
 MANIFEST = "sweep.json"
+#: The manifest's key of a ``units: paper`` sweep's mapping, ``{field: [[paper, digits], …]}``: how the
+#: report reads this run's digits values back in the paper's units (analysis imports no trainer).
+PAPER_UNITS = "paper_units"
+#: The recipe values recorded beside the sweep's own (their digits scale is the same for every recipe).
+RECIPE_UNIT_FIELDS = ("lr", "test_res")
+
+
+def paper_units_entry(spec: "SweepSpec") -> dict[str, list[list[Any]]]:
+    """A ``units: paper`` sweep's ``paper_units``: the pairs it mapped, and each of its recipes' own
+    LR and test resolution (paper → digits), so that a value the sweep leaves at the recipe's reads back too."""
+    from trainer.presets import DIGITS, paper_to_preset
+    from trainer.recipes import get_recipe
+
+    out = {f: [list(p) for p in pairs] for f, pairs in (spec.paper_units or {}).items()}
+    recipes = dict.fromkeys(str(r) for r in [spec.overrides.get("recipe", spec.recipe), *spec.grid.get("recipe", [])])
+    for recipe in recipes:
+        for f in RECIPE_UNIT_FIELDS:
+            paper = getattr(get_recipe(recipe), f)
+            digits = paper_to_preset(DIGITS, f, paper, recipe)
+            if all(d != digits for _, d in out.get(f, [])):
+                out.setdefault(f, []).append([paper, digits])
+    return out
 DRIVER = "driver.json"
 LOCK = ".lock"
 FORMAT = 1
@@ -83,6 +105,7 @@ class Experiment:
             "tune_root": f"{base}/tune",
             "trials": [],
             "evaluate": spec.evaluate.to_dict(),
+            **({PAPER_UNITS: paper_units_entry(spec)} if getattr(spec, "paper_units", None) is not None else {}),
             **(extra or {}),
         }
         exp = cls(root, manifest)

@@ -156,6 +156,8 @@ class SweepSpec:
         parts = [f"{entry['paper'] + ' ' if entry.get('paper') else ''}{name} → {describe_stand_in(entry)}"
                  for name, entry in self.digits_models.items()]
         return "digits stand-ins (digits_models): " + "; ".join(parts)
+    #: ``units: paper`` sweeps only (None otherwise): the values mapped, ``{field: [(paper, digits), …]}``.
+    paper_units: Optional[Mapping[str, Sequence[tuple[Any, Any]]]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the whole spec, stored in the manifest (:meth:`from_dict` reads it back)."""
@@ -166,6 +168,8 @@ class SweepSpec:
                       "cross": dict(self.seeds.cross)},
             "description": self.description, "source": self.source, "evaluate": self.evaluate.to_dict(),
             "digits_models": {k: dict(v) for k, v in self.digits_models.items()},
+            **({"paper_units": {k: [list(p) for p in v] for k, v in self.paper_units.items()}}
+               if self.paper_units is not None else {}),
         }
 
     @classmethod
@@ -182,7 +186,9 @@ class SweepSpec:
                                   cross=tuple((str(k), int(c)) for k, c in (seeds.get("cross") or {}).items())),
                    description=doc.get("description", ""), source=doc.get("source", "command line"),
                    evaluate=EvalPlan.from_dict(doc.get("evaluate")),
-                   digits_models={str(k): dict(v) for k, v in (doc.get("digits_models") or {}).items()})
+                   digits_models={str(k): dict(v) for k, v in (doc.get("digits_models") or {}).items()},
+                   paper_units=None if doc.get("paper_units") is None else
+                   {k: [tuple(p) for p in v] for k, v in doc["paper_units"].items()})
 
 
 def describe_stand_in(entry: Mapping[str, Any]) -> str:

@@ -134,19 +134,20 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
     seeds = _seed_axis(doc, fail)
     evaluate = _evaluate(doc, fail, base)
     execution = _execution(doc, fail)
-    source = where
+    source, mapped = where, None
     units = doc.get("units", "literal")
     if units not in UNITS:
         raise fail("units", doc.line_of("units"), f"{units!r}: expected one of {', '.join(UNITS)}")
     if units == "paper" and data_path is None:
         recipes = [str(r) for r in grid.get("recipe", [fixed.get("recipe", recipe)])]
         _check_recipe_specific(fixed, grid, recipes, doc, fail)
-        fixed, grid, evaluate, line = _paper_units(fixed, grid, evaluate, recipes[0])
+        fixed, grid, evaluate, line, mapped = _paper_units(fixed, grid, evaluate, recipes[0])
         source = f"{where}; {line}"
     stand_ins = parse_digits_models(_section(doc, "digits_models", fail), fail, build=data_path is None)
     check_stand_ins_used(stand_ins, fixed, grid, _section(doc, "digits_models", fail), fail)
     spec = SweepSpec(name=name, recipe=recipe, data=data_path, overrides=fixed, grid=grid, seeds=seeds,
-                     description=str(doc.get("description", "")), source=source, digits_models=stand_ins)
+                     description=str(doc.get("description", "")), source=source, digits_models=stand_ins,
+                     paper_units=mapped)
     spec, moved = move_eval_only(replace(spec, evaluate=evaluate))
     if moved:
         spec = replace(spec, source=f"{spec.source}; {moved}")
@@ -254,10 +255,10 @@ def _check_recipe_specific(fixed: dict[str, Any], grid: dict[str, list[Any]], re
 
 
 def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]], evaluate: EvalPlan,
-                 recipe: str) -> tuple[dict, dict, EvalPlan, str]:
+                 recipe: str) -> tuple[dict, dict, EvalPlan, str, dict]:
     """Overrides, grid and evaluation plan mapped from the paper's units to the digits preset for
-    ``recipe`` (the same mapping for every recipe of the sweep: :func:`_check_recipe_specific`), and
-    the line saying how."""
+    ``recipe`` (the same mapping for every recipe of the sweep: :func:`_check_recipe_specific`), the
+    line saying how, and the pairs mapped (``{field: [(paper, digits), …]}``, the manifest's ``paper_units``)."""
     from trainer.presets import DIGITS, describe_paper_units, paper_to_preset
 
     mapped: dict[str, list[tuple[Any, Any]]] = {}
@@ -271,7 +272,7 @@ def _paper_units(fixed: dict[str, Any], grid: dict[str, list[Any]], evaluate: Ev
     fixed = {k: convert(k, v) for k, v in fixed.items()}
     grid = {k: [convert(k, v) for v in vs] for k, vs in grid.items()}
     evaluate = replace(evaluate, test_res=tuple(dict.fromkeys(convert("test_res", v) for v in evaluate.test_res)))
-    return fixed, grid, evaluate, describe_paper_units(mapped)
+    return fixed, grid, evaluate, describe_paper_units(mapped), mapped
 
 
 def _check_values(spec: SweepSpec, doc: _Mapping, fail) -> None:

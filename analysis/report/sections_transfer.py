@@ -129,7 +129,7 @@ def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, 
     table5 = format_table5(df, source=source)
     var = transfer_variance(df, MAIN_METRIC, predictions=predictions)
     pooled = var[var[PRETRAIN_RECIPE] == "all"]
-    said = [_overview(df, pooled)] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
+    said = [_overview(df, pooled), T.PER_SEED_LEFT_OUT] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
     noise = [s for r in pooled.to_dict(orient="records") if (s := T.noise_sentence(r))]
     said += noise or ([T.NO_PREDICTIONS] if predictions is None or not len(predictions) else [])
     more, rows, improvements = _comparisons(df, baseline)

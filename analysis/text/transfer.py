@@ -18,6 +18,12 @@ UNIT = ("Recipes are compared on each pretrained model's mean over its fine-tuni
         "is the unit of replication (n counts pretrained models, not fine-tuning runs), since fine-tunings "
         "of one model share its pretraining seed.")
 
+#: Said once in a transfer study's report (and its answer): why the per-seed sections are not there.
+PER_SEED_LEFT_OUT = ("The per-seed sections of a seed study (summary, normality, outlier seeds, test-set noise, "
+                     "sources of seed variance, comparisons, seeds needed, expected best-of-n) are left out of "
+                     "this report: on a transfer table they would count the fine-tunings of one pretrained model "
+                     "as independent seeds. Every number is in the Transfer section, on pretrained models.")
+
 
 def _pct(x: float) -> str:
     return "NaN" if not math.isfinite(x) else f"{100 * x:.0f} %"

@@ -154,9 +154,27 @@ def test_transfer_section_says_what_a_thin_design_cannot_give():
     """One fine-tuning per model: no split; one model of a recipe: no comparison, no interval."""
     once = transfer_section(synthetic_transfer(n_finetunes=1, targets={"x": (500, 90.0)}))
     assert once.sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned once on each of 1 target (x)")
-    assert "not estimated" in once.sentences[1] and "2 fine-tunings" in once.sentences[1]
+    assert "not estimated" in once.sentences[2] and "2 fine-tunings" in once.sentences[2]
     assert "Without per-image predictions" in " ".join(once.sentences)
     thin = transfer_section(synthetic_transfer(n_models={"a1": 1, "a2": 3, "a3": 2}, n_finetunes=2))
     assert any("a1 on cars has 1 pretrained model(s)" in s for s in thin.sentences)
     poi = [s for s in thin.sentences if s.startswith("Across the 3 targets") and "with a1 " in s]
     assert poi and all("no interval" in s for s in poi)
+
+
+def test_transfer_report_has_no_per_seed_sections(tmp_path):
+    """Fine-tunings are not seeds: no section outside Transfer counts them as such (9 vs 9 seeds),
+    the answer's headline is the Transfer section's, the notebook has no per-seed cell."""
+    from analysis.report.cells import cells
+    from analysis.report.steps import SKIP_FOR_TRANSFER, build_report
+
+    df = synthetic_transfer(n_models=3, n_finetunes=3)
+    rep = build_report(df, tmp_path)
+    assert not SKIP_FOR_TRANSFER & set(rep["conclusions"]), set(rep["conclusions"])
+    said = " ".join(s for v in rep["conclusions"].values() for s in v)
+    assert "9 vs 9" not in said and "transfer" in rep["conclusions"]
+    head = rep["headline"]
+    assert head["answer"][0] == rep["conclusions"]["transfer"][0] and "left out" in head["answer"][1]
+    df.to_parquet(tmp_path / "results.parquet")
+    sources = [src for _, src in cells(tmp_path / "results.parquet", tmp_path, tmp_path, None)]
+    assert not any("comparisons_section" in src or "summary_section" in src for src in sources)

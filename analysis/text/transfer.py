@@ -96,8 +96,12 @@ def improvement_sentence(a: str, b: str, poi: Mapping[str, Any]) -> str:
     if min([*poi["n_x"], *poi["n_y"]]) < 2:
         return s + (" (no interval: a target has a single pretrained model of one of them, which a bootstrap "
                     "cannot resample).")
-    s += (f" (95 % CI {fmt_fixed(lo, 2)}–{fmt_fixed(hi, 2)}, rliable's stratified bootstrap over each target's "
-          "pretrained models)")
+    how = ("a cluster bootstrap that redraws each recipe's pretrained models once, on every target, since the "
+           "same models are fine-tuned on each" if str(poi.get("method", "")).startswith("cluster")
+           else "rliable's stratified bootstrap, each target's pretrained models redrawn separately because the "
+           "targets do not have the same models: it ignores that a model is shared across targets, and the "
+           "interval may be too narrow")
+    s += f" (95 % CI {fmt_fixed(lo, 2)}–{fmt_fixed(hi, 2)}, {how})"
     s += (": ½ (no difference) is inside the interval." if lo <= 0.5 <= hi
           else f": {a if lo > 0.5 else b} is the more likely to come out ahead.")
     if poi.get("few_runs"):

@@ -53,6 +53,10 @@ def variance_sentence(row: Mapping[str, Any]) -> str:
     where = f"On {t}" + ("" if recipe == "all" else f", {recipe}")
     if not math.isfinite(float(row.get("within", float("nan")))):
         return f"{where}: the variance split is not estimated: {str(row.get('notes', '')).rstrip('.')}."
+    if not math.isfinite(float(row.get("share_between", float("nan")))):
+        return (f"{where}: every fine-tuning of every pretrained model scores the same ({row['n_models']} models, "
+                f"{row['n']} fine-tunings): there is no variance to split between pretrained models and "
+                "fine-tuning seeds.")
     lo, hi = row["share_between_ci_low"], row["share_between_ci_high"]
     head = (f"{where}, {_pct(row['share_between'])} of the fine-tuned top-1's variance is between pretrained "
             f"models (95 % CI {_pct(lo)}–{_pct(hi)}; std {fmt_fixed(row['between_std'], 2)} points between "

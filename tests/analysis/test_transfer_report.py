@@ -178,3 +178,11 @@ def test_transfer_report_has_no_per_seed_sections(tmp_path):
     df.to_parquet(tmp_path / "results.parquet")
     sources = [src for _, src in cells(tmp_path / "results.parquet", tmp_path, tmp_path, None)]
     assert not any("comparisons_section" in src or "summary_section" in src for src in sources)
+
+
+def test_transfer_section_without_variance_says_so():
+    """Every fine-tuning scoring the same: no NaN share, no 'interval holds both halves'."""
+    df = synthetic_transfer(targets={"x": (100, 90.0)}).assign(top1=90.0)
+    said = transfer_section(df).sentences
+    assert sum("no variance to split" in s for s in said) == 1
+    assert not any("NaN" in s or "both halves" in s for s in said)

@@ -30,6 +30,8 @@ TRANSFER_REQUIRED = ("dataset", PRETRAIN_RECIPE, PRETRAIN_TRIAL)
 #: The interval's method when some pretrained model lacks a target (:func:`transfer_improvement`).
 PER_TARGET_METHOD = ("stratified bootstrap per target (rliable): the targets do not have the same pretrained "
                      "models, so each target's models are redrawn separately")
+#: The reason of a usable row without a target, a pretraining recipe or a pretrained model.
+NO_TRANSFER_KEYS = "no dataset / pretrain_recipe / pretrain_trial"
 #: The label of a target's row pooled over pretraining recipes in :func:`transfer_variance`.
 ALL_RECIPES = "all"
 
@@ -40,7 +42,16 @@ def transfer_rows(df: pd.DataFrame, metric: str = "top1", status: StatusSpec = T
     AnalysisError naming the missing transfer columns."""
     require_columns(df, TRANSFER_REQUIRED, "a transfer analysis (rows written by `rsb-sweep transfer`)")
     usable, excluded = split_usable(df, metric, status)
-    usable = usable.dropna(subset=list(TRANSFER_REQUIRED))
+    lost = usable[list(TRANSFER_REQUIRED)].isna().any(axis=1)
+    if lost.any():  # a fine-tuning that does not say its target or model: counted, not silently dropped
+        excluded = pd.concat([excluded, usable.loc[lost].assign(reason=NO_TRANSFER_KEYS)])
+        usable = usable.loc[~lost].copy()
+    if "recipe" in usable.columns and usable["recipe"].nunique(dropna=True) > 1:
+        raise AnalysisError(
+            f"the fine-tunings use {usable['recipe'].nunique()} fine-tuning recipes "
+            f"({', '.join(sorted(map(str, usable['recipe'].dropna().unique())))}): the transfer analysis compares "
+            "pretraining recipes under one fine-tuning recipe; analyse each fine-tuning recipe's rows apart "
+            "(filter the results on `recipe`).")
     for col in TRANSFER_REQUIRED:
         usable[col] = usable[col].astype(str)
     return usable, excluded

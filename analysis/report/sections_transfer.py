@@ -132,6 +132,8 @@ def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, 
     said = [_overview(df, pooled), T.PER_SEED_LEFT_OUT] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
     noise = [s for r in pooled.to_dict(orient="records") if (s := T.noise_sentence(r))]
     said += noise or ([T.NO_PREDICTIONS] if predictions is None or not len(predictions) else [])
+    if var.attrs.get("excluded"):
+        said.append(T.excluded_sentence(var.attrs["excluded"]))
     more, rows, improvements = _comparisons(df, baseline)
     plan = FigurePlan(key="transfer", file="transfer_per_target", width=900, plot=plot_transfer,
                       kwargs={"df": df, "metric": MAIN_METRIC},

@@ -124,3 +124,8 @@ def per_model(sentence: str) -> str:
     they are here: "3 vs 3 seeds" becomes "3 vs 3 pretrained models"."""
     sentence = re.sub(r"(\d+) vs (\d+) seeds", r"\1 vs \2 pretrained models", sentence)
     return re.sub(r"(\d+) usable seed\(s\)", r"\1 pretrained model(s)", sentence)
+
+
+def excluded_sentence(excluded: str) -> str:
+    """The rows left out of the transfer analysis, by reason ('ERROR: 2, no dataset / …: 1')."""
+    return f"Left out of the transfer analysis (not usable fine-tunings), by reason: {excluded}."

@@ -186,3 +186,25 @@ def test_transfer_section_without_variance_says_so():
     said = transfer_section(df).sentences
     assert sum("no variance to split" in s for s in said) == 1
     assert not any("NaN" in s or "both halves" in s for s in said)
+
+
+def test_transfer_rows_without_keys_are_counted_and_said():
+    df = synthetic_transfer()
+    df.loc[df.index[:3], "pretrain_trial"] = None
+    df.loc[df.index[3], "status"] = "ERROR"
+    from analysis.groups.transfer import transfer_rows
+
+    usable, excluded = transfer_rows(df)
+    assert len(usable) == len(df) - 4 and len(excluded) == 4
+    assert (excluded["reason"] == "no dataset / pretrain_recipe / pretrain_trial").sum() == 3
+    said = " ".join(transfer_section(df).sentences)
+    assert "no dataset / pretrain_recipe / pretrain_trial: 3" in said and "ERROR: 1" in said
+
+
+def test_transfer_refuses_several_fine_tuning_recipes():
+    df = synthetic_transfer()
+    df.loc[df.index[::2], "recipe"] = "ft2"
+    with pytest.raises(AnalysisError, match="2 fine-tuning recipes.*filter the results on `recipe`"):
+        A.model_means(df)
+    with pytest.raises(AnalysisError, match="fine-tuning recipes"):
+        A.transfer_variance(df)

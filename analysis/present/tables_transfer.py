@@ -47,7 +47,8 @@ def _cells(rows: pd.DataFrame, row: str, column: str, metric: str, models: str |
 def table5_numbers(df: pd.DataFrame, source: pd.DataFrame | None = None, metric: str = "top1",
                    status: StatusSpec = TERMINATED) -> pd.DataFrame:
     """The numbers of Table 5, one row per (row, column) cell (see :class:`Table5`): fine-tunings
-    per target and pretraining recipe; the source's seeds per recipe under its own dataset."""
+    per target and pretraining recipe; the source's seeds per recipe under its own dataset (only
+    the source trials that were fine-tuned: their ``trial_id`` is a ``pretrain_trial``)."""
     usable, _ = transfer_rows(df, metric, status)
     if not len(usable):
         raise AnalysisError("Table 5: no usable fine-tunings (TERMINATED with a finite top-1).")
@@ -55,6 +56,7 @@ def table5_numbers(df: pd.DataFrame, source: pd.DataFrame | None = None, metric:
            for (t, r), g in usable.groupby(["dataset", PRETRAIN_RECIPE], sort=True)]
     if source is not None:
         src, _ = split_usable(source, metric, status)
+        src = src[src["trial_id"].astype(str).isin(set(usable[PRETRAIN_TRIAL]))]  # only the models fine-tuned
         wanted = set(usable[PRETRAIN_RECIPE])
         for (d, r), g in src.groupby(["dataset", "recipe"], sort=True):
             if str(r) in wanted:

@@ -16,6 +16,13 @@ from analysis.report.sections_transfer import is_transfer, transfer_section
 from analysis.synthetic import synthetic_results, synthetic_transfer
 
 
+def _source():
+    """The source experiment's results: 3 seeds of A1/A2/A3, named as synthetic_transfer's models."""
+    src = synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=())
+    src["trial_id"] = [f"src_{r}_{i % 3:02d}" for i, r in enumerate(src["recipe"])]
+    return src
+
+
 @pytest.fixture(scope="module")
 def transfer_table():
     return synthetic_transfer(seed=3)
@@ -23,7 +30,7 @@ def transfer_table():
 
 def test_table5_cells_are_mean_std_over_fine_tunings(transfer_table):
     df = transfer_table
-    src = synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=())
+    src = _source()
     t5 = A.format_table5(df, source=src, baseline={"cars": 92.5}, baseline_name="torchvision")
     frame = t5.table.frame
     assert list(frame.columns) == ["", "a1", "a2", "a3", "torchvision"]
@@ -136,7 +143,7 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     exp.mkdir()
     src.mkdir()
     transfer_table.to_parquet(exp / "results.parquet")
-    synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=()).to_parquet(src / "results.parquet")
+    _source().to_parquet(src / "results.parquet")
     (exp / "sweep.json").write_text(json.dumps({"trials": [], "transfer": {"source": str(src)}}))
     paths = A.make_report(exp)
     rep = json.loads(paths.json.read_text())
@@ -208,3 +215,14 @@ def test_transfer_refuses_several_fine_tuning_recipes():
         A.model_means(df)
     with pytest.raises(AnalysisError, match="fine-tuning recipes"):
         A.transfer_variance(df)
+
+
+def test_table5_source_row_is_the_fine_tuned_models_only():
+    """A source trial that no fine-tuning starts from is not in Table 5's source row."""
+    df = synthetic_transfer(n_models=2)
+    src = _source()
+    src.loc[src["trial_id"].str.endswith("_02"), "top1"] = 0.0  # the model never fine-tuned
+    num = A.format_table5(df, source=src).numbers.set_index(["row", "column"])
+    row = num.loc[("imagenet (source val)", "a1")]
+    kept = src[(src["recipe"] == "a1") & ~src["trial_id"].str.endswith("_02")]["top1"]
+    assert row["n"] == 2 and row["mean"] == pytest.approx(kept.mean())

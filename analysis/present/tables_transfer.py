@@ -95,7 +95,8 @@ def format_table5(
     models = (f"{runs['n_models'].min()}" if runs["n_models"].nunique() == 1
               else f"{runs['n_models'].min()}–{runs['n_models'].max()}")
     cap = (f"Top-1 accuracy (%) after fine-tuning: mean (std) over the {counts} fine-tunings of {models} "
-           "pretrained models per pretraining recipe (columns) and target (rows)"
+           "pretrained models per pretraining recipe (columns) and target (rows), every fine-tuning pooled (the "
+           "comparisons use each model's mean over its fine-tunings instead, the pretrained model being the unit)"
            + ("; the source row: the pretrained models' own validation set" if source_rows else "")
            + (f"; {baseline_name}: as given, one number" if base else "") + ".")
     return Table5(numbers=numbers, table=Table(frame, markdown(frame), latex(frame, (), cap)),

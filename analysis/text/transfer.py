@@ -30,14 +30,21 @@ def _pct(x: float) -> str:
 
 
 def overview_sentence(targets: Sequence[str], recipes: Sequence[str], n_models: int, runs: tuple[int, int],
-                      shares: Sequence[float]) -> str:
+                      shares: Sequence[float], per_target: tuple[int, int] | None = None) -> str:
     """The section's first sentence (the report's answer shows it): what was fine-tuned on what,
-    and the range of the between-model share over the targets."""
+    and the range of the between-model share over the targets. ``per_target``: the fewest and
+    most pretrained models a target has (default: every model on every target)."""
     fine = ("once" if runs == (1, 1) else f"{runs[0]} times" if runs[0] == runs[1]
             else f"{runs[0]}–{runs[1]} times")
     models = f"{n_models} pretrained model{'s' if n_models != 1 else ''}"
-    s = (f"{models} ({', '.join(recipes)}) fine-tuned {fine} on each of "
-         f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets)}), Table 5 below")
+    where = f"{len(targets)} target{'s' if len(targets) != 1 else ''} ({', '.join(targets)})"
+    lo, hi = per_target if per_target is not None else (n_models, n_models)
+    if lo == n_models:
+        s = f"{models} ({', '.join(recipes)}) fine-tuned {fine} on each of {where}, Table 5 below"
+    else:
+        some = f"{lo}" if lo == hi else f"{lo}–{hi}"
+        s = (f"{models} ({', '.join(recipes)}) fine-tuned on {where}, not every model on every target ({some} "
+             f"models a target), each {fine} on a target it has, Table 5 below")
     finite = [x for x in shares if math.isfinite(x)]
     if finite:
         lo, hi = min(finite), max(finite)
@@ -129,3 +136,9 @@ def per_model(sentence: str) -> str:
 def excluded_sentence(excluded: str) -> str:
     """The rows left out of the transfer analysis, by reason ('ERROR: 2, no dataset / …: 1')."""
     return f"Left out of the transfer analysis (not usable fine-tunings), by reason: {excluded}."
+
+
+def no_usable_sentence(excluded: str) -> str:
+    """Why a transfer study has no Transfer analysis: no usable fine-tuning."""
+    return ("The transfer study has no usable fine-tuning (TERMINATED with a finite top-1), so there is no "
+            f"Table 5, variance split or comparison; excluded, by reason: {excluded or 'none'}.")

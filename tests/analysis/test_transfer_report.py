@@ -226,3 +226,18 @@ def test_table5_source_row_is_the_fine_tuned_models_only():
     row = num.loc[("imagenet (source val)", "a1")]
     kept = src[(src["recipe"] == "a1") & ~src["trial_id"].str.endswith("_02")]["top1"]
     assert row["n"] == 2 and row["mean"] == pytest.approx(kept.mean())
+
+
+def test_transfer_overview_unbalanced_caption_and_all_error(tmp_path):
+    df = synthetic_transfer()
+    lacks = df[~((df["pretrain_trial"] == "src_a1_00") & (df["dataset"] == "cars"))]
+    first = transfer_section(lacks).sentences[0]
+    assert "on each of" not in first and "not every model on every target (8–9 models a target)" in first
+    assert transfer_section(df).sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned 3 times on each")
+    assert "each model's mean over its fine-tunings" in A.format_table5(df).table.latex
+    failed = df.assign(status="ERROR")
+    sec = transfer_section(failed)
+    assert sec.table5 is None and "no usable fine-tuning" in sec.sentences[0] and "ERROR: 81" in sec.sentences[0]
+    from analysis.report.steps import build_report
+
+    assert build_report(failed, tmp_path)["conclusions"]["transfer"] == sec.sentences

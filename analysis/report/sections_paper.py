@@ -14,10 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract import PRETRAIN_RECIPE
 from ..groups.paper import PAPER_MODEL, PaperComparison, beside_paper, paper_table
 from ..load.paper import PAPER_RECIPES
 from ..present.tables_paper import beside_frame, table1_layout, table3_layout
 from ..text import paper as T
+from ..text.transfer import TRANSFER_BESIDE_PAPER
 from .output import BESIDE_PAPER
 from .section import Section, TableText
 
@@ -97,6 +99,8 @@ def beside_paper_section(df: pd.DataFrame, by: Sequence[str],
                         getattr(paired, "data", None) if paired is not None else None,
                         getattr(paired, "paired_baseline", None) if paired is not None else None)
     unnamed = [T.table3_skipped_sentence()] if "model" in by and PAPER_MODEL not in df.columns else []
+    if PRETRAIN_RECIPE in df.columns:  # a transfer study (issue 20): its Table 5 is in the Transfer section
+        return BesidePaperSection(sentences=[TRANSFER_BESIDE_PAPER], data=[], rows=[], tables=[])
     if not tables:
         known = "recipe" in df.columns and bool(set(df["recipe"].astype(str).str.lower()) & set(PAPER_RECIPES))
         return BesidePaperSection(sentences=[T.no_mapping_sentence(by, known), *unnamed], data=[], rows=[], tables=[])

@@ -142,3 +142,8 @@ def no_usable_sentence(excluded: str) -> str:
     """Why a transfer study has no Transfer analysis: no usable fine-tuning."""
     return ("The transfer study has no usable fine-tuning (TERMINATED with a finite top-1), so there is no "
             f"Table 5, variance split or comparison; excluded, by reason: {excluded or 'none'}.")
+
+
+#: Beside the paper on a transfer study: the paper's Table 5 is set beside the run in the Transfer section.
+TRANSFER_BESIDE_PAPER = ("This is a transfer study (pretraining recipes fine-tuned on targets): the RSB paper's "
+                         "Table 5 is shown beside this run's in the Transfer section.")

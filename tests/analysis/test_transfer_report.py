@@ -13,6 +13,7 @@ from matplotlib.collections import PathCollection
 import analysis as A
 from analysis.errors import AnalysisError
 from analysis.report.sections_transfer import is_transfer, transfer_section
+from analysis.text.transfer import TRANSFER_BESIDE_PAPER
 from analysis.synthetic import synthetic_results, synthetic_transfer
 
 
@@ -180,6 +181,7 @@ def test_transfer_report_has_no_per_seed_sections(tmp_path):
     assert not SKIP_FOR_TRANSFER & set(rep["conclusions"]), set(rep["conclusions"])
     said = " ".join(s for v in rep["conclusions"].values() for s in v)
     assert "9 vs 9" not in said and "transfer" in rep["conclusions"]
+    assert rep["conclusions"]["beside_paper"] == [TRANSFER_BESIDE_PAPER]  # not "runs none of A1/A2/A3"
     head = rep["headline"]
     assert head["answer"][0] == rep["conclusions"]["transfer"][0] and "left out" in head["answer"][1]
     df.to_parquet(tmp_path / "results.parquet")

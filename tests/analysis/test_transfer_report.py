@@ -156,6 +156,8 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     assert (paths.json.parent / "figures" / "transfer_per_target.png").is_file()
     assert np.isfinite([r["share_between"] for r in rep["transfer"]["variance"]]).all()
     assert "imagenet (source val)" in rep["table5"]["markdown"]
+    assert "comparisons" not in rep["conclusions"] and "summary" not in rep["conclusions"]
+    assert rep["headline"]["answer"][0] == said[0]
 
 
 def test_transfer_section_says_what_a_thin_design_cannot_give():

@@ -245,6 +245,7 @@ def synthetic_transfer(
     n_finetunes: int | Callable[[np.random.Generator], int] = 3,
     between_std: float = 0.3,
     within_std: float = 0.2,
+    target_correlation: float = 0.0,
     seed: int = 0,
     experiment: str = "synthetic_transfer",
 ) -> pd.DataFrame:
@@ -253,7 +254,10 @@ def synthetic_transfer(
     N(0, between_std²) on every target), each fine-tuned ``n_finetunes`` times on each target
     (``targets``: name -> (n_val, mean top-1); the fine-tuning noise N(0, within_std²)), top-1
     rounded to what n_val images give. ``n_finetunes`` may be a function of the generator, for
-    unbalanced designs."""
+    unbalanced designs. ``target_correlation``: the correlation of one model's effects between
+    two targets (a part of the model's effect shared by every target; 0: independent)."""
+    if not 0 <= target_correlation <= 1:
+        raise ValueError(f"target_correlation must be in [0, 1], got {target_correlation}.")
     rng = np.random.default_rng(seed)
     recipes = dict(recipes) if recipes is not None else {"a1": 0.2, "a2": 0.0, "a3": -0.4}
     targets = dict(targets) if targets is not None else TRANSFER_TARGETS
@@ -262,6 +266,9 @@ def synthetic_transfer(
         k = n_models[r] if isinstance(n_models, Mapping) else n_models
         for m in range(k):
             effect = between_std * rng.standard_normal(len(targets))
+            if target_correlation:  # the shared part, drawn after the rest: the default stream is unchanged
+                shared = rng.standard_normal()
+                effect = np.sqrt(1 - target_correlation) * effect + between_std * np.sqrt(target_correlation) * shared
             for t, (name, (n_val, mean)) in enumerate(targets.items()):
                 n_ft = n_finetunes(rng) if callable(n_finetunes) else n_finetunes
                 for s in range(n_ft):

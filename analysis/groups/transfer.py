@@ -10,6 +10,7 @@ and :func:`transfer_improvement` use those means. :func:`transfer_variance` uses
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,7 @@ from ..contract import MAIN_SET, PRETRAIN_RECIPE, PRETRAIN_TRIAL, TERMINATED
 from ..errors import AnalysisError, require_columns
 from ..load.predictions import correctness_matrix
 from ..stats.arrays import N_RESAMPLES
-from ..stats.improvement import ProbabilityOfImprovement, probability_of_improvement
+from ..stats.improvement import ProbabilityOfImprovement, clustered_improvement, probability_of_improvement
 from ..stats.nested import component_std, nested_example_noise, nested_variance
 from .comparisons import Arm, compare_arms
 from .frames import StatusSpec, describe_exclusions, split_usable
@@ -26,6 +27,11 @@ from .noise import own_evaluation
 
 #: The columns a transfer table must have.
 TRANSFER_REQUIRED = ("dataset", PRETRAIN_RECIPE, PRETRAIN_TRIAL)
+#: The interval's method when some pretrained model lacks a target (:func:`transfer_improvement`).
+PER_TARGET_METHOD = ("stratified bootstrap per target (rliable): the targets do not have the same pretrained "
+                     "models, so each target's models are redrawn separately")
+#: The reason of a usable row without a target, a pretraining recipe or a pretrained model.
+NO_TRANSFER_KEYS = "no dataset / pretrain_recipe / pretrain_trial"
 #: The label of a target's row pooled over pretraining recipes in :func:`transfer_variance`.
 ALL_RECIPES = "all"
 
@@ -36,7 +42,16 @@ def transfer_rows(df: pd.DataFrame, metric: str = "top1", status: StatusSpec = T
     AnalysisError naming the missing transfer columns."""
     require_columns(df, TRANSFER_REQUIRED, "a transfer analysis (rows written by `rsb-sweep transfer`)")
     usable, excluded = split_usable(df, metric, status)
-    usable = usable.dropna(subset=list(TRANSFER_REQUIRED))
+    lost = usable[list(TRANSFER_REQUIRED)].isna().any(axis=1)
+    if lost.any():  # a fine-tuning that does not say its target or model: counted, not silently dropped
+        excluded = pd.concat([excluded, usable.loc[lost].assign(reason=NO_TRANSFER_KEYS)])
+        usable = usable.loc[~lost].copy()
+    if "recipe" in usable.columns and usable["recipe"].nunique(dropna=True) > 1:
+        raise AnalysisError(
+            f"the fine-tunings use {usable['recipe'].nunique()} fine-tuning recipes "
+            f"({', '.join(sorted(map(str, usable['recipe'].dropna().unique())))}): the transfer analysis compares "
+            "pretraining recipes under one fine-tuning recipe; analyse each fine-tuning recipe's rows apart "
+            "(filter the results on `recipe`).")
     for col in TRANSFER_REQUIRED:
         usable[col] = usable[col].astype(str)
     return usable, excluded
@@ -166,21 +181,24 @@ def transfer_improvement(
 ) -> ProbabilityOfImprovement:
     """rliable's probability that a model pretrained with recipe ``a`` beats one pretrained with
     ``b`` after fine-tuning, averaged over the targets that have both (each target weighs the
-    same), with the stratified bootstrap over each target's pretrained models
-    (:func:`analysis.stats.improvement.probability_of_improvement`)."""
+    same). The same pretrained models are fine-tuned on every target, so the interval is a cluster
+    bootstrap (:func:`analysis.stats.improvement.clustered_improvement`: each recipe's models
+    redrawn once, on every target); when the targets do not have the same models, rliable's
+    per-target stratified bootstrap (:func:`~analysis.stats.improvement.probability_of_improvement`)
+    instead, its ``method`` saying so."""
     means = model_means(df, metric, status=status)
-    xs, ys, tasks = [], [], []
-    for target, t in means.groupby("dataset", sort=True):
-        x = t.loc[t[PRETRAIN_RECIPE] == a, metric].to_numpy(dtype=float)
-        y = t.loc[t[PRETRAIN_RECIPE] == b, metric].to_numpy(dtype=float)
-        if len(x) and len(y):
-            xs.append(x)
-            ys.append(y)
-            tasks.append(str(target))
+    tasks = sorted(set(means.loc[means[PRETRAIN_RECIPE] == a, "dataset"])
+                   & set(means.loc[means[PRETRAIN_RECIPE] == b, "dataset"]))
     if not tasks:
         raise AnalysisError(f"no target has fine-tunings of both {a!r} and {b!r}.")
-    return probability_of_improvement(xs, ys, tasks=tasks, confidence=confidence, n_resamples=n_resamples,
-                                      random_state=random_state)
+    sides = [means[(means[PRETRAIN_RECIPE] == r) & means["dataset"].isin(tasks)]
+             .pivot(index=PRETRAIN_TRIAL, columns="dataset", values=metric).reindex(columns=tasks) for r in (a, b)]
+    opts = dict(tasks=tasks, confidence=confidence, n_resamples=n_resamples, random_state=random_state)
+    if all(s.notna().all().all() for s in sides):
+        return clustered_improvement(sides[0].to_numpy(), sides[1].to_numpy(), **opts)
+    poi = probability_of_improvement([sides[0][t].dropna().to_numpy() for t in tasks],
+                                     [sides[1][t].dropna().to_numpy() for t in tasks], **opts)
+    return replace(poi, method=PER_TARGET_METHOD)
 
 
 def recipe_pairs(df: pd.DataFrame) -> list[tuple[str, str]]:

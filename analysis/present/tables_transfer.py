@@ -47,7 +47,8 @@ def _cells(rows: pd.DataFrame, row: str, column: str, metric: str, models: str |
 def table5_numbers(df: pd.DataFrame, source: pd.DataFrame | None = None, metric: str = "top1",
                    status: StatusSpec = TERMINATED) -> pd.DataFrame:
     """The numbers of Table 5, one row per (row, column) cell (see :class:`Table5`): fine-tunings
-    per target and pretraining recipe; the source's seeds per recipe under its own dataset."""
+    per target and pretraining recipe; the source's seeds per recipe under its own dataset (only
+    the source trials that were fine-tuned: their ``trial_id`` is a ``pretrain_trial``)."""
     usable, _ = transfer_rows(df, metric, status)
     if not len(usable):
         raise AnalysisError("Table 5: no usable fine-tunings (TERMINATED with a finite top-1).")
@@ -55,6 +56,7 @@ def table5_numbers(df: pd.DataFrame, source: pd.DataFrame | None = None, metric:
            for (t, r), g in usable.groupby(["dataset", PRETRAIN_RECIPE], sort=True)]
     if source is not None:
         src, _ = split_usable(source, metric, status)
+        src = src[src["trial_id"].astype(str).isin(set(usable[PRETRAIN_TRIAL]))]  # only the models fine-tuned
         wanted = set(usable[PRETRAIN_RECIPE])
         for (d, r), g in src.groupby(["dataset", "recipe"], sort=True):
             if str(r) in wanted:
@@ -93,7 +95,8 @@ def format_table5(
     models = (f"{runs['n_models'].min()}" if runs["n_models"].nunique() == 1
               else f"{runs['n_models'].min()}–{runs['n_models'].max()}")
     cap = (f"Top-1 accuracy (%) after fine-tuning: mean (std) over the {counts} fine-tunings of {models} "
-           "pretrained models per pretraining recipe (columns) and target (rows)"
+           "pretrained models per pretraining recipe (columns) and target (rows), every fine-tuning pooled (the "
+           "comparisons use each model's mean over its fine-tunings instead, the pretrained model being the unit)"
            + ("; the source row: the pretrained models' own validation set" if source_rows else "")
            + (f"; {baseline_name}: as given, one number" if base else "") + ".")
     return Table5(numbers=numbers, table=Table(frame, markdown(frame), latex(frame, (), cap)),

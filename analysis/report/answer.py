@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from ..text.formatting import fmt_seeds
+from ..text.transfer import PER_SEED_LEFT_OUT
 from .section import Section
 
 
@@ -81,6 +82,9 @@ def answer_section(sections: Iterable[Section], titles: Mapping[str, str]) -> An
     provenance's what-ran sentence, the summary's sentences, every other section's first."""
     by_name = {s.name: s for s in sections if s.name is not None}
     answer = list(by_name["summary"].sentences) if "summary" in by_name else []
+    if not answer and "transfer" in by_name:  # a transfer study has no per-seed summary (issue 20)
+        said = by_name["transfer"].sentences
+        answer = list(said[:1]) + [s for s in said[1:] if s == PER_SEED_LEFT_OUT]
     ran = what_ran(by_name["provenance"].data) if "provenance" in by_name else ""
     verdicts = [Verdict(section=name, title=titles.get(name, name), sentence=sec.sentences[0],
                         more=len(sec.sentences) - 1)

@@ -17,7 +17,7 @@ from ..errors import AnalysisError
 from ..load.io import evaluations_file, table_file
 from .output import FIGURES_FOLDER, REPORT_JSON
 from .sections_transfer import is_transfer
-from .steps import STEPS
+from .steps import STEPS, step_wanted
 
 #: The title; what the report is and how it was made are under Provenance, at the end.
 TITLE = "# Seed-variance report: {name}"
@@ -82,7 +82,7 @@ def cells(results: Path, experiment: Path, out: Path, baseline: Any) -> list[tup
                          out=str(out), figures=FIGURES_FOLDER, baseline=baseline, metric=MAIN_METRIC)
     out_cells: list[tuple[str, str]] = [("md", TITLE.format(name=experiment.name)), ("code", setup)]
     for step in STEPS:
-        if step.needs is None or have[step.needs] is not None:
+        if step_wanted(step, have, have["transfer"]):
             out_cells += [("md", step.heading), ("code", step.code)]
     heading, code = CONCLUSIONS
     return out_cells + [("md", heading), ("code", code.format(report_json=REPORT_JSON))]

@@ -15,11 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import PAPER_MODEL
+from ..contract import PAPER_MODEL, PRETRAIN_RECIPE
 from ..groups.paper import PaperComparison, judge_families, paper_families, paper_table, unmatched_levels
 from ..load.paper import PAPER_RECIPES, read_paper_units
 from ..present.tables_paper import beside_frame, table1_layout, table3_layout
 from ..text import paper as T
+from ..text.transfer import TRANSFER_BESIDE_PAPER
 from .output import BESIDE_PAPER
 from .section import Section, TableText
 
@@ -94,6 +95,8 @@ def beside_paper_section(df: pd.DataFrame, by: Sequence[str],
     manifest's ``paper_units`` (a ``units: paper`` sweep) reads the run's values back in paper units."""
     done = _as_dict(sections)
     by = list(by)
+    if PRETRAIN_RECIPE in df.columns:  # a transfer study (issue 20): its Table 5 is in the Transfer section
+        return BesidePaperSection(sentences=[TRANSFER_BESIDE_PAPER], data=[], rows=[], tables=[])
     tables = mapped_tables(df, by, evaluations)
     cmp = done.get("comparisons")
     paired = done.get("paired_comparisons")

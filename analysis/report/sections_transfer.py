@@ -14,6 +14,7 @@ from ..contract import (MAIN_METRIC, PRETRAIN_RECIPE, PRETRAIN_TRIAL, RESULTS_ST
                         TRANSFER_SOURCE_KEY)
 from ..errors import AnalysisError
 from ..groups.baseline import is_spec, parse_baseline
+from ..groups.frames import describe_exclusions
 from ..groups.transfer import (recipe_pairs, transfer_comparisons, transfer_improvement, transfer_rows,
                                transfer_variance)
 from ..load.io import load_results
@@ -115,9 +116,11 @@ def _overview(df: pd.DataFrame, pooled: pd.DataFrame) -> str:
     """The section's first sentence, from the usable fine-tunings."""
     usable, _ = transfer_rows(df, MAIN_METRIC)
     runs = usable.groupby(["dataset", PRETRAIN_TRIAL]).size()
+    per_target = usable.groupby("dataset")[PRETRAIN_TRIAL].nunique()
     shares = pooled["share_between"].tolist() if "share_between" in pooled.columns else []
     return T.overview_sentence(sorted(usable["dataset"].unique()), sorted(usable[PRETRAIN_RECIPE].unique()),
-                               int(usable[PRETRAIN_TRIAL].nunique()), (int(runs.min()), int(runs.max())), shares)
+                               int(usable[PRETRAIN_TRIAL].nunique()), (int(runs.min()), int(runs.max())), shares,
+                               (int(per_target.min()), int(per_target.max())))
 
 
 def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, baseline: Any = None,
@@ -126,12 +129,18 @@ def transfer_section(df: pd.DataFrame, predictions: pd.DataFrame | None = None, 
     ``predictions`` are given), the recipes compared on each target and across targets, and the
     figure. ``baseline``: a ``pretrain_recipe=…`` spec names the recipe compared against;
     ``source``: the source experiment's results (Table 5's first row)."""
+    usable, excluded = transfer_rows(df, MAIN_METRIC)
+    if not len(usable):  # e.g. every fine-tuning crashed: say why, do not fail the report
+        why = describe_exclusions(excluded["reason"])
+        return TransferSection(sentences=[T.no_usable_sentence(why)], data={"excluded": why})
     table5 = format_table5(df, source=source)
     var = transfer_variance(df, MAIN_METRIC, predictions=predictions)
     pooled = var[var[PRETRAIN_RECIPE] == "all"]
-    said = [_overview(df, pooled)] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
+    said = [_overview(df, pooled), T.PER_SEED_LEFT_OUT] + [T.variance_sentence(r) for r in pooled.to_dict(orient="records")]
     noise = [s for r in pooled.to_dict(orient="records") if (s := T.noise_sentence(r))]
     said += noise or ([T.NO_PREDICTIONS] if predictions is None or not len(predictions) else [])
+    if var.attrs.get("excluded"):
+        said.append(T.excluded_sentence(var.attrs["excluded"]))
     more, rows, improvements = _comparisons(df, baseline)
     plan = FigurePlan(key="transfer", file="transfer_per_target", width=900, plot=plot_transfer,
                       kwargs={"df": df, "metric": MAIN_METRIC},

@@ -79,7 +79,8 @@ def _show(call: str) -> str:
 
 #: The answer cell: every section computed (no figures), the answer shown, ``top1`` for Figure 2.
 _ANSWER_CODE = ("SECTIONS = S.report_sections(df, BY, EXPERIMENT, BASELINE, PREDICTIONS)  # every section, once\n"
-                "top1 = next(s for s in SECTIONS if s.name == 'summary').top1\n" + _show("answer(SECTIONS)"))
+                "top1 = next((s.top1 for s in SECTIONS if s.name == 'summary'), None)  # None: a transfer study\n"
+                + _show("answer(SECTIONS)"))
 
 STEPS: tuple[Step, ...] = (
     Step(key="answer", heading="## The answer", code=_ANSWER_CODE, build=None),
@@ -176,6 +177,21 @@ STEPS += (
          build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations, i.experiment)),
 )
 
+#: The per-seed steps a transfer study's report leaves out (issue 20): on its table they would count
+#: the fine-tunings of one pretrained model as independent seeds; the Transfer section says so once.
+SKIP_FOR_TRANSFER = frozenset({"figure2", "summary", "normality", "outliers", "test_set_noise",
+                               "variance_components", "comparisons", "seeds_needed", "expected_max", "history"})
+
+
+def step_wanted(step: Step, have: Any, transfer: bool | None) -> bool:
+    """Whether the report has ``step``: what it :attr:`~Step.needs` is there (``have``: the
+    ReportInputs, or a dict of those fields) and it is not a per-seed step of a transfer study."""
+    if transfer and step.key in SKIP_FOR_TRANSFER:
+        return False
+    if step.needs is None:
+        return True
+    return (have.get(step.needs) if isinstance(have, dict) else getattr(have, step.needs)) is not None
+
 
 def answer(sections: Iterable[Section]) -> AnswerSection:
     """The report's answer (shown first) from its sections, each verdict titled as its step."""
@@ -194,8 +210,8 @@ def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline:
     done: dict[str, Section] = {}
     wanted: list[Step] = []
     for step in STEPS:
-        if step.build is not None and (figures or not step.figure_only) and (
-                step.needs is None or getattr(inputs, step.needs) is not None):
+        if step.build is not None and (figures or not step.figure_only) and step_wanted(step, inputs,
+                                                                                        inputs.transfer):
             wanted.append(step)
     # The figures last: they draw what the sections computed (Figure 2 reads the summary's top-1).
     for step in sorted(wanted, key=lambda st: st.figure_only):

@@ -15,6 +15,11 @@ A percentile bootstrap of few runs is too narrow (a task with 3 runs per side ha
 resamples). Simulated (3 tasks, Gaussian runs, 400 studies each; docs/analysis/README.md,
 "Transfer"): coverage of the 95 % interval 0.86 with 3 runs per side, 0.91 with 5, 0.96 with 10.
 :attr:`ProbabilityOfImprovement.few_runs` says when a task has fewer than :data:`FEW_RUNS`.
+
+When the same runs are scored on every task (a pretrained model fine-tuned on each target), the
+tasks are not independent: :func:`clustered_improvement` redraws each run once per resample and
+keeps it on every task (a cluster bootstrap); redrawing per task then under-covers (5 targets, 10
+models, correlation 0.9 between targets: 0.65 against the cluster bootstrap's 0.93).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import numpy as np
 from ..errors import AnalysisError
 from .image_noise import Interval
 
+#: The interval's method when the same runs (pretrained models) are scored on every task.
+CLUSTER_METHOD = "cluster bootstrap, percentile: each run redrawn once per resample, on every task"
 #: Below this many runs per side in a task, the percentile interval under-covers (module note).
 FEW_RUNS = 10
 #: Resamples processed at once (bounds memory: batch × m × k booleans).
@@ -119,3 +126,47 @@ def probability_of_improvement(
         statistic=float(np.mean(per_task)), confidence_interval=Interval(float(low), float(high)),
         per_task=per_task, n_x=tuple(len(x) for x in xs), n_y=tuple(len(y) for y in ys),
         confidence_level=confidence, n_resamples=n_resamples, tasks=names)
+
+
+def _clustered(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Mean over tasks of P(X > Y) of ``n`` resamples that redraw the rows (runs) of ``x`` (runs ×
+    tasks) and of ``y`` once each, the same rows on every task."""
+    out = np.empty(n)
+    for s in range(0, n, _BATCH):
+        b = min(_BATCH, n - s)
+        xs = x[rng.integers(0, len(x), (b, len(x)))]          # b × m × T
+        ys = y[rng.integers(0, len(y), (b, len(y)))]          # b × k × T
+        gt = (xs[:, :, None, :] > ys[:, None, :, :]).mean(axis=(1, 2))
+        eq = (xs[:, :, None, :] == ys[:, None, :, :]).mean(axis=(1, 2))
+        out[s:s + b] = (gt + 0.5 * eq).mean(axis=1)
+    return out
+
+
+def clustered_improvement(
+    x: Any,
+    y: Any,
+    *,
+    tasks: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int | None = 0,
+) -> ProbabilityOfImprovement:
+    """:func:`probability_of_improvement` when the same runs are scored on every task (a
+    pretrained model fine-tuned on each target): ``x`` (runs × tasks) and ``y`` (runs × tasks),
+    no NaN. The statistic is the same; the interval redraws each side's runs once per resample
+    and keeps them on every task (a cluster bootstrap), so that a run's effect shared across
+    tasks is not averaged away as if the tasks had independent runs."""
+    x, y = np.atleast_2d(np.asarray(x, dtype=float)), np.atleast_2d(np.asarray(y, dtype=float))
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or 0 in x.shape + y.shape:
+        raise AnalysisError(f"clustered_improvement needs runs × tasks arrays with the same tasks "
+                            f"(got {x.shape} and {y.shape}).")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise AnalysisError("clustered_improvement: scores hold NaN/inf; every run needs every task.")
+    names = tuple(str(t) for t in tasks) if tasks is not None else tuple(str(i) for i in range(x.shape[1]))
+    per_task = tuple(pairwise_improvement(x[:, t], y[:, t]) for t in range(x.shape[1]))
+    draws = _clustered(x, y, n_resamples, np.random.default_rng(random_state))
+    low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return ProbabilityOfImprovement(
+        statistic=float(np.mean(per_task)), confidence_interval=Interval(float(low), float(high)),
+        per_task=per_task, n_x=(len(x),) * len(per_task), n_y=(len(y),) * len(per_task),
+        confidence_level=confidence, n_resamples=n_resamples, method=CLUSTER_METHOD, tasks=names)

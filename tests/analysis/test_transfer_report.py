@@ -13,7 +13,15 @@ from matplotlib.collections import PathCollection
 import analysis as A
 from analysis.errors import AnalysisError
 from analysis.report.sections_transfer import is_transfer, transfer_section
+from analysis.text.transfer import TRANSFER_BESIDE_PAPER
 from analysis.synthetic import synthetic_results, synthetic_transfer
+
+
+def _source():
+    """The source experiment's results: 3 seeds of A1/A2/A3, named as synthetic_transfer's models."""
+    src = synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=())
+    src["trial_id"] = [f"src_{r}_{i % 3:02d}" for i, r in enumerate(src["recipe"])]
+    return src
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +31,7 @@ def transfer_table():
 
 def test_table5_cells_are_mean_std_over_fine_tunings(transfer_table):
     df = transfer_table
-    src = synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=())
+    src = _source()
     t5 = A.format_table5(df, source=src, baseline={"cars": 92.5}, baseline_name="torchvision")
     frame = t5.table.frame
     assert list(frame.columns) == ["", "a1", "a2", "a3", "torchvision"]
@@ -136,7 +144,7 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     exp.mkdir()
     src.mkdir()
     transfer_table.to_parquet(exp / "results.parquet")
-    synthetic_results(3, [{"recipe": r} for r in ("a1", "a2", "a3")], extra_sets=()).to_parquet(src / "results.parquet")
+    _source().to_parquet(src / "results.parquet")
     (exp / "sweep.json").write_text(json.dumps({"trials": [], "transfer": {"source": str(src)}}))
     paths = A.make_report(exp)
     rep = json.loads(paths.json.read_text())
@@ -148,15 +156,92 @@ def test_transfer_section_in_executed_report(tmp_path, transfer_table):
     assert (paths.json.parent / "figures" / "transfer_per_target.png").is_file()
     assert np.isfinite([r["share_between"] for r in rep["transfer"]["variance"]]).all()
     assert "imagenet (source val)" in rep["table5"]["markdown"]
+    assert "comparisons" not in rep["conclusions"] and "summary" not in rep["conclusions"]
+    assert rep["headline"]["answer"][0] == said[0]
 
 
 def test_transfer_section_says_what_a_thin_design_cannot_give():
     """One fine-tuning per model: no split; one model of a recipe: no comparison, no interval."""
     once = transfer_section(synthetic_transfer(n_finetunes=1, targets={"x": (500, 90.0)}))
     assert once.sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned once on each of 1 target (x)")
-    assert "not estimated" in once.sentences[1] and "2 fine-tunings" in once.sentences[1]
+    assert "not estimated" in once.sentences[2] and "2 fine-tunings" in once.sentences[2]
     assert "Without per-image predictions" in " ".join(once.sentences)
     thin = transfer_section(synthetic_transfer(n_models={"a1": 1, "a2": 3, "a3": 2}, n_finetunes=2))
     assert any("a1 on cars has 1 pretrained model(s)" in s for s in thin.sentences)
     poi = [s for s in thin.sentences if s.startswith("Across the 3 targets") and "with a1 " in s]
     assert poi and all("no interval" in s for s in poi)
+
+
+def test_transfer_report_has_no_per_seed_sections(tmp_path):
+    """Fine-tunings are not seeds: no section outside Transfer counts them as such (9 vs 9 seeds),
+    the answer's headline is the Transfer section's, the notebook has no per-seed cell."""
+    from analysis.report.cells import cells
+    from analysis.report.steps import SKIP_FOR_TRANSFER, build_report
+
+    df = synthetic_transfer(n_models=3, n_finetunes=3)
+    rep = build_report(df, tmp_path)
+    assert not SKIP_FOR_TRANSFER & set(rep["conclusions"]), set(rep["conclusions"])
+    said = " ".join(s for v in rep["conclusions"].values() for s in v)
+    assert "9 vs 9" not in said and "transfer" in rep["conclusions"]
+    assert rep["conclusions"]["beside_paper"] == [TRANSFER_BESIDE_PAPER]  # not "runs none of A1/A2/A3"
+    head = rep["headline"]
+    assert head["answer"][0] == rep["conclusions"]["transfer"][0] and "left out" in head["answer"][1]
+    df.to_parquet(tmp_path / "results.parquet")
+    sources = [src for _, src in cells(tmp_path / "results.parquet", tmp_path, tmp_path, None)]
+    assert not any("comparisons_section" in src or "summary_section" in src for src in sources)
+
+
+def test_transfer_section_without_variance_says_so():
+    """Every fine-tuning scoring the same: no NaN share, no 'interval holds both halves'."""
+    df = synthetic_transfer(targets={"x": (100, 90.0)}).assign(top1=90.0)
+    said = transfer_section(df).sentences
+    assert sum("no variance to split" in s for s in said) == 1
+    assert not any("NaN" in s or "both halves" in s for s in said)
+
+
+def test_transfer_rows_without_keys_are_counted_and_said():
+    df = synthetic_transfer()
+    df.loc[df.index[:3], "pretrain_trial"] = None
+    df.loc[df.index[3], "status"] = "ERROR"
+    from analysis.groups.transfer import transfer_rows
+
+    usable, excluded = transfer_rows(df)
+    assert len(usable) == len(df) - 4 and len(excluded) == 4
+    assert (excluded["reason"] == "no dataset / pretrain_recipe / pretrain_trial").sum() == 3
+    said = " ".join(transfer_section(df).sentences)
+    assert "no dataset / pretrain_recipe / pretrain_trial: 3" in said and "ERROR: 1" in said
+
+
+def test_transfer_refuses_several_fine_tuning_recipes():
+    df = synthetic_transfer()
+    df.loc[df.index[::2], "recipe"] = "ft2"
+    with pytest.raises(AnalysisError, match="2 fine-tuning recipes.*filter the results on `recipe`"):
+        A.model_means(df)
+    with pytest.raises(AnalysisError, match="fine-tuning recipes"):
+        A.transfer_variance(df)
+
+
+def test_table5_source_row_is_the_fine_tuned_models_only():
+    """A source trial that no fine-tuning starts from is not in Table 5's source row."""
+    df = synthetic_transfer(n_models=2)
+    src = _source()
+    src.loc[src["trial_id"].str.endswith("_02"), "top1"] = 0.0  # the model never fine-tuned
+    num = A.format_table5(df, source=src).numbers.set_index(["row", "column"])
+    row = num.loc[("imagenet (source val)", "a1")]
+    kept = src[(src["recipe"] == "a1") & ~src["trial_id"].str.endswith("_02")]["top1"]
+    assert row["n"] == 2 and row["mean"] == pytest.approx(kept.mean())
+
+
+def test_transfer_overview_unbalanced_caption_and_all_error(tmp_path):
+    df = synthetic_transfer()
+    lacks = df[~((df["pretrain_trial"] == "src_a1_00") & (df["dataset"] == "cars"))]
+    first = transfer_section(lacks).sentences[0]
+    assert "on each of" not in first and "not every model on every target (8–9 models a target)" in first
+    assert transfer_section(df).sentences[0].startswith("9 pretrained models (a1, a2, a3) fine-tuned 3 times on each")
+    assert "each model's mean over its fine-tunings" in A.format_table5(df).table.latex
+    failed = df.assign(status="ERROR")
+    sec = transfer_section(failed)
+    assert sec.table5 is None and "no usable fine-tuning" in sec.sentences[0] and "ERROR: 81" in sec.sentences[0]
+    from analysis.report.steps import build_report
+
+    assert build_report(failed, tmp_path)["conclusions"]["transfer"] == sec.sentences

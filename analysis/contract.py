@@ -129,3 +129,6 @@ def with_extra_sets(columns: tuple[str, ...], extra: Iterable[str]) -> list[str]
     """``columns`` with the ``top1_<set>`` columns ``extra`` inserted right after ``eval_loss``."""
     at = columns.index("eval_loss") + 1
     return list(columns[:at]) + list(extra) + list(columns[at:])
+
+#: ``rsb-sweep race``: the verdict, every configuration, one entry per look (rsb_sweep.experiment.race_file).
+RACE_FILE = "race.json"

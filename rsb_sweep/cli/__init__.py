@@ -9,6 +9,7 @@ dispatched (:mod:`rsb_sweep.spec.paths`).
 """
 
 from rsb_sweep.cli import launch, manage  # noqa: F401  (registers the commands on the group)
+from rsb_sweep.cli import race  # noqa: F401  (registers `race`)
 from rsb_sweep.cli.app import main
 
 __all__ = ["main"]

@@ -23,6 +23,7 @@ from ..load.io import config_columns, evaluations_file, load_evaluations
 from ..load.predictions import load_predictions
 from . import sections as S
 from . import sections_compare as SC
+from . import sections_race as SR
 from .answer import AnswerSection, answer_section
 from .section import Section, record
 
@@ -39,6 +40,7 @@ class ReportInputs:
     evaluations: pd.DataFrame | None = None
     decision: dict[str, Any] | None = None
     history: Path | None = None
+    race: dict[str, Any] | None = None
     by: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -147,6 +149,13 @@ STEPS: tuple[Step, ...] = (
          "function of `analysis.sections`, every number is in `report.json`.",
          code=_show("S.provenance_section(df, EXPERIMENT)"),
          build=lambda i, done: S.provenance_section(i.df, i.experiment)),
+    Step(key="race", heading="## 6d. Race\nAn `rsb-sweep race`: every pair of configurations' anytime-valid "
+         "confidence sequence at α over the number of pairs, after each wave; a configuration stops receiving seeds "
+         "once another beats it by more than δ. The figure: each configuration against the leader, dropped ones "
+         "grey from their wave (race.json).",
+         code="from analysis.report.sections_race import find_race, race_section\n"
+              + _show("race_section(find_race(EXPERIMENT))"), needs="race",
+         build=lambda i, done: SR.race_section(i.race)),
 )
 
 
@@ -162,7 +171,8 @@ def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline:
     ``figures``: the figure-only sections too (what their figures print, not drawn)."""
     inputs = ReportInputs(df=df, experiment=Path(experiment), baseline=baseline, predictions=predictions,
                           evaluations=find_evaluations(experiment),
-                          decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None)
+                          decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None,
+                          race=SR.find_race(experiment))
     inputs.by = list(by)
     done: dict[str, Section] = {}
     wanted: list[Step] = []

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from analysis.sections import build_report
 from analysis.stats.race import RACE_VERDICTS, race
 from rsb_sweep.cli import main
 from rsb_sweep.cli.exitstatus import ExitStatus
@@ -155,5 +156,7 @@ def test_the_loop_grows_waves_until_the_race_stops_and_race_json_matches_the_res
     assert {**again, "updated": 0} == {**doc, "updated": 0}  # race.json is the race of results.parquet
     status = CliRunner().invoke(main, ["status", str(exp.root)])
     assert status.exit_code == 0 and f"race: {doc['verdict']} after {doc['n']} of at most 6" in status.output
+    report = build_report(results(exp.root), exp.root)  # the report's Race section reads race.json
+    assert report["conclusions"]["race"][0] == doc["sentence"] and report["race"]["verdict"] == doc["verdict"]
     _, doc2 = _race(exp)  # resuming a finished race runs nothing and keeps its verdict
     assert len(exp.trials) == 2 * settings.wave_ends[-1] and doc2["looks"] == doc["looks"]

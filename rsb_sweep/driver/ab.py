@@ -3,6 +3,8 @@
 Both arms run on the same seeds. The experiment's manifest holds the waves started so far
 (unstarted waves are not in it) and, under ``"ab"``, the arms, the settings and the wave ends,
 so that ``resume`` continues an interrupted ``ab`` and ``status`` reads it from files alone.
+The loop is :func:`rsb_sweep.driver.waves.run_waves` (shared with ``race``); this module is
+``ab``'s design on it (:data:`AB_DESIGN`: the look, the failures, the next wave).
 After each wave :func:`analysis.stats.sequential.sequential_compare` (an anytime-valid confidence sequence for
 mean(A) − mean(B), looks at the wave ends) decides; ``<experiment>/decision.json`` holds the
 verdict and one entry per look. The loop stops at a decision, at ``max_seeds`` seeds per arm

@@ -1,9 +1,9 @@
 """The driver's entry points, one per kind of command: which steps run (train, evaluate, decide),
 in what order, and what each command gets back to print. Runs in the driver process.
 
-* :func:`run_sweep_command` (``seeds``, ``grid``, ``run``, ``ab``, ``resume``): train the
-  trials that have not ended (the ``ab`` wave loop when the manifest holds one, deciding after
-  each wave), then evaluate the trained models at the experiment's plan.
+* :func:`run_sweep_command` (``seeds``, ``grid``, ``run``, ``ab``, ``race``, ``resume``): train the
+  trials that have not ended (the wave loop of ``ab`` or ``race`` when the manifest holds one,
+  deciding after each wave), then evaluate the trained models at the experiment's plan.
 * :func:`run_evaluate_command` (``evaluate``): the evaluations only.
 
 Each runs in ONE Ray session (:class:`~rsb_sweep.driver.raysession.CommandRay`), owned here: started

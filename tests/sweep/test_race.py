@@ -160,3 +160,23 @@ def test_the_loop_grows_waves_until_the_race_stops_and_race_json_matches_the_res
     assert report["conclusions"]["race"][0] == doc["sentence"] and report["race"]["verdict"] == doc["verdict"]
     _, doc2 = _race(exp)  # resuming a finished race runs nothing and keeps its verdict
     assert len(exp.trials) == 2 * settings.wave_ends[-1] and doc2["looks"] == doc["looks"]
+
+
+@pytest.mark.slow
+def test_an_evaluation_only_race_evaluates_one_model_per_seed_at_every_configuration(tmp_path):
+    """Slow (about 20 s on 2 busy cores): real trainings and evaluations in this process."""
+    from rsb_sweep.experiment.evaluations import build_evaluations
+
+    spec, _ = move_eval_only(_spec(grid={"crop_pct": [0.8, 0.95]}))
+    trials, s = first_wave(spec, make_race_settings(spec, delta=60.0, wave=1, max_seeds=3))
+    exp = Experiment.create(tmp_path / "race", spec, Execution(), trials,
+                            extra={"race": s.to_dict(), "evaluate": spec.evaluate.to_dict()})
+    outcome, doc = _race(exp)
+    assert ExitStatus.for_counts(outcome.counts) == ExitStatus.OK and doc["paired"] and doc["eval_only"]
+    assert [t["trial_id"] for t in exp.trials] == [f"000{k}-seed{k}" for k in range(doc["n"])]
+    assert doc["trainings"] == len(exp.trials)  # models trained, each evaluated at both crop ratios
+    ev = build_evaluations(exp)
+    for c, crop in enumerate((0.8, 0.95)):
+        mine = ev[(ev["eval_set"] == "val") & ((ev["crop_pct"] - crop).abs() < 1e-9)].set_index("trial_id")
+        want = [mine.loc[t["trial_id"], "top1"] for t in exp.trials]
+        assert doc["configurations"][c]["mean"] == pytest.approx(np.mean(want[:doc["configurations"][c]["n"]]))

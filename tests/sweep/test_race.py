@@ -39,10 +39,10 @@ def _experiment(tmp_path, spec, **settings):
     return Experiment.create(tmp_path / "race", spec, Execution(), trials, extra={"race": s.to_dict()})
 
 
-def _race(exp):
+def _race(exp, **kw):
     from rich.console import Console
 
-    return run_race(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=pack_launch(exp))
+    return run_race(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=pack_launch(exp, **kw))
 
 
 # ------------------------------------------------------------------------------------------ the plan
@@ -160,6 +160,23 @@ def test_the_loop_grows_waves_until_the_race_stops_and_race_json_matches_the_res
     assert report["conclusions"]["race"][0] == doc["sentence"] and report["race"]["verdict"] == doc["verdict"]
     _, doc2 = _race(exp)  # resuming a finished race runs nothing and keeps its verdict
     assert len(exp.trials) == 2 * settings.wave_ends[-1] and doc2["looks"] == doc["looks"]
+
+
+
+def test_a_failed_trial_stops_the_race_with_exit_1_and_resume_goes_on_with_the_seed_missing(tmp_path):
+    exp = _experiment(tmp_path, _spec(grid={"lr": [1e-2, 1e-5]}), delta=0.0, wave=2, max_seeds=4)
+    first = exp.trials[1]["trial_id"]  # lr=1e-05, seed 0
+    outcome, doc = _race(exp, broken={first: {**exp.config(first), "data": str(tmp_path / "gone")}})
+    assert ExitStatus.for_counts(outcome.counts) == ExitStatus.TRIALS_FAILED
+    assert len(exp.trials) == 4 and doc["verdict"] == "running"  # stopped after the wave that failed
+    assert [c["n"] for c in doc["configurations"]] == [2, 2] and doc["looks"][0]["mean"][1] is not None
+    outcome, doc = _race(exp)  # resumed without retrying: the failed seed stays missing (NaN), waves go on
+    assert len(exp.trials) == 8 and ExitStatus.for_counts(outcome.counts) == ExitStatus.TRIALS_FAILED
+    values, _ = race_values(race_rows(results(exp.root), exp, race_settings_of(exp)), race_settings_of(exp))
+    assert np.isnan(values[1, 0]) and np.isfinite(values[0]).all()
+    r = race(values, looks=[2, 4], alpha=0.05, delta=0.0, max_seeds=4)
+    assert doc["verdict"] == RACE_VERDICTS[int(r.verdict)] != "running"
+    assert doc["configurations"][1]["mean"] == pytest.approx(np.nanmean(values[1, :r.n[1]]))
 
 
 @pytest.mark.slow

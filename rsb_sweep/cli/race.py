@@ -93,8 +93,14 @@ def _grid_spec(overrides: dict[str, Any], recipe: str, seed_start: int, vary: st
 def _file_spec(spec: Any, path: Path, overrides: dict[str, Any], recipe: Optional[str], seed_start: Optional[int],
                wave: int, kwargs: dict[str, Any]) -> Any:
     """The race's spec from a sweep file: its grid raced, options overriding its fields (not its axes)."""
+    from analysis.contract import EVAL_ONLY_CONFIG_FIELDS
     from rsb_sweep.errors import SweepError
 
+    listed = sorted(k for k, v in overrides.items() if isinstance(v, list) and len(v) > 1
+                    and k not in EVAL_ONLY_CONFIG_FIELDS)
+    if listed:
+        raise SweepError(f"{path}: --{listed[0].replace('_', '-')} lists values, but with a sweep file the grid is "
+                         "the file's: add the axis to its grid: (or race without the file)")
     single, evaluated = single_values(overrides, eval_lists=True)
     clash = sorted(set(single) & set(spec.grid))
     if clash:

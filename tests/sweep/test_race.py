@@ -5,6 +5,7 @@ the end-to-end run on Ray is tests/sweep/test_race_command.py (slow)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from rsb_sweep.spec.race import first_wave, make_race_settings, wave_trials
 from tests.sweep.helpers import FAST, results
 from tests.sweep.test_ab import pack_launch
 
+SWEEPS = Path(__file__).resolve().parents[2] / "sweeps"
 TINY = {"epochs": 2, "max_steps": 1, "workers": 0}
 GRID = {"lr": [1e-2, 1e-5, 3e-3]}
 
@@ -102,7 +104,9 @@ def test_race_cli_help_dry_run_and_bad_input_exit_2_writing_nothing(tmp_path):
     out = tmp_path / "never"
     for args, says in ((["--lr", "1e-2,1e-3", "--crop-pct", "0.8,0.9"], "not both"),
                        (["--lr", "1e-2"], "at least two configurations"),
-                       (["--lr", "1e-2,1e-3", "--alpha", "2"], "--alpha must lie in (0, 1)")):
+                       (["--lr", "1e-2,1e-3", "--alpha", "2"], "--alpha must lie in (0, 1)"),
+                       ([str(SWEEPS / "table6_ablation_a2.yaml"), "--lr", "1e-2,2e-2"], "the grid is the file's"),
+                       ([str(SWEEPS / "table9_crop_ratio.yaml")], "not both")):
         bad = CliRunner().invoke(main, ["race", *args, *FAST, "--out", str(out)])
         assert bad.exit_code == ExitStatus.USAGE, bad.output
         assert says in " ".join(bad.output.split()) and not out.exists()

@@ -50,6 +50,7 @@ def plot_race(doc: Mapping[str, Any]) -> Figure:
         if delta > 0:
             ax.axhline(-sign * delta, color="#2ca02c", lw=1, ls="--", label=f"{'−' if sign > 0 else '+'}δ = {-sign * delta:g}")
         others = [c for c in range(len(configs)) if c != leader]
+        unbounded = False
         width = 0.6 / max(len(others), 1)
         for k, c in enumerate(others):
             n, mean, low, high = _series(doc, c, leader)
@@ -62,6 +63,11 @@ def plot_race(doc: Mapping[str, Any]) -> Figure:
                     bounded = part & np.isfinite(low) & np.isfinite(high)
                     ax.vlines(x[bounded], low[bounded], high[bounded], color=shade, lw=2.5, alpha=alpha)
                     ax.plot(x[part], mean[part], ls="none", marker="o", ms=3.5, color=shade)
+            loose = ~(np.isfinite(low) & np.isfinite(high))
+            if loose.any():
+                ax.plot(x[loose], mean[loose], ls="none", marker="^", ms=6, color="0.45", zorder=3,
+                        label=None if unbounded else "interval unbounded yet")
+                unbounded = True
             label = configs[c]["name"] + (f" (dropped at wave {drop})" if drop is not None else "")
             ax.plot(x[live], mean[live], color=color, lw=1.2, label=label)
             if drop is not None:

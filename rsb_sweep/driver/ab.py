@@ -56,12 +56,13 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console",
     return run_waves(exp, options, console, launch, AB_DESIGN)
 
 
-def look(exp: "Experiment", results: "pd.DataFrame") -> dict[str, Any]:
-    """decision.json's content for the results so far, written."""
+def look(exp: "Experiment", results: "pd.DataFrame") -> tuple[dict[str, Any], set[str]]:
+    """decision.json's content for the results so far, written; and the failed trials (evaluations read once)."""
     settings = settings_of(exp)
-    doc = decide(results, exp.trials, settings, _evaluations(exp, settings))
+    evaluations = _evaluations(exp, settings)
+    doc = decide(results, exp.trials, settings, evaluations)
     write_decision(exp, doc)
-    return doc
+    return doc, _failed(results, exp, settings, evaluations)
 
 
 def failed_trials(exp: "Experiment", results: "pd.DataFrame") -> set[str]:

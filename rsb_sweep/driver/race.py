@@ -107,15 +107,15 @@ def _evaluations(exp: "Experiment", settings: RaceSettings) -> "Optional[pd.Data
     return build_evaluations(exp)
 
 
-def look(exp: "Experiment", results: "pd.DataFrame") -> dict[str, Any]:
-    """race.json's content for the results so far (every look replayed), written."""
+def look(exp: "Experiment", results: "pd.DataFrame") -> tuple[dict[str, Any], set[str]]:
+    """race.json's content for the results so far (every look replayed), written; and the failed runs."""
     settings = race_settings_of(exp)
     rows = race_rows(results, exp, settings, _evaluations(exp, settings))
     values, looks = race_values(rows, settings)
     seeds = list(dict.fromkeys(t["params"]["seed"] for t in exp.trials))
     doc = race_doc(values, looks, settings, seeds)
     write_race(exp, doc)
-    return doc
+    return doc, {r["id"] for r in rows if r["status"] == ERROR}
 
 
 def failed_runs(exp: "Experiment", results: "pd.DataFrame") -> set[str]:

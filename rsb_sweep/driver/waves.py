@@ -37,13 +37,14 @@ class WaveDesign:
     """What a wave loop decides with: each function reads the experiment's files (and the results table).
 
     ``failed(exp, results)``: the ids whose failure counts (trials, or the evaluations a look reads);
-    ``look(exp, results)``: the look's document, written to the experiment folder;
+    ``look(exp, results)``: the look's document, written to the experiment folder, and the failed
+    ids (as ``failed`` gives them, from the same reading of the files);
     ``describe(doc)``: its one line; ``next_wave(exp, doc)``: the next wave, or None when the
     design is done (decided, or at its seed cap).
     """
 
     failed: Callable[["Experiment", "pd.DataFrame"], set[str]]
-    look: Callable[["Experiment", "pd.DataFrame"], dict[str, Any]]
+    look: Callable[["Experiment", "pd.DataFrame"], tuple[dict[str, Any], set[str]]]
     describe: Callable[[dict[str, Any]], str]
     next_wave: Callable[["Experiment", dict[str, Any]], Optional[Growth]]
 
@@ -66,8 +67,7 @@ def run_waves(exp: "Experiment", options: "LaunchOptions", console: "Console",
     while True:
         outcome = launch(options)
         options = replace(options, retry_failed=False)
-        failed = design.failed(exp, outcome.results)
-        doc = design.look(exp, outcome.results)
+        doc, failed = design.look(exp, outcome.results)
         if not options.quiet:
             console.print(design.describe(doc), highlight=False, markup=False)
         unfinished = outcome.counts[RUNNING] + outcome.counts[PENDING]

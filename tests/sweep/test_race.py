@@ -167,7 +167,9 @@ def test_the_loop_grows_waves_until_the_race_stops_and_race_json_matches_the_res
 
 
 
+@pytest.mark.slow
 def test_a_failed_trial_stops_the_race_with_exit_1_and_resume_goes_on_with_the_seed_missing(tmp_path):
+    """Slow (about 4 s on 2 busy cores): 8 real trainings in this process."""
     exp = _experiment(tmp_path, _spec(grid={"lr": [1e-2, 1e-5]}), delta=0.0, wave=2, max_seeds=4)
     first = exp.trials[1]["trial_id"]  # lr=1e-05, seed 0
     outcome, doc = _race(exp, broken={first: {**exp.config(first), "data": str(tmp_path / "gone")}})

@@ -147,6 +147,11 @@ def with_extra_sets(columns: tuple[str, ...], extra: Iterable[str]) -> list[str]
     """``columns`` with the ``top1_<set>`` columns ``extra`` inserted right after ``eval_loss``."""
     at = columns.index("eval_loss") + 1
     return list(columns[:at]) + list(extra) + list(columns[at:])
+
+
 #: A ``units: paper`` sweep's manifest maps its values from the paper's units to the digits preset's:
 #: ``sweep.json["paper_units"] = {field: [[paper, digits], …]}`` (rsb_sweep.experiment.folder).
 PAPER_UNITS_KEY = "paper_units"
+
+#: ``rsb-sweep race``: the verdict, every configuration, one entry per look (rsb_sweep.experiment.race_file).
+RACE_FILE = "race.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..contract import DECISION_FILE, HISTORY_STEM, MAIN_METRIC
+from ..contract import DECISION_FILE, HISTORY_STEM, MAIN_METRIC, RACE_FILE
 from ..errors import AnalysisError
 from ..load.io import evaluations_file, table_file
 from .output import FIGURES_FOLDER, REPORT_JSON
@@ -70,7 +70,8 @@ def available_inputs(experiment: Path) -> dict[str, Any]:
         except AnalysisError:
             history = None
     return {"decision": (experiment / DECISION_FILE).is_file() or None,
-            "evaluations": evaluations_file(experiment) is not None or None, "history": history}
+            "evaluations": evaluations_file(experiment) is not None or None, "history": history,
+            "race": (experiment / RACE_FILE).is_file() or None}
 
 
 def cells(results: Path, experiment: Path, out: Path, baseline: Any) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from ..load.predictions import load_predictions
 from . import sections as S
 from . import sections_compare as SC
 from . import sections_paper as SP
+from . import sections_race as SR
 from .answer import AnswerSection, answer_section
 from .section import Section, record
 from .sections_transfer import find_transfer_source, is_transfer, transfer_section
@@ -41,6 +42,7 @@ class ReportInputs:
     evaluations: pd.DataFrame | None = None
     decision: dict[str, Any] | None = None
     history: Path | None = None
+    race: dict[str, Any] | None = None
     by: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,13 @@ STEPS: tuple[Step, ...] = (
          "a thin line per seed, the mean, the train resolution dotted.",
          code=_show("S.paired_section(EVALUATIONS, BASELINE)"), needs="evaluations",
          build=lambda i, done: SC.paired_section(i.evaluations, i.baseline)),
+    Step(key="race", heading="## 6d. Race\nAn `rsb-sweep race`: every pair of configurations' anytime-valid "
+         "confidence sequence at α over the number of pairs, after each wave; a configuration stops receiving seeds "
+         "once another beats it by more than δ. The figure: each configuration against the leader, dropped ones "
+         "grey from their wave (race.json).",
+         code="from analysis.report.sections_race import find_race, race_section\n"
+              + _show("race_section(find_race(EXPERIMENT))"), needs="race",
+         build=lambda i, done: SR.race_section(i.race)),
     Step(key="seeds_needed", heading="## 7. Seeds needed\nSeeds per arm to detect a 0.1 / 0.2 / 0.5-point difference "
          "at the observed (pooled) seed std, and for the rank test this report runs to show "
          "P(A>B) ≠ 0.5 when it is 0.75.",
@@ -177,6 +186,9 @@ STEPS += (
          build=lambda i, done: SP.beside_paper_section(i.df, i.by, done, i.evaluations, i.experiment)),
 )
 
+#: Provenance last (the reader's order: the answer, the evidence, then what ran), after the appended steps.
+STEPS = tuple(s for s in STEPS if s.key != "provenance") + tuple(s for s in STEPS if s.key == "provenance")
+
 #: The per-seed steps a transfer study's report leaves out (issue 20): on its table they would count
 #: the fine-tunings of one pretrained model as independent seeds; the Transfer section says so once.
 SKIP_FOR_TRANSFER = frozenset({"figure2", "summary", "normality", "outliers", "test_set_noise",
@@ -205,7 +217,8 @@ def report_sections(df: pd.DataFrame, by: Any, experiment: Path | str, baseline:
     ``figures``: the figure-only sections too (what their figures print, not drawn)."""
     inputs = ReportInputs(df=df, experiment=Path(experiment), baseline=baseline, predictions=predictions,
                           evaluations=find_evaluations(experiment),
-                          decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None)
+                          decision=SC.find_decision(experiment) if Path(experiment).is_dir() else None,
+                          race=SR.find_race(experiment))
     inputs.by = list(by)
     done: dict[str, Section] = {}
     wanted: list[Step] = []

@@ -9,6 +9,7 @@ dispatched (:mod:`rsb_sweep.spec.paths`).
 """
 
 from rsb_sweep.cli import launch, manage  # noqa: F401  (registers the commands on the group)
+from rsb_sweep.cli import race  # noqa: F401  (registers `race`)
 from rsb_sweep.cli.app import main
 from rsb_sweep.cli import paper  # noqa: F401,E402  (rsb-sweep paper)
 from rsb_sweep.cli import transfer  # noqa: F401,E402  (rsb-sweep transfer: Table 5)

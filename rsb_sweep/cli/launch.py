@@ -206,3 +206,8 @@ def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandR
     log = parse_log(kwargs["log"]) if kwargs.get("log") else None  # None: the trackers the manifest names
     options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked, log=log)
     return print_outcome(exp, run_sweep_command(exp, options, console, on_dispatch=run.dispatching))
+
+
+#: The launch steps (paths, overrides, spec, plan, manifest, run) for launching commands defined in
+#: other modules (``race``): ``launch_spec(build, kwargs, extra_args, base_execution=…, plan=…)``.
+launch_spec = _launch

@@ -140,6 +140,10 @@ def status(experiment_dir: Path) -> None:
             doc = read_decision(exp)
             console.print("  " + (describe(doc) if doc else "ab decision: none yet (no wave has finished)"),
                           highlight=False, markup=False)
+        if exp.manifest.get("race"):
+            from rsb_sweep.experiment.status import race_line
+
+            console.print("  " + race_line(exp), highlight=False, markup=False)
 
     guard(go)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from analysis.contract import DECISION_FILE, ERROR, EVALUATIONS_PARQUET, PENDING, RESULTS_PARQUET, RUNNING, TERMINATED
+from analysis.contract import (DECISION_FILE, ERROR, EVALUATIONS_PARQUET, PENDING, RACE_FILE, RESULTS_PARQUET, RUNNING,
+                               TERMINATED)
 from rsb_sweep.cli.app import console, err_console
 from rsb_sweep.cli.exitstatus import ExitStatus
 
@@ -42,7 +43,8 @@ def print_outcome(exp: "Experiment", outcome: "CommandOutcome") -> ExitStatus:
         err_console.print(f"error: {sweep.unstarted_error}", markup=False)
     if outcome.decision is not None:
         decision = outcome.decision
-        console.print(f"decision: {decision['decision']}  ({exp.root / DECISION_FILE})\n{decision['sentence']}",
+        file = RACE_FILE if "survivors" in decision else DECISION_FILE  # a race's verdict, or ab's
+        console.print(f"decision: {decision['decision']}  ({exp.root / file})\n{decision['sentence']}",
                       highlight=False, markup=False)
     code = ExitStatus.for_counts(c)
     if outcome.evaluations is not None:

@@ -3,6 +3,8 @@
 Both arms run on the same seeds. The experiment's manifest holds the waves started so far
 (unstarted waves are not in it) and, under ``"ab"``, the arms, the settings and the wave ends,
 so that ``resume`` continues an interrupted ``ab`` and ``status`` reads it from files alone.
+The loop is :func:`rsb_sweep.driver.waves.run_waves` (shared with ``race``); this module is
+``ab``'s design on it (:data:`AB_DESIGN`: the look, the failures, the next wave).
 After each wave :func:`analysis.stats.sequential.sequential_compare` (an anytime-valid confidence sequence for
 mean(A) − mean(B), looks at the wave ends) decides; ``<experiment>/decision.json`` holds the
 verdict and one entry per look. The loop stops at a decision, at ``max_seeds`` seeds per arm
@@ -17,11 +19,11 @@ taken on the paired differences (the same model under two settings: training noi
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from analysis.contract import ERROR, PENDING, RUNNING
+from analysis.contract import ERROR
 from rsb_sweep.driver.decide import arm_rows, decide
+from rsb_sweep.driver.waves import WaveDesign, run_waves
 from rsb_sweep.experiment.decision import describe, write_decision
 from rsb_sweep.spec.ab import AbSettings, with_wave_end, wave_trials
 
@@ -31,10 +33,12 @@ if TYPE_CHECKING:
 
     from rsb_sweep.driver.options import LaunchOptions
     from rsb_sweep.driver.sweep import SweepOutcome
+    from rsb_sweep.driver.waves import Growth
     from rsb_sweep.experiment.folder import Experiment
 
 
 def settings_of(exp: "Experiment") -> AbSettings:
+    """The ``ab`` settings the manifest holds (its wave ends so far)."""
     return AbSettings.from_dict(exp.manifest["ab"])
 
 
@@ -42,40 +46,44 @@ def run_ab(exp: "Experiment", options: "LaunchOptions", console: "Console",
            launch: Callable[["LaunchOptions"], "SweepOutcome"]) -> tuple["SweepOutcome", dict[str, Any]]:
     """Run the unfinished trials of ``exp``, look, add a wave, … until decided (see the module docstring).
 
-    ``launch(options)`` runs the experiment's unfinished trials (and their evaluations, when the
-    arms differ only in evaluation): :func:`rsb_sweep.driver.command.run_sweep_command` gives
+    The loop is :func:`rsb_sweep.driver.waves.run_waves` with :data:`AB_DESIGN`. ``launch(options)``
+    runs the experiment's unfinished trials (and their evaluations, when the arms differ only in
+    evaluation): :func:`rsb_sweep.driver.command.run_sweep_command` gives
     :func:`rsb_sweep.driver.sweep.run_experiment` then :func:`rsb_sweep.driver.evaluate.run_evaluations`
     in the command's one Ray session, which serves every wave. Returns the last launch's outcome
     (its counts cover every trial; its time the whole loop) and decision.json's content.
     """
-    from dataclasses import replace
+    return run_waves(exp, options, console, launch, AB_DESIGN)
 
-    from rsb_sweep.experiment.results import build_results
 
-    spec = exp.spec
-    start = time.time()
-    # failures from before this launch are accepted as missing seeds; with retry_failed they rerun
-    failed_before = set() if options.retry_failed else _failed(build_results(exp), exp, settings_of(exp),
-                                                               _evaluations(exp, settings_of(exp)))
-    while True:
-        outcome = launch(options)
-        options = replace(options, retry_failed=False)
-        settings = settings_of(exp)
-        evaluations = _evaluations(exp, settings)  # read once per look
-        failed = _failed(outcome.results, exp, settings, evaluations)
-        doc = decide(outcome.results, exp.trials, settings, evaluations)
-        write_decision(exp, doc)
-        if not options.quiet:
-            console.print(describe(doc), highlight=False, markup=False)
-        done = settings.wave_ends[-1] if settings.wave_ends else 0
-        unfinished = outcome.counts[RUNNING] + outcome.counts[PENDING]
-        if unfinished or doc["decision"] != "running" or failed - failed_before or done >= settings.max_seeds:
-            break
-        n = min(settings.wave, settings.max_seeds - done)
-        trials = wave_trials(spec, settings, len(exp.trials), done, n)
-        with exp.lock():
-            exp.grow(trials, ab=with_wave_end(settings, done + n).to_dict())
-    return replace(outcome, wall_seconds=time.time() - start), doc
+def look(exp: "Experiment", results: "pd.DataFrame") -> tuple[dict[str, Any], set[str]]:
+    """decision.json's content for the results so far, written; and the failed trials (evaluations read once)."""
+    settings = settings_of(exp)
+    evaluations = _evaluations(exp, settings)
+    doc = decide(results, exp.trials, settings, evaluations)
+    write_decision(exp, doc)
+    return doc, _failed(results, exp, settings, evaluations)
+
+
+def failed_trials(exp: "Experiment", results: "pd.DataFrame") -> set[str]:
+    """Failed trials (or failed evaluations of an arm, for arms that differ only in evaluation)."""
+    settings = settings_of(exp)
+    return _failed(results, exp, settings, _evaluations(exp, settings))
+
+
+def next_wave(exp: "Experiment", doc: dict[str, Any]) -> "Optional[Growth]":
+    """The next wave of both arms, or None once decided or at ``max_seeds``."""
+    settings = settings_of(exp)
+    done = settings.wave_ends[-1] if settings.wave_ends else 0
+    if doc["decision"] != "running" or done >= settings.max_seeds:
+        return None
+    n = min(settings.wave, settings.max_seeds - done)
+    trials = wave_trials(exp.spec, settings, len(exp.trials), done, n)
+    return trials, {"ab": with_wave_end(settings, done + n).to_dict()}
+
+
+#: ``ab`` as a wave design.
+AB_DESIGN = WaveDesign(failed=failed_trials, look=look, describe=describe, next_wave=next_wave)
 
 
 def _evaluations(exp: "Experiment", settings: AbSettings) -> "Optional[pd.DataFrame]":

@@ -1,9 +1,9 @@
 """The driver's entry points, one per kind of command: which steps run (train, evaluate, decide),
 in what order, and what each command gets back to print. Runs in the driver process.
 
-* :func:`run_sweep_command` (``seeds``, ``grid``, ``run``, ``ab``, ``resume``): train the
-  trials that have not ended (the ``ab`` wave loop when the manifest holds one, deciding after
-  each wave), then evaluate the trained models at the experiment's plan.
+* :func:`run_sweep_command` (``seeds``, ``grid``, ``run``, ``ab``, ``race``, ``resume``): train the
+  trials that have not ended (the wave loop of ``ab`` or ``race`` when the manifest holds one,
+  deciding after each wave), then evaluate the trained models at the experiment's plan.
 * :func:`run_evaluate_command` (``evaluate``): the evaluations only.
 
 Each runs in ONE Ray session (:class:`~rsb_sweep.driver.raysession.CommandRay`), owned here: started
@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 from rich.console import Console
 
 from rsb_sweep.driver.ab import run_ab
+from rsb_sweep.driver.race import run_race
 from rsb_sweep.driver.evaluate import EvaluationOutcome, run_evaluations
 from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.raysession import CommandRay
@@ -33,7 +34,8 @@ from rsb_sweep.experiment.tables import write_tables
 
 @dataclass(frozen=True, kw_only=True)
 class CommandOutcome:
-    """What a sweep command did: the trials, the evaluations (None without a plan), the ``ab`` decision."""
+    """What a sweep command did: the trials, the evaluations (None without a plan), the ``ab`` decision
+    (decision.json) or the ``race``'s verdict (race.json)."""
 
     sweep: SweepOutcome
     evaluations: Optional[EvaluationOutcome] = None
@@ -60,6 +62,8 @@ def run_sweep_command(exp: Experiment, options: LaunchOptions, console: Console,
         try:
             if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
                 sweep, decision = run_ab(exp, options, console, launch)
+            elif exp.manifest.get("race"):  # a `race`: waves to the survivors until it stops (rsb_sweep.driver.race)
+                sweep, decision = run_race(exp, options, console, launch)
             else:
                 sweep = run_experiment(exp, options, console=console, on_dispatch=on_dispatch, ray=ray)
             evaluations = run_evaluations(exp, options, say, on_dispatch=on_dispatch, ray=ray) if exp.evaluate else None

@@ -59,3 +59,14 @@ def experiment_status(exp: Experiment) -> StatusReport:
                         driver=exp.driver_info(), top1_n=len(top1), top1_mean=mean, top1_std=std,
                         failures=failures, running=running, evaluations=evaluations, plan=plan.describe())
 
+
+
+def race_line(exp: Experiment) -> str:
+    """``status``'s line for an ``rsb-sweep race``: its state and survivors (race.json), from files alone."""
+    from rsb_sweep.experiment.race_file import describe_race, read_race
+
+    doc = read_race(exp)
+    if doc is None:
+        n = len(exp.manifest["race"]["configs"])
+        return f"race: running, no wave has finished yet ({n} configurations)"
+    return describe_race(doc)

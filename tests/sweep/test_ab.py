@@ -50,7 +50,7 @@ def _experiment(tmp_path, arms=ARMS, **settings):
                              extra={"ab": s.to_dict(), "evaluate": evaluation_plan(s).to_dict()})
 
 
-def _pack_launch(exp, broken=None):
+def pack_launch(exp, broken=None):
     """Run the experiment's unfinished trials with the real pack code, then their missing evaluations with
     the real evaluation task, in this process (no Ray)."""
     def launch(options):
@@ -74,7 +74,7 @@ def _pack_launch(exp, broken=None):
 def _ab(exp, **kw):
     from rich.console import Console
 
-    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=_pack_launch(exp, **kw))
+    return run_ab(exp, LaunchOptions(quiet=True), Console(quiet=True), launch=pack_launch(exp, **kw))
 
 
 def _recomputed(exp):

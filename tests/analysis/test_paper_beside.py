@@ -101,7 +101,7 @@ def test_a_refused_spread_is_not_called_a_design_limit():
     sec = _section(df, "recipe=a1")
     (row,) = sec.data
     assert (row["direction"], row["decided"]) == ("undecided", False)
-    assert "the smaller arm has a std more than 1.5 times the other's" in row["sentence"]
+    assert "the smaller arm's std is so much wider than the other's" in row["sentence"]
     assert "cannot reach α" not in row["sentence"]
 
 

@@ -127,6 +127,9 @@ def parse_spec(doc: _Mapping, where: str, default_name: str, data: Optional[str]
     def fail(key_path: str, line: int, message: str) -> SpecError:
         return SpecError(f"{where}:{line}: {key_path}: {message}")
 
+    if "transfer" in doc:  # a Table 5 file (rsb_sweep.spec.transferfile) is not a grid to run
+        raise fail("transfer", doc.line_of("transfer"), "this is a transfer sweep file: run it with "
+                   "`rsb-sweep transfer FILE` (it fine-tunes the trials of its source experiment)")
     _only(doc, TOP_KEYS, "", fail)
     name, recipe, data_path = _identity(doc, fail, default_name, data, base)
     fixed = _overrides(doc, fail, base)

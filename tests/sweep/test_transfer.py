@@ -166,3 +166,11 @@ def test_nothing_finished_in_the_source_every_row_pending_exit_3_and_resume_says
     again = CliRunner().invoke(main, ["resume", str(out), "--no-live"])
     assert again.exit_code == 3 and "4 fine-tunings wait" in again.output, again.output
     assert len(Experiment.open(out).trials) == 4
+
+
+def test_run_on_a_transfer_file_names_the_transfer_command():
+    from rsb_sweep.spec.sweepfile import SpecError, load_spec_file
+
+    with pytest.raises(SpecError, match=r"table5_transfer.yaml:\d+: transfer: this is a transfer sweep file: "
+                                        r"run it with `rsb-sweep transfer FILE`"):
+        load_spec_file(Path(__file__).resolve().parents[2] / "sweeps" / "table5_transfer.yaml")

@@ -89,8 +89,12 @@ def describe_start(spec: Any, trials: list, execution: Any, kwargs: dict[str, An
         console.print(f"then each trained model is evaluated from its final checkpoint at {spec.evaluate.describe()} "
                       f"({n} evaluations, no retraining)")
     first = trials[0].config
-    if first.data is None:
-        console.print(describe_preset(first.to_dict(), asdict(get_recipe(first.recipe))))
+    if first.data is None and first.dataset == "digits":
+        # one line per recipe: the preset scales A3 on its own (trainer.presets.RECIPE_SCALES)
+        by_recipe = {t.config.recipe: t.config for t in trials}
+        for recipe, config in by_recipe.items():
+            line = describe_preset(config.to_dict(), asdict(get_recipe(recipe)))
+            console.print(f"{recipe.upper()}: {line}" if len(by_recipe) > 1 else line)
         stand_ins = getattr(spec, "describe_stand_ins", lambda: "")()
         if stand_ins:
             console.print(stand_ins, highlight=False, markup=False)

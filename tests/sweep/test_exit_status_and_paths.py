@@ -214,3 +214,12 @@ def test_ctrl_c_while_click_parses_the_options_exits_130(monkeypatch):
     monkeypatch.setattr(click.types.IntParamType, "convert", interrupted)
     out = CliRunner().invoke(main, ["seeds", "--n", "3", "--dry-run"])
     assert out.exit_code == 130 and "interrupted" in out.output
+
+
+def test_the_start_up_line_of_a_multi_recipe_grid_names_each_recipes_scaling():
+    out = CliRunner().invoke(main, ["grid", "--recipe", "a1,a3", "--seeds", "1", "--dry-run"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    a1 = next(line for line in lines if line.startswith("A1: embedded 'digits' data"))
+    a3 = next(line for line in lines if line.startswith("A3: embedded 'digits' data"))
+    assert "epochs 600→54 (×0.09)" in a1 and "epochs 100→27 (×0.27, A3 scaled on its own)" in a3

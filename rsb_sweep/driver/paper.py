@@ -133,7 +133,7 @@ def _run_parts(parent: Path, models: Experiment, studies: list[tuple[dict[str, A
     try:
         with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
             say(f"[models] {len(models.trials)} distinct (configuration, seed) trainings for "
-                f"{', '.join(s['key'] for s, _ in studies)}")
+                f"{', '.join(s['key'] for s, _ in studies if not s.get('transfer_of'))}")
             trained = run_experiment(models, options, console=console, on_dispatch=on_dispatch, ray=ray)
             say(f"[models] {counts_line(trained.counts)} ({trained.wall_seconds:.0f} s)")
             for doc, exp in studies:

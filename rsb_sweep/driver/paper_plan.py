@@ -232,8 +232,22 @@ def transfer_plan(study: Study, source: StudyPlan, seeds: Optional[int], overrid
     kept = {k: v for k, v in overrides.items() if k not in FROM_SOURCE}
     settings = replace(settings, source=source.study.key, seeds=n, overrides={**settings.overrides, **kept})
     count = len(source.trials) * len(settings.targets) * n
+    check_fine_tunings(settings, source)
     spec = SweepSpec(name=study.key, recipe=settings.recipe, overrides=dict(settings.overrides), seeds=SeedAxis(n=n),
                      source=f"{path.name}: {source.study.key}'s {len(source.trials)} trials × "
                             f"{len(settings.targets)} targets ({', '.join(t.name for t in settings.targets)}) × "
                             f"{n} fine-tuning seeds, recipe {settings.recipe}")
     return StudyPlan(study=study, spec=spec, trials=(), links={}, new=0, transfer=settings, fine_tunings=count)
+
+
+def check_fine_tunings(settings: "TransferSettings", source: StudyPlan) -> None:
+    """Resolve one fine-tuning config per (source model, target) now, so that an override the ``ft`` recipe
+    cannot take is a usage error before the parent is written (the trainer's ``ConfigError``)."""
+    from analysis.contract import PENDING
+    from rsb_sweep.spec.transfer import SourceTrial, target_config
+
+    models = {(t.config.model, t.config.width_mult): t for t in source.trials}
+    for trial in models.values():
+        src = SourceTrial(trial_id=trial.trial_id, folder=trial.trial_id, config=trial.config.to_dict(), status=PENDING)
+        for target in settings.targets:
+            target_config(settings, src, target, settings.seed_start)

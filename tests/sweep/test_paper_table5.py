@@ -4,9 +4,11 @@ for their models (PENDING, the study unfinished: exit 3) until those have traine
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from click.testing import CliRunner
 from rich.console import Console
-import pytest
 
 from analysis.contract import PENDING
 from rsb_sweep.cli import main
@@ -14,11 +16,12 @@ from rsb_sweep.cli.exitstatus import ExitStatus
 from rsb_sweep.cli.paper import STUDY_EXIT
 from rsb_sweep.driver.options import LaunchOptions
 from rsb_sweep.driver.paper import create_paper, read_plan, transfer_row
-from rsb_sweep.driver.paper_plan import STUDIES, build_plan, parse_only
+from rsb_sweep.driver.paper_plan import STUDIES, build_plan, check_fine_tunings, parse_only
 from rsb_sweep.errors import SweepError
 from rsb_sweep.experiment.folder import Experiment
 from rsb_sweep.spec.execution import Execution
 from rsb_sweep.spec.transfer import EMBEDDED_TARGETS, MANIFEST_KEY, is_resolved
+from trainer.errors import ConfigError
 
 SMALL = {"epochs": 1, "warmup_epochs": 0, "max_steps": 3}
 
@@ -51,6 +54,8 @@ def test_its_fine_tunings_are_table1s_trials_times_targets_times_seeds():
     assert one.fine_tunings == 3 * 2 * 1 and one.spec.seeds.n == 1
     with pytest.raises(SweepError, match="--transfer-seeds 0"):
         build_plan(parse_only("table1,table5"), transfer_seeds=0)
+    with pytest.raises(ConfigError, match="warmup_epochs"):  # what ft cannot take is refused before anything is written
+        check_fine_tunings(replace(one.transfer, overrides={"epochs": 1}), plan.studies[0])
 
 
 def test_in_a_created_parent_its_fine_tunings_wait_for_their_models(tmp_path):

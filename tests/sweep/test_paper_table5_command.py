@@ -1,4 +1,4 @@
-"""`rsb-sweep paper --only table1,table5` for real, CI-sized (slow: about 2 minutes on the loaded 2-core
+"""`rsb-sweep paper --only table1,table5` for real, CI-sized (slow: 95 s on the loaded 2-core
 machine; real Ray, real training and fine-tuning on the embedded data, real notebooks): table1's three
 models trained once, each fine-tuned on both embedded targets from its own checkpoint in the same run,
 both reports and the index; `resume` on the finished parent runs and re-reports nothing."""

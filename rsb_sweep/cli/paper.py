@@ -146,16 +146,20 @@ def print_paper_status(parent: Path) -> None:
     from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.experiment.paper_index import INDEX_HTML, REPORT_HTML, counts_line
     from rsb_sweep.experiment.status import experiment_status
+    from rsb_sweep.spec.transfer import is_resolved
 
     parent = Path(parent).resolve()
     plan = read_plan(parent)
     models = Experiment.open(parent / plan["models"])
     print_status(experiment_status(models), models, console)
     for doc in plan["studies"]:
-        report = experiment_status(Experiment.open(parent / doc["key"]))
+        exp = Experiment.open(parent / doc["key"])
+        report = experiment_status(exp)
         evaluations = f"; evaluations {counts_line(report.evaluations)}" if report.evaluations else ""
+        waiting = sum(1 for t in exp.trials if not is_resolved(t)) if doc.get("transfer_of") else 0
+        wait = f"; {waiting} fine-tunings wait for their {doc['transfer_of']} model" if waiting else ""
         html = parent / doc["key"] / REPORT_HTML
-        console.print(f"  {doc['key']:<10} {counts_line(report.counts)}{evaluations}; report: "
+        console.print(f"  {doc['key']:<10} {counts_line(report.counts)}{evaluations}{wait}; report: "
                       f"{html if html.is_file() else 'not yet'}",
                       markup=False)
     if (parent / INDEX_HTML).is_file():

@@ -65,6 +65,8 @@ def test_in_a_created_parent_its_fine_tunings_wait_for_their_models(tmp_path):
     exp = Experiment.open(parent / "table5")
     assert doc["transfer_of"] == "table1" and exp.manifest[MANIFEST_KEY]["source"] == str(parent.resolve() / "table1")
     assert len(exp.trials) == 6 and not any(is_resolved(t) for t in exp.trials)  # no model has trained yet
+    status = CliRunner().invoke(main, ["status", str(parent)])
+    assert status.exit_code == 0 and "6 fine-tunings wait for their table1 model" in status.output, status.output
     lines: list[str] = []
     row = transfer_row(parent.resolve(), doc, exp, LaunchOptions.from_values({"quiet": True}), Console(), lines.append,
                        lambda: None, None)

@@ -81,7 +81,8 @@ def test_unknown_units_name_the_line(tmp_path):
 
 
 def test_every_paper_sweep_declares_paper_units():
-    for path in SWEEPS.glob("*.yaml"):  # a transfer file (Table 5) takes the ft recipe's own units: no units: key
+    # a transfer file (`rsb-sweep transfer`) sets no paper value: the target preset scales the ft recipe
+    for path in SWEEPS.glob("*.yaml"):
         if path.stem != "demo" and "\ntransfer:" not in path.read_text():
             assert "\nunits: paper" in path.read_text(), path.name
 

@@ -43,10 +43,12 @@ def paper_exit_status(outcome: "PaperOutcome") -> ExitStatus:
 @click.option("--seeds", "n_seeds", type=int, default=None, help="seeds per configuration in every study "
               "(default: each study's own, chosen so that its comparisons can reach α after Holm)")
 @click.option("--only", default=None, metavar="KEY,…", help="these studies only (default: table1, fig2, table9, fig4, "
-              "drop_path, smoothing; also table6, table3)")
+              "drop_path, smoothing; also table6, table3, and table5 with table1: --only table1,table5)")
+@click.option("--transfer-seeds", type=int, default=None, help="Table 5: fine-tuning seeds per model and target [3]")
 @launch_options(*_PAPER_OPTIONS)
 @extra_fields
-def paper(ctx: click.Context, parent: Optional[Path], n_seeds: Optional[int], only: Optional[str], **kwargs: Any) -> None:
+def paper(ctx: click.Context, parent: Optional[Path], n_seeds: Optional[int], only: Optional[str],
+          transfer_seeds: Optional[int], **kwargs: Any) -> None:
     """The paper's tables and figures, each (configuration, seed) trained once across all of them, then each
     study's report and PARENT/paper.html (default PARENT: experiments/paper-<time>): `rsb-sweep paper`,
     `rsb-sweep paper --only fig2,table9 --seeds 2`. `rsb-sweep resume PARENT` continues it."""
@@ -64,7 +66,7 @@ def paper(ctx: click.Context, parent: Optional[Path], n_seeds: Optional[int], on
             kwargs["data"] = absolute_path(kwargs["data"])
         studies = parse_only(only)
         single, _ = single_values(absolute_fields(typed_fields(field_args(ctx.args), kwargs.get("eval_set"))))
-        plan = build_plan(studies, n_seeds, single, kwargs["data"])
+        plan = build_plan(studies, n_seeds, single, kwargs["data"], transfer_seeds=transfer_seeds)
         execution = Execution().with_overrides(**{k: kwargs.get(k) for k in EXECUTION_OPTIONS})
         if not kwargs.get("address"):
             check_data_here(t.config.to_dict() for t in plan.models)
@@ -125,8 +127,9 @@ def _describe(plan: Any, kwargs: dict[str, Any]) -> None:
                   "2 slots of a 2-core machine; an estimate until measured)", markup=False)
     for sp in plan.studies:
         shared = len(sp.trials) - sp.new
-        console.print(f"  {sp.study.key:<10} {len(sp.trials)} trials ({sp.new} new, {shared} shared); {sp.spec.source}",
-                      markup=False)
+        counted = (f"{sp.fine_tunings} fine-tunings" if sp.transfer
+                   else f"{len(sp.trials)} trials ({sp.new} new, {shared} shared)")
+        console.print(f"  {sp.study.key:<10} {counted}; {sp.spec.source}", markup=False)
         stand_ins = getattr(sp.spec, "describe_stand_ins", lambda: "")()  # Table 3's digits stand-ins (issue 19)
         if stand_ins:
             console.print(f"             {stand_ins}", markup=False)
@@ -143,16 +146,20 @@ def print_paper_status(parent: Path) -> None:
     from rsb_sweep.experiment.folder import Experiment
     from rsb_sweep.experiment.paper_index import INDEX_HTML, REPORT_HTML, counts_line
     from rsb_sweep.experiment.status import experiment_status
+    from rsb_sweep.spec.transfer import is_resolved
 
     parent = Path(parent).resolve()
     plan = read_plan(parent)
     models = Experiment.open(parent / plan["models"])
     print_status(experiment_status(models), models, console)
     for doc in plan["studies"]:
-        report = experiment_status(Experiment.open(parent / doc["key"]))
+        exp = Experiment.open(parent / doc["key"])
+        report = experiment_status(exp)
         evaluations = f"; evaluations {counts_line(report.evaluations)}" if report.evaluations else ""
+        waiting = sum(1 for t in exp.trials if not is_resolved(t)) if doc.get("transfer_of") else 0
+        wait = f"; {waiting} fine-tunings wait for their {doc['transfer_of']} model" if waiting else ""
         html = parent / doc["key"] / REPORT_HTML
-        console.print(f"  {doc['key']:<10} {counts_line(report.counts)}{evaluations}; report: "
+        console.print(f"  {doc['key']:<10} {counts_line(report.counts)}{evaluations}{wait}; report: "
                       f"{html if html.is_file() else 'not yet'}",
                       markup=False)
     if (parent / INDEX_HTML).is_file():

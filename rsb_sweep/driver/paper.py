@@ -16,6 +16,11 @@ Studies never train: :func:`run_paper` trains ``models`` (one Ray session for ev
 writes each study's tables and runs its evaluations (records land in the shared trial folder, keyed
 by setting, so Table 9's crop ratios and Figure 4's resolutions of one model never collide), then
 makes each study's report (again only when what it was made from changed) and the index.
+
+A transfer study (Table 5, ``transfer_of``) is no links folder but a transfer experiment
+(:mod:`rsb_sweep.driver.transfer`) whose source is its source study's folder: after the trainings
+and the other studies' evaluations, in the same Ray session, it runs the fine-tunings whose model
+has finished (:func:`transfer_row`); ``resume PARENT`` plans and runs those whose model finished since.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from rich.console import Console
 from analysis.contract import ERROR, PENDING, RUNNING
 from rsb_sweep.driver.evaluate import run_evaluations
 from rsb_sweep.driver.options import LaunchOptions
-from rsb_sweep.driver.paper_plan import PaperPlan
+from rsb_sweep.driver.paper_plan import PaperPlan, StudyPlan
 from rsb_sweep.driver.raysession import CommandRay
 from rsb_sweep.driver.sweep import SweepOutcome, run_experiment
 from rsb_sweep.errors import SweepError, one_line
@@ -74,6 +79,9 @@ def create_paper(parent: Path, plan: PaperPlan, execution: Execution, log: tuple
                             source=f"the union of {', '.join(s.study.key for s in plan.studies)}")
     models = Experiment.create(parent / MODELS_DIR, models_spec, execution, list(plan.models), extra={"log": list(log)})
     for sp in plan.studies:
+        if sp.transfer is not None:  # Table 5: fine-tunings of its source study's trials (created before it)
+            create_transfer(parent, sp, execution, log)
+            continue
         exp = Experiment.create(parent / sp.study.key, sp.spec, execution, list(sp.trials),
                                 extra={"log": list(log), "paper": {"models": f"../{MODELS_DIR}", "links": dict(sp.links)}})
         trials = exp.root / "trials"
@@ -84,7 +92,8 @@ def create_paper(parent: Path, plan: PaperPlan, execution: Execution, log: tuple
     doc = {"format": 1, "created": time.time(), "models": MODELS_DIR,
            "studies": [{"key": s.study.key, "title": s.study.title, "sweep_file": s.study.sweep_file,
                         "seeds": s.spec.seeds.n, "trials": len(s.trials), "new_trainings": s.new,
-                        "evaluation_only": s.study.evaluation_only} for s in plan.studies]}
+                        "evaluation_only": s.study.evaluation_only, "transfer_of": s.study.transfer_of}
+                       for s in plan.studies]}
     atomic_write_bytes(parent / PLAN_FILE, json.dumps(doc, indent=1).encode())
 
 
@@ -124,11 +133,15 @@ def _run_parts(parent: Path, models: Experiment, studies: list[tuple[dict[str, A
     try:
         with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
             say(f"[models] {len(models.trials)} distinct (configuration, seed) trainings for "
-                f"{', '.join(s['key'] for s, _ in studies)}")
+                f"{', '.join(s['key'] for s, _ in studies if not s.get('transfer_of'))}")
             trained = run_experiment(models, options, console=console, on_dispatch=on_dispatch, ray=ray)
             say(f"[models] {counts_line(trained.counts)} ({trained.wall_seconds:.0f} s)")
             for doc, exp in studies:
-                rows[doc["key"]] = study_row(parent, doc, exp, options, say, on_dispatch, ray)
+                if not doc.get("transfer_of"):
+                    rows[doc["key"]] = study_row(parent, doc, exp, options, say, on_dispatch, ray)
+            for doc, exp in studies:  # after every training and evaluation: the fine-tunings of finished models
+                if doc.get("transfer_of"):
+                    rows[doc["key"]] = transfer_row(parent, doc, exp, options, console, say, on_dispatch, ray)
         for doc, exp in studies:
             rows[doc["key"]] = with_report(parent, rows[doc["key"]], previous.get(doc["key"]), say)
     finally:  # also on Ctrl-C or a crash: every row known so far, the others unfinished
@@ -156,6 +169,39 @@ def study_row(parent: Path, doc: dict[str, Any], exp: Experiment, options: Launc
     say(f"[{doc['key']}] {len(exp.trials)} trials: {counts_line(counts)}{evaluated}")
     return IndexRow(key=doc["key"], title=doc["title"], status=status, folder=doc["key"], report=None, trials=counts,
                     evaluations=evaluations, beside_paper=None, state=json.dumps([counts, evaluations], sort_keys=True))
+
+
+def create_transfer(parent: Path, sp: StudyPlan, execution: Execution, log: tuple[str, ...]) -> None:
+    """Write a transfer study's folder: every trial of ``PARENT/<its source study>`` fine-tuned
+    (:func:`rsb_sweep.driver.transfer.plan_transfer`; they wait until their model has trained)."""
+    from dataclasses import replace
+
+    from rsb_sweep.driver.transfer import plan_transfer
+
+    assert sp.transfer is not None
+    settings = replace(sp.transfer, source=str(Path(parent) / sp.study.transfer_of))
+    plan_transfer(settings, sp.study.key).create(Path(parent) / sp.study.key, execution, log=log)
+
+
+def transfer_row(parent: Path, doc: dict[str, Any], exp: Experiment, options: LaunchOptions, console: Console,
+                 say: Callable[[str], None], on_dispatch: Callable[[], None], ray: CommandRay) -> IndexRow:
+    """Run a transfer study's fine-tunings whose model has finished (on ``ray``; the others wait for a later
+    ``resume PARENT``), then its row as :func:`study_row` makes every study's."""
+    from rsb_sweep.driver.transfer import prepare_transfer
+    from rsb_sweep.spec.transfer import is_resolved
+
+    view, _ = prepare_transfer(exp, say)
+    if view.trials:
+        try:
+            run_experiment(view, options, console=console, on_dispatch=on_dispatch, ray=ray)
+        finally:
+            with exp.lock():
+                write_tables(exp)  # every row, those waiting for their model PENDING
+    waiting = sum(1 for t in exp.trials if not is_resolved(t))
+    if waiting:
+        say(f"[{doc['key']}] {waiting} fine-tunings wait for their {doc['transfer_of']} model to finish; "
+            f"`rsb-sweep resume {parent}` runs them once it has")
+    return study_row(parent, doc, exp, options, say, on_dispatch, ray)
 
 
 def unfinished_row(doc: dict[str, Any]) -> IndexRow:

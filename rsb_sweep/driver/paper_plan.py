@@ -22,9 +22,16 @@ They take 10: the largest need (9) plus one for ties (a difference of 0, which t
 drops: digits' 360 validation images give top-1 steps of 0.28 points), as the sweep files of these
 studies do. Table 1, Table 9 and Figure 4 are the same models, so more seeds for one cost the
 others nothing. Figure 2 takes 40 A2 seeds (its first 10 are Table 9's). Table 6 and Table 3 (by
-``--only``) keep their sweep files' own seeds (Table 6: seed 0, as in the paper). Table 5
-(transfer) joins as one more :class:`Study` (``evaluation_only=True`` if it only evaluates the
-models the others train).
+``--only``) keep their sweep files' own seeds (Table 6: seed 0, as in the paper).
+
+Table 5 (``--only table1,table5``) trains nothing of the union: it fine-tunes every trial of
+``PARENT/table1`` (``transfer_of``) on the embedded targets of ``table5_transfer.yaml``
+(:mod:`rsb_sweep.driver.transfer`, recipe ``ft``) into ``PARENT/table5``, after the trainings and the
+other studies' evaluations. Its ``seeds`` are fine-tuning seeds per (model, target): 3, because its
+nested design (fine-tuning seeds within pretraining seeds) needs at least 2 per model to estimate the
+within-model component, and a third keeps that estimate from resting on one difference; ``--seeds K``
+still sets table1's (the source) seeds, ``--transfer-seeds K`` these. ``--only table5`` without
+table1 is refused (:func:`parse_only`): its models would not exist.
 """
 
 from __future__ import annotations
@@ -32,10 +39,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from rsb_sweep.errors import SweepError
 from rsb_sweep.spec.model import SweepSpec, TrialSpec
+
+if TYPE_CHECKING:
+    from rsb_sweep.spec.transfer import TransferSettings
 
 #: The repository's sweep files (the paper's studies are written there, ``units: paper``).
 SWEEPS_DIR = Path(__file__).resolve().parents[2] / "sweeps"
@@ -52,6 +62,7 @@ class Study:
     default: bool = True  # in the default run; the others by --only
     evaluation_only: bool = False  # evaluates models other studies train; trains none of its own
     family: int = 1  # comparisons in its largest Holm family (the default seeds must resolve them)
+    transfer_of: Optional[str] = None  # fine-tunes that study's trials (rsb-sweep transfer); seeds: fine-tuning seeds
 
 
 #: Every study, in the order they run and the index lists them.
@@ -71,6 +82,8 @@ STUDIES: tuple[Study, ...] = (
           sweep_file="table6_ablation_a2.yaml", seeds=None, default=False, family=47),
     Study(key="table3", title="Table 3: other architectures × recipe", sweep_file="table3_architectures.yaml",
           seeds=None, default=False),
+    Study(key="table5", title="Table 5: transfer of A1/A2/A3 to the embedded targets",
+          sweep_file="table5_transfer.yaml", seeds=3, default=False, transfer_of="table1"),
 )
 
 #: Estimated seconds of one trial on one slot of the 2-core machine, per recipe: an estimate until measured
@@ -90,6 +103,11 @@ def parse_only(text: Optional[str], studies: Sequence[Study] = STUDIES) -> tuple
     if bad or not names:
         what = f"unknown stud{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)}" if bad else "no study named"
         raise SweepError(f"--only {text!r}: {what}; choose from {', '.join(keys)}")
+    for s in studies:
+        if s.key in names and s.transfer_of and s.transfer_of not in names:
+            fix = ",".join(k for k in keys if k in names or k == s.transfer_of)
+            raise SweepError(f"--only {text!r}: {s.key} fine-tunes {s.transfer_of}'s models, which this run would not "
+                             f"train; add {s.transfer_of}: --only {fix}")
     return tuple(s for s in studies if s.key in names)
 
 
@@ -102,6 +120,8 @@ class StudyPlan:
     trials: tuple[TrialSpec, ...]
     links: Mapping[str, str]  # this study's trial id -> the models' trial id
     new: int  # trainings this study adds to the union (0 for an evaluation-only study)
+    transfer: Optional["TransferSettings"] = None  # a transfer study's settings, source = the source study's key
+    fine_tunings: int = 0  # a transfer study's trials (its source's trials × targets × seeds)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,8 +133,8 @@ class PaperPlan:
 
     @property
     def trial_count(self) -> int:
-        """Trials over all studies, shared ones counted in each."""
-        return sum(len(s.trials) for s in self.studies)
+        """Trials over all studies, shared ones counted in each, fine-tunings included."""
+        return sum(len(s.trials) + s.fine_tunings for s in self.studies)
 
     def estimated_seconds(self, slots: int = 2) -> float:
         """Training wall time estimated from :data:`TRIAL_SECONDS` (scaled by epochs against the preset's
@@ -154,17 +174,25 @@ def study_spec(study: Study, seeds: Optional[int], overrides: Mapping[str, Any],
 
 
 def build_plan(studies: Sequence[Study], seeds: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None,
-               data: Optional[str] = None, sweeps_dir: Path = SWEEPS_DIR) -> PaperPlan:
+               data: Optional[str] = None, sweeps_dir: Path = SWEEPS_DIR,
+               transfer_seeds: Optional[int] = None) -> PaperPlan:
     """Expand every study and merge their trainings: a trial whose resolved config equals an earlier
     study's is that study's training, linked, not trained again. Raises :class:`SweepError` (usage)
     for a missing file, a clash, or an evaluation-only study whose models no training study provides."""
     from rsb_sweep.spec.expand import expand
 
-    if seeds is not None and seeds < 1:
-        raise SweepError(f"--seeds {seeds}: must be at least 1")
+    for option, n in (("--seeds", seeds), ("--transfer-seeds", transfer_seeds)):
+        if n is not None and n < 1:
+            raise SweepError(f"{option} {n}: must be at least 1")
     union: dict[str, TrialSpec] = {}
-    plans = []
+    plans: list[StudyPlan] = []
     for study in studies:
+        if study.transfer_of:
+            source = next((p for p in plans if p.study.key == study.transfer_of), None)
+            if source is None:
+                raise SweepError(f"{study.key} fine-tunes {study.transfer_of}'s models: add {study.transfer_of} to --only")
+            plans.append(transfer_plan(study, source, transfer_seeds, overrides or {}, sweeps_dir))
+            continue
         spec = study_spec(study, seeds, overrides or {}, data, sweeps_dir)
         trials = expand(spec)
         links, before = {}, len(union)
@@ -185,3 +213,41 @@ def build_plan(studies: Sequence[Study], seeds: Optional[int] = None, overrides:
 def config_key(trial: TrialSpec) -> str:
     """What makes two trials one training: their whole resolved trainer config, seeds included."""
     return json.dumps(trial.config.to_dict(), sort_keys=True, default=str)
+
+
+def transfer_plan(study: Study, source: StudyPlan, seeds: Optional[int], overrides: Mapping[str, Any],
+                  sweeps_dir: Path = SWEEPS_DIR) -> StudyPlan:
+    """A transfer study (Table 5): its sweep file's targets and recipe, ``seeds`` fine-tuning seeds (or the
+    study's), the run's field overrides (those a fine-tuning takes from its source left out); its source
+    is named by key (:func:`rsb_sweep.driver.paper.create_paper` makes it the source study's folder)."""
+    from rsb_sweep.spec.model import SeedAxis
+    from rsb_sweep.spec.transfer import FROM_SOURCE
+    from rsb_sweep.spec.transferfile import load_transfer_file
+
+    path = Path(sweeps_dir) / study.sweep_file
+    if not path.is_file():
+        raise SweepError(f"{study.key}: its sweep file {path} does not exist; leave it out of --only")
+    settings, _, _ = load_transfer_file(path)
+    n = seeds if seeds is not None else study.seeds if study.seeds is not None else settings.seeds
+    kept = {k: v for k, v in overrides.items() if k not in FROM_SOURCE}
+    settings = replace(settings, source=source.study.key, seeds=n, overrides={**settings.overrides, **kept})
+    count = len(source.trials) * len(settings.targets) * n
+    check_fine_tunings(settings, source)
+    spec = SweepSpec(name=study.key, recipe=settings.recipe, overrides=dict(settings.overrides), seeds=SeedAxis(n=n),
+                     source=f"{path.name}: {source.study.key}'s {len(source.trials)} trials × "
+                            f"{len(settings.targets)} targets ({', '.join(t.name for t in settings.targets)}) × "
+                            f"{n} fine-tuning seeds, recipe {settings.recipe}")
+    return StudyPlan(study=study, spec=spec, trials=(), links={}, new=0, transfer=settings, fine_tunings=count)
+
+
+def check_fine_tunings(settings: "TransferSettings", source: StudyPlan) -> None:
+    """Resolve one fine-tuning config per (source model, target) now, so that an override the ``ft`` recipe
+    cannot take is a usage error before the parent is written (the trainer's ``ConfigError``)."""
+    from analysis.contract import PENDING
+    from rsb_sweep.spec.transfer import SourceTrial, target_config
+
+    models = {(t.config.model, t.config.width_mult): t for t in source.trials}
+    for trial in models.values():
+        src = SourceTrial(trial_id=trial.trial_id, folder=trial.trial_id, config=trial.config.to_dict(), status=PENDING)
+        for target in settings.targets:
+            target_config(settings, src, target, settings.seed_start)

@@ -121,23 +121,30 @@ def run_transfer_command(exp: Experiment, options: "LaunchOptions", console: "Co
     from rsb_sweep.experiment.tables import write_tables
 
     say = (lambda line: None) if options.quiet else (lambda line: console.print(line, markup=False, highlight=False))
-    sources, added, resolved = update_transfer(exp)
-    if added or resolved:
-        say(f"source {exp.manifest[MANIFEST_KEY]['source']}: {added} fine-tunings added for its new trials, "
-            f"{resolved} now start from trials that finished since")
-    ready = [t for t in exp.trials if is_resolved(t)]
-    view = Experiment(exp.root, {**exp.manifest, "trials": ready})  # the runnable part of the manifest
+    view, sources = prepare_transfer(exp, say)
     try:
         outcome = run_sweep_command(view, options, console, on_dispatch)
     finally:
         results = write_tables(exp)  # every row, those waiting for their source PENDING
-    _say_waiting(exp, sources, say)
+    say_waiting(exp, sources, say)
     counts = results["status"].value_counts().to_dict()
     sweep = replace(outcome.sweep, results=results, counts={k: int(counts.get(k, 0)) for k in STATUSES})
     return replace(outcome, sweep=sweep)
 
 
-def _say_waiting(exp: Experiment, sources: list[SourceTrial], say: Callable[[str], None]) -> None:
+def prepare_transfer(exp: Experiment, say: Callable[[str], None]) -> tuple[Experiment, list[SourceTrial]]:
+    """Grow ``exp`` by the source trials new since (:func:`update_transfer`, said in one line); return the
+    runnable view of it (the fine-tunings whose source has finished) and the source trials. Also the entry
+    point of ``rsb-sweep paper``'s Table 5, which trains the view in its own Ray session."""
+    sources, added, resolved = update_transfer(exp)
+    if added or resolved:
+        say(f"source {exp.manifest[MANIFEST_KEY]['source']}: {added} fine-tunings added for its new trials, "
+            f"{resolved} now start from trials that finished since")
+    ready = [t for t in exp.trials if is_resolved(t)]
+    return Experiment(exp.root, {**exp.manifest, "trials": ready}), sources  # the runnable part of the manifest
+
+
+def say_waiting(exp: Experiment, sources: list[SourceTrial], say: Callable[[str], None]) -> None:
     """One line on the fine-tunings that wait for their source trial, and how to continue."""
     waiting = [s for s in sources if s.status != TERMINATED]
     n = sum(1 for t in exp.trials if not is_resolved(t))

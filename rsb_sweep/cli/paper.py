@@ -99,7 +99,9 @@ def run_paper_command(root: Path, kwargs: dict[str, Any], run: CommandRun, retry
         console.print(f"paper folder: {root}")
     log = parse_log(kwargs["log"]) if kwargs.get("log") else None
     options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, log=log)
-    outcome = run_paper(root, options, console, on_dispatch=run.dispatching)
+    from analysis import make_report  # the report layer, as `rsb-sweep report` reaches it
+
+    outcome = run_paper(root, options, console, on_dispatch=run.dispatching, make_report=make_report)
     for row in outcome.rows:
         beside = (" · beside the paper: " + ", ".join(f"{v} {k}" for k, v in row.beside_paper.items())
                   if row.beside_paper else "")

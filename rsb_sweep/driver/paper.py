@@ -106,12 +106,14 @@ def read_plan(parent: Path) -> dict[str, Any]:
         raise SweepError(f"{parent} is not a paper run: cannot read {PLAN_FILE} ({exc})") from None
 
 
-def run_paper(parent: Path, options: LaunchOptions, console: Console,
-              on_dispatch: Callable[[], None]) -> PaperOutcome:
+def run_paper(parent: Path, options: LaunchOptions, console: Console, on_dispatch: Callable[[], None],
+              make_report: Callable[[Path], Any]) -> PaperOutcome:
     """Train what the models lack, then each study's tables, evaluations and report, then the index.
 
     One Ray session for the trainings and every evaluation; reports after it is shut down. An
-    interrupt leaves every table and the index current before it propagates.
+    interrupt leaves every table and the index current before it propagates. ``make_report``
+    (``analysis.make_report``, passed in by the CLI: the driver does not reach the report layer)
+    makes a study's report.json/html from its folder.
     """
     start = time.time()
     parent = Path(parent).resolve()
@@ -120,13 +122,13 @@ def run_paper(parent: Path, options: LaunchOptions, console: Console,
     with DriverLock(parent):  # one driver per paper run: a second `resume PARENT` is refused, the index untouched
         models = Experiment.open(parent / plan["models"])
         studies = [(s, Experiment.open(parent / s["key"])) for s in plan["studies"]]
-        trained, rows, index = _run_parts(parent, models, studies, options, console, say, on_dispatch)
+        trained, rows, index = _run_parts(parent, models, studies, options, console, say, on_dispatch, make_report)
     return PaperOutcome(models=trained, rows=rows, index=index, wall_seconds=time.time() - start)
 
 
 def _run_parts(parent: Path, models: Experiment, studies: list[tuple[dict[str, Any], Experiment]], options: LaunchOptions,
-               console: Console, say: Callable[[str], None],
-               on_dispatch: Callable[[], None]) -> tuple[SweepOutcome, tuple[IndexRow, ...], tuple[Path, Path]]:
+               console: Console, say: Callable[[str], None], on_dispatch: Callable[[], None],
+               make_report: Callable[[Path], Any]) -> tuple[SweepOutcome, tuple[IndexRow, ...], tuple[Path, Path]]:
     """The trainings, each study's tables, evaluations and report, the index (written whatever happens)."""
     previous = read_index(parent)
     rows: dict[str, IndexRow] = {}
@@ -143,7 +145,7 @@ def _run_parts(parent: Path, models: Experiment, studies: list[tuple[dict[str, A
                 if doc.get("transfer_of"):
                     rows[doc["key"]] = transfer_row(parent, doc, exp, options, console, say, on_dispatch, ray)
         for doc, exp in studies:
-            rows[doc["key"]] = with_report(parent, rows[doc["key"]], previous.get(doc["key"]), say)
+            rows[doc["key"]] = with_report(parent, rows[doc["key"]], previous.get(doc["key"]), say, make_report)
     finally:  # also on Ctrl-C or a crash: every row known so far, the others unfinished
         ordered = tuple(rows.get(d["key"]) or unfinished_row(d) for d, _ in studies)
         index = write_index(parent, ordered, {"trainings": len(models.trials), "trials": _files_counts(models)})
@@ -210,7 +212,8 @@ def unfinished_row(doc: dict[str, Any]) -> IndexRow:
                     trials={}, evaluations={}, beside_paper=None)
 
 
-def with_report(parent: Path, row: IndexRow, before: Optional[dict[str, Any]], say: Callable[[str], None]) -> IndexRow:
+def with_report(parent: Path, row: IndexRow, before: Optional[dict[str, Any]], say: Callable[[str], None],
+                make_report: Callable[[Path], Any]) -> IndexRow:
     """``row`` with its study's report (in ``parent / row.folder``) and that report's beside-the-paper counts: the
     report is made when the study has no unfinished part and the report is missing or was made from other
     counts (``before``: the row of the previous index)."""
@@ -225,8 +228,6 @@ def with_report(parent: Path, row: IndexRow, before: Optional[dict[str, Any]], s
     if stale:
         started = time.time()
         try:
-            from analysis import make_report
-
             paths = make_report(folder)
             report_json, report_html = paths.json, paths.html
             say(f"[{row.key}] report: {report_html} ({time.time() - started:.0f} s)")

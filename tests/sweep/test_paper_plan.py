@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from analysis import make_report
 from analysis.contract import ERROR, PENDING, TERMINATED
 from analysis.stats.paired import seeds_to_resolve
 from analysis.stats.permutation import smallest_permutation_p
@@ -123,7 +124,8 @@ def test_index_counts_come_from_each_report_json(tmp_path):
         expected[key] = {d: directions.count(d) for d in ("agree", "disagree", "undecided")} if key != "fig2" else None
         row = IndexRow(key=key, title=key, status="done", folder=key, report=None, trials={TERMINATED: 2},
                        evaluations={}, beside_paper=None, state="s")
-        rows.append(with_report(tmp_path, row, {"state": "s", "report": f"{key}/report.html"}, lambda line: None))
+        rows.append(with_report(tmp_path, row, {"state": "s", "report": f"{key}/report.html"}, lambda line: None,
+                                make_report))
     write_index(tmp_path, rows, {"trainings": 2, "trials": {TERMINATED: 2}})
     doc = json.loads((tmp_path / INDEX_JSON).read_text())
     assert {r["key"]: r["beside_paper"] for r in doc["studies"]} == expected
@@ -163,10 +165,11 @@ def test_a_report_that_cannot_be_made_is_that_study_failing(tmp_path):
     row = IndexRow(key="fig2", title="f", status="done", folder="fig2", report=None, trials={TERMINATED: 2},
                    evaluations={}, beside_paper=None, state="s")
     lines: list[str] = []
-    out = with_report(tmp_path, row, None, lines.append)
+    out = with_report(tmp_path, row, None, lines.append, make_report)
     assert out.status == "report_failed" and out.error.startswith("report failed") and out.report is None
     assert any("report failed" in line for line in lines) and "Traceback" in (tmp_path / "fig2" / "report-error.txt").read_text()
-    unfinished = with_report(tmp_path, IndexRow(**{**row.__dict__, "status": "unfinished"}), None, lines.append)
+    unfinished = with_report(tmp_path, IndexRow(**{**row.__dict__, "status": "unfinished"}), None, lines.append,
+                             make_report)
     assert unfinished.status == "unfinished" and unfinished.error is None  # no report tried before the trials end
 
 
@@ -181,7 +184,8 @@ def test_a_second_driver_on_the_same_parent_is_refused_and_leaves_the_index_alon
     create_paper(tmp_path / "p", build_plan([BY_KEY["fig2"]], seeds=1), Execution())
     with DriverLock(tmp_path / "p"):
         with pytest.raises(ExperimentError, match="another rsb-sweep is running"):
-            run_paper(tmp_path / "p", LaunchOptions(quiet=True), Console(quiet=True), on_dispatch=lambda: None)
+            run_paper(tmp_path / "p", LaunchOptions(quiet=True), Console(quiet=True), on_dispatch=lambda: None,
+                      make_report=make_report)
     assert not (tmp_path / "p" / INDEX_JSON).exists()
 
 

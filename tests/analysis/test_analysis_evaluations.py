@@ -196,7 +196,7 @@ def test_comparisons_point_at_the_paired_section_and_old_folders_report_as_befor
     assert rep["table9"]["markdown"] == A.format_table9(summary).markdown
     assert [k for k in rep["conclusions"]] == ["summary", "normality", "outliers", "test_set_noise",
                                                "variance_components", "comparisons", "seeds_needed", "expected_max",
-                                               "provenance"]
+                                               "beside_paper", "provenance"]
     # new folder: one row per trained model; the crop part of the baseline goes to the paired section
     results, ev = synthetic_evaluations(5, recipes=("a1", "a2", "a3"))
     new = _folder(tmp_path / "new", results, ev)

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -31,13 +32,22 @@ def digits_root(cache_dir: Path | None = None) -> Path:
     renames it into place; the first rename wins and the others discard theirs.
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    root = cache / f"digits-{DIGITS_VERSION}"
+    return write_once(cache, f"digits-{DIGITS_VERSION}", _write_digits)
+
+
+def write_once(cache: Path, name: str, writer: Callable[[Path], None]) -> Path:
+    """``cache/name``, an ImageFolder that ``writer(folder)`` writes on first use (every embedded set).
+
+    Safe when many trials call it at once: each writes to a private temporary folder and renames it
+    into place; the first rename wins and the others discard theirs.
+    """
+    root = cache / name
     if (root / "val").is_dir():
         return root
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".digits-", dir=cache))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
     try:
-        _write_digits(tmp)
+        writer(tmp)
         try:
             os.rename(tmp, root)
         except OSError:

@@ -18,14 +18,12 @@ The target preset (:func:`apply_target`) scales a recipe as the digits preset sc
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+from trainer.digits import default_cache_dir, digits_root, write_once
 from trainer.errors import ConfigError
 from trainer.presets import DIGITS, DIGITS_MODEL, DIGITS_WARMUP, DIGITS_WIDTH, PAPER_UNIT_FIELDS, paper_to_preset
 
@@ -93,13 +91,6 @@ def describe_target(values: Mapping[str, Any], recipe_values: Mapping[str, Any])
             f"for a CPU run (epochs ×{TARGET_EPOCH_SCALE}, lr ×2, resolution ×24/224): " + ", ".join(changed) + source)
 
 
-def default_cache_dir() -> Path:
-    """``$RSB_SWEEP_CACHE`` or ``~/.cache/rsb-sweep`` (the digits' cache)."""
-    from trainer.digits import default_cache_dir as digits_cache
-
-    return digits_cache()
-
-
 def embedded_root(name: str, cache_dir: Optional[Path] = None) -> Path:
     """The ImageFolder (``train/``, ``val/``) of embedded data set ``name``, written on first use.
 
@@ -107,27 +98,11 @@ def embedded_root(name: str, cache_dir: Optional[Path] = None) -> Path:
     place; the first rename wins.
     """
     if name == DIGITS:
-        from trainer.digits import digits_root
-
         return digits_root(cache_dir)
     check_dataset(name, None)
     writer: Callable[[Path], None] = {LFW_FACES: write_lfw_faces, TEXTURES: write_textures}[name]
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    root = cache / f"{name}-{TARGETS_VERSION}"
-    if (root / "val").is_dir():
-        return root
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
-    try:
-        writer(tmp)
-        try:
-            os.rename(tmp, root)
-        except OSError:
-            if not (root / "val").is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root
+    return write_once(cache, f"{name}-{TARGETS_VERSION}", writer)
 
 
 def write_lfw_faces(root: Path) -> None:

@@ -48,22 +48,30 @@ def seeds(ctx: click.Context, n: int, recipe: str, seed_start: int, vary: str, *
 @extra_fields
 def grid(ctx: click.Context, recipe: str, n_seeds: int, seed_start: int, vary: str, **kwargs: Any) -> None:
     """The Cartesian product of comma-separated values × seeds (e.g. --lr 2e-3,5e-3 --wd 0.01,0.02 --loss bce,ce)."""
+
+    def build(overrides: dict[str, Any]) -> Any:
+        return grid_spec(overrides, recipe, n_seeds=n_seeds, seed_start=seed_start, vary=vary, kwargs=kwargs)
+
+    _launch(build, kwargs, ctx.args)
+
+
+def grid_spec(overrides: dict[str, Any], recipe: str, *, n_seeds: int, seed_start: int, vary: str,
+              kwargs: dict[str, Any], prefix: str = "grid", source: str = "command line") -> Any:
+    """The spec of grid options (``grid``, ``race``): every field given several values is an axis, a
+    comma list of recipes too; ``prefix`` names the experiment when ``--name`` does not."""
     from rsb_sweep.spec.fields import coerce
     from rsb_sweep.spec.model import SeedAxis, SweepSpec
 
-    def build(overrides: dict[str, Any]) -> Any:
-        fixed, axes = {}, {}
-        for key, values in overrides.items():
-            (axes if isinstance(values, list) and len(values) > 1 else fixed)[key] = values
-        fixed = {k: (v[0] if isinstance(v, list) else v) for k, v in fixed.items()}
-        recipes = [r.strip().lower() for r in recipe.split(",") if r.strip()]
-        if len(recipes) > 1:
-            axes = {"recipe": [coerce("recipe", r) for r in recipes], **axes}
-        name = kwargs["name"] or f"grid-{'-'.join(recipes)}-{time.strftime('%Y%m%d-%H%M%S')}"
-        return SweepSpec(name=name, recipe=recipes[0], data=kwargs["data"], overrides=fixed, grid=axes,
-                         seeds=SeedAxis(n=n_seeds, start=seed_start, vary=parse_vary(vary)))
-
-    _launch(build, kwargs, ctx.args)
+    fixed, axes = {}, {}
+    for key, values in overrides.items():
+        (axes if isinstance(values, list) and len(values) > 1 else fixed)[key] = values
+    fixed = {k: (v[0] if isinstance(v, list) else v) for k, v in fixed.items()}
+    recipes = [r.strip().lower() for r in recipe.split(",") if r.strip()]
+    if len(recipes) > 1:
+        axes = {"recipe": [coerce("recipe", r) for r in recipes], **axes}
+    name = kwargs["name"] or f"{prefix}-{'-'.join(recipes)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return SweepSpec(name=name, recipe=recipes[0], data=kwargs["data"], overrides=fixed, grid=axes,
+                     seeds=SeedAxis(n=n_seeds, start=seed_start, vary=parse_vary(vary)), source=source)
 
 
 @main.command(context_settings=EXTRA_ARGS, epilog=FIELDS_HELP)

@@ -3,7 +3,6 @@ wave at a time to the configurations that survive (the driver is :mod:`rsb_sweep
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
@@ -11,8 +10,8 @@ from typing import Any, Optional
 import click
 
 from rsb_sweep.cli.app import main
-from rsb_sweep.cli.launch import launch_spec
-from rsb_sweep.cli.options import EXTRA_ARGS, FIELDS_HELP, extra_fields, launch_options, parse_vary, single_values
+from rsb_sweep.cli.launch import grid_spec, launch_spec
+from rsb_sweep.cli.options import EXTRA_ARGS, FIELDS_HELP, extra_fields, launch_options, single_values
 
 _EPILOG = FIELDS_HELP.replace("Exit status: 0 every trial finished", "Exit status: 0 every trial finished, whatever "
                               "the verdict (it is in race.json; `undecided` included)")
@@ -73,20 +72,8 @@ def race(ctx: click.Context, recipe: Optional[str], delta: float, alpha: float, 
 
 def _grid_spec(overrides: dict[str, Any], recipe: str, seed_start: int, vary: str, wave: int,
                kwargs: dict[str, Any]) -> Any:
-    """The race's spec from grid options: the fields given several values are its axes."""
-    from rsb_sweep.spec.fields import coerce
-    from rsb_sweep.spec.model import SeedAxis, SweepSpec
-
-    fixed, axes = {}, {}
-    for key, values in overrides.items():
-        (axes if isinstance(values, list) and len(values) > 1 else fixed)[key] = values
-    fixed = {k: (v[0] if isinstance(v, list) else v) for k, v in fixed.items()}
-    recipes = [r.strip().lower() for r in recipe.split(",") if r.strip()]
-    if len(recipes) > 1:
-        axes = {"recipe": [coerce("recipe", r) for r in recipes], **axes}
-    name = kwargs["name"] or f"race-{'-'.join(recipes)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    return SweepSpec(name=name, recipe=recipes[0], data=kwargs["data"], overrides=fixed, grid=axes,
-                     seeds=SeedAxis(n=wave, start=seed_start, vary=parse_vary(vary)),
+    """The race's spec from grid options (as ``grid`` builds it): the fields given several values are its axes."""
+    return grid_spec(overrides, recipe, n_seeds=wave, seed_start=seed_start, vary=vary, kwargs=kwargs, prefix="race",
                      source=f"race: waves of {wave} seeds per surviving configuration")
 
 

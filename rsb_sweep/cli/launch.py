@@ -205,15 +205,22 @@ def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandR
     from rsb_sweep.driver.command import run_sweep_command
     from rsb_sweep.driver.options import LaunchOptions
 
+    from rsb_sweep.experiment.tables import write_tables
+
     exp = experiment()
     run.experiment(exp.root)
-    if not kwargs.get("quiet"):
-        console.print(f"experiment folder: {exp.root}")
-    from rsb_sweep.driver.trackers import parse_log
+    try:  # from the manifest on, an interrupt leaves the results table (every trial PENDING, or as far as it got)
+        if not kwargs.get("quiet"):
+            console.print(f"experiment folder: {exp.root}")
+        from rsb_sweep.driver.trackers import parse_log
 
-    log = parse_log(kwargs["log"]) if kwargs.get("log") else None  # None: the trackers the manifest names
-    options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked, log=log)
-    return print_outcome(exp, run_sweep_command(exp, options, console, on_dispatch=run.dispatching))
+        log = parse_log(kwargs["log"]) if kwargs.get("log") else None  # None: the trackers the manifest names
+        options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked, log=log)
+        outcome = run_sweep_command(exp, options, console, on_dispatch=run.dispatching)
+    except KeyboardInterrupt:
+        write_tables(exp)
+        raise
+    return print_outcome(exp, outcome)
 
 
 #: The launch steps (paths, overrides, spec, plan, manifest, run) for launching commands defined in

@@ -51,15 +51,15 @@ def run_sweep_command(exp: Experiment, options: LaunchOptions, console: Console,
     """
     say = _say(console, options)
     decision = None
-    with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
+    try:  # at any point, also while Ray starts: the tables match the trial folders before we exit 130
+        with CommandRay(options.address, options.dashboard, options.num_cpus, say) as ray:
 
-        def launch(opts: LaunchOptions) -> SweepOutcome:  # train what has not ended, then evaluate it
-            sweep = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch, ray=ray)
-            if exp.evaluate:
-                run_evaluations(exp, opts, say, on_dispatch=on_dispatch, ray=ray)
-            return sweep
+            def launch(opts: LaunchOptions) -> SweepOutcome:  # train what has not ended, then evaluate it
+                sweep = run_experiment(exp, opts, console=console, on_dispatch=on_dispatch, ray=ray)
+                if exp.evaluate:
+                    run_evaluations(exp, opts, say, on_dispatch=on_dispatch, ray=ray)
+                return sweep
 
-        try:
             if exp.manifest.get("ab"):  # an `ab` comparison: waves until decided (rsb_sweep.driver.ab)
                 sweep, decision = run_ab(exp, options, console, launch)
             elif exp.manifest.get("race"):  # a `race`: waves to the survivors until it stops (rsb_sweep.driver.race)
@@ -67,9 +67,9 @@ def run_sweep_command(exp: Experiment, options: LaunchOptions, console: Console,
             else:
                 sweep = run_experiment(exp, options, console=console, on_dispatch=on_dispatch, ray=ray)
             evaluations = run_evaluations(exp, options, say, on_dispatch=on_dispatch, ray=ray) if exp.evaluate else None
-        except KeyboardInterrupt:  # at any point: the tables match the trial folders before we exit 130
-            write_tables(exp)
-            raise
+    except KeyboardInterrupt:  # (a signal while Ray started once left no results table: CI, 2026-12-07)
+        write_tables(exp)
+        raise
     return CommandOutcome(sweep=sweep, evaluations=evaluations, decision=decision)
 
 

@@ -209,18 +209,17 @@ def execute(experiment: Callable[[], Any], kwargs: dict[str, Any], run: CommandR
 
     exp = experiment()
     run.experiment(exp.root)
-    try:  # from the manifest on, an interrupt leaves the results table (every trial PENDING, or as far as it got)
+    try:  # from the manifest on, an interrupt leaves the results table (the driver does so from here on)
         if not kwargs.get("quiet"):
             console.print(f"experiment folder: {exp.root}")
         from rsb_sweep.driver.trackers import parse_log
 
         log = parse_log(kwargs["log"]) if kwargs.get("log") else None  # None: the trackers the manifest names
         options = LaunchOptions.from_values(kwargs, retry_failed=retry_failed, data_checked=data_checked, log=log)
-        outcome = run_sweep_command(exp, options, console, on_dispatch=run.dispatching)
     except KeyboardInterrupt:
         write_tables(exp)
         raise
-    return print_outcome(exp, outcome)
+    return print_outcome(exp, run_sweep_command(exp, options, console, on_dispatch=run.dispatching))
 
 
 #: The launch steps (paths, overrides, spec, plan, manifest, run) for launching commands defined in
